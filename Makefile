@@ -1,0 +1,16 @@
+# The two commands of the README. Both install what they need (Rust crates from crates.io through
+# cargo, ONNX Runtime from PyPI through ci/setup-onnxruntime.sh) and can run on a fresh machine.
+
+.PHONY: run test setup
+
+# The main job: build cpbench and run it on the shipped benchmarks.
+run:
+	bash ci/main.sh
+
+# Every test of the workspace.
+test:
+	bash ci/test.sh
+
+# Only the set-up both commands do first.
+setup:
+	bash ci/setup-onnxruntime.sh

@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod doctor;
+pub mod info;
+pub mod schemas;
+pub mod validate;

@@ -1,0 +1,69 @@
+//! The `cpbench` binary: parses arguments and calls the library crates. Exit codes: 0 ok,
+//! 1 a check failed, 2 bad input or usage.
+
+mod cmd;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Harness version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CPBENCH_GIT_COMMIT"),
+    ")"
+);
+
+#[derive(Parser)]
+#[command(
+    name = "cpbench",
+    version = VERSION,
+    about = "Benchmark representations of cellular perturbations for image-based profiling",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Report the environment: cpbench version, ONNX Runtime location and version, CUDA, threads.
+    Doctor(cmd::doctor::Args),
+    /// Check benchmark, plugin and audit manifests and the hashes of the data they name.
+    Validate(cmd::validate::Args),
+    /// Summarize a profile table: rows, metadata cardinalities, features, NaN count, level.
+    Info(cmd::info::Args),
+    /// Write the JSON Schemas of the manifests and the result file into a folder.
+    Schemas(cmd::schemas::Args),
+}
+
+/// Outcome of a command that ran to the end.
+pub enum Outcome {
+    /// Everything checked out.
+    Ok,
+    /// The command ran, but a check it performs failed (exit code 1).
+    CheckFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Doctor(a) => cmd::doctor::run(a),
+        Command::Validate(a) => cmd::validate::run(a),
+        Command::Info(a) => cmd::info::run(a),
+        Command::Schemas(a) => cmd::schemas::run(a),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Err(e) => {
+            // Errors that reach here are about the user's input (files, manifests, flags):
+            // failures of checks are reported as `Outcome::CheckFailed` instead.
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

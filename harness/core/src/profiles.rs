@@ -1,0 +1,273 @@
+//! The `Profiles` type: metadata table + dense `f32` feature matrix + feature names + level.
+
+use polars::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The biological unit one row of a profile table describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// One segmented cell.
+    Cell,
+    /// One imaging site (field of view) of a well.
+    Site,
+    /// One well.
+    Well,
+    /// One treatment (perturbation at a dose), aggregated over replicate wells.
+    Treatment,
+    /// One gene, aggregated over its perturbations (guides).
+    Gene,
+}
+
+impl Level {
+    /// All levels, finest first.
+    pub const ALL: [Level; 5] = [
+        Level::Cell,
+        Level::Site,
+        Level::Well,
+        Level::Treatment,
+        Level::Gene,
+    ];
+
+    /// The lowercase name used in manifests and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Cell => "cell",
+            Level::Site => "site",
+            Level::Well => "well",
+            Level::Treatment => "treatment",
+            Level::Gene => "gene",
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| format!("unknown level '{s}' (expected cell, site, well, treatment or gene)"))
+    }
+}
+
+/// Profiles: one row per unit, metadata columns beside a dense row-major feature matrix.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    meta: DataFrame,
+    features: Vec<f32>,
+    feature_names: Vec<String>,
+    level: Level,
+}
+
+impl Profiles {
+    /// Builds profiles, checking that the parts agree in shape.
+    pub fn new(
+        meta: DataFrame,
+        features: Vec<f32>,
+        feature_names: Vec<String>,
+        level: Level,
+    ) -> Result<Self> {
+        let d = feature_names.len();
+        let n = meta.height();
+        if features.len() != n * d {
+            return Err(Error::Shape(format!(
+                "feature matrix has {} values, expected {n} rows × {d} features",
+                features.len()
+            )));
+        }
+        // A DataFrame with no columns reports height 0 whatever the row count; keep the
+        // feature matrix authoritative in that case.
+        if meta.width() == 0 && d > 0 && !features.is_empty() {
+            return Err(Error::Shape(
+                "metadata table has no columns; profiles need at least one metadata column".into(),
+            ));
+        }
+        Ok(Profiles {
+            meta,
+            features,
+            feature_names,
+            level,
+        })
+    }
+
+    /// Number of rows (profiles).
+    pub fn n_rows(&self) -> usize {
+        self.meta.height()
+    }
+
+    /// Number of feature columns.
+    pub fn n_features(&self) -> usize {
+        self.feature_names.len()
+    }
+
+    /// The metadata table.
+    pub fn meta(&self) -> &DataFrame {
+        &self.meta
+    }
+
+    /// The feature matrix, row-major, `n_rows × n_features`.
+    pub fn features(&self) -> &[f32] {
+        &self.features
+    }
+
+    /// Mutable access to the feature matrix (shape cannot change).
+    pub fn features_mut(&mut self) -> &mut [f32] {
+        &mut self.features
+    }
+
+    /// One profile's features.
+    pub fn row(&self, i: usize) -> &[f32] {
+        let d = self.n_features();
+        &self.features[i * d..(i + 1) * d]
+    }
+
+    /// Feature column names, in matrix column order.
+    pub fn feature_names(&self) -> &[String] {
+        &self.feature_names
+    }
+
+    /// The level rows describe.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// Sets the level rows describe.
+    pub fn set_level(&mut self, level: Level) {
+        self.level = level;
+    }
+
+    /// Names of the metadata columns, in order.
+    pub fn meta_names(&self) -> Vec<String> {
+        self.meta
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    /// A metadata column rendered as strings (`None` for missing values), or an error naming it.
+    pub fn meta_strings(&self, column: &str) -> Result<Vec<Option<String>>> {
+        let col = self.meta.column(column).map_err(|_| Error::MissingColumn {
+            source_name: "profiles".into(),
+            column: column.to_string(),
+            available: self.meta_names(),
+        })?;
+        column_strings(col.as_materialized_series())
+    }
+
+    /// Keeps the rows where `mask` is true, in order.
+    pub fn filter_rows(&self, mask: &[bool]) -> Result<Profiles> {
+        if mask.len() != self.n_rows() {
+            return Err(Error::Shape(format!(
+                "row mask has {} entries for {} rows",
+                mask.len(),
+                self.n_rows()
+            )));
+        }
+        let keep = BooleanChunked::from_slice("mask".into(), mask);
+        let meta = self.meta.filter(&keep)?;
+        let d = self.n_features();
+        let mut features = Vec::with_capacity(meta.height() * d);
+        for (i, &k) in mask.iter().enumerate() {
+            if k {
+                features.extend_from_slice(self.row(i));
+            }
+        }
+        Profiles::new(meta, features, self.feature_names.clone(), self.level)
+    }
+
+    /// Keeps the feature columns at `indices`, in that order.
+    pub fn select_features(&self, indices: &[usize]) -> Result<Profiles> {
+        let d = self.n_features();
+        if let Some(&bad) = indices.iter().find(|&&j| j >= d) {
+            return Err(Error::Shape(format!(
+                "feature index {bad} out of range for {d} features"
+            )));
+        }
+        let n = self.n_rows();
+        let mut features = Vec::with_capacity(n * indices.len());
+        for i in 0..n {
+            let row = self.row(i);
+            features.extend(indices.iter().map(|&j| row[j]));
+        }
+        let names = indices
+            .iter()
+            .map(|&j| self.feature_names[j].clone())
+            .collect();
+        Profiles::new(self.meta.clone(), features, names, self.level)
+    }
+
+    /// Count of NaN or infinite feature values.
+    pub fn nonfinite_count(&self) -> usize {
+        self.features.iter().filter(|v| !v.is_finite()).count()
+    }
+
+    /// Splits into parts: metadata, features, feature names, level.
+    pub fn into_parts(self) -> (DataFrame, Vec<f32>, Vec<String>, Level) {
+        (self.meta, self.features, self.feature_names, self.level)
+    }
+}
+
+/// Renders any polars series as optional strings (numbers as polars prints them).
+pub(crate) fn column_strings(series: &Series) -> Result<Vec<Option<String>>> {
+    let s = series.cast(&DataType::String)?;
+    let ca = s.str()?;
+    Ok(ca.iter().map(|v| v.map(str::to_owned)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Profiles {
+        let meta = df!("Metadata_id" => ["a", "b", "c"]).unwrap();
+        Profiles::new(
+            meta,
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, f32::NAN],
+            vec!["f1".into(), "f2".into()],
+            Level::Well,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn shape_mismatch_is_an_error() {
+        let meta = df!("Metadata_id" => ["a", "b"]).unwrap();
+        let err = Profiles::new(meta, vec![1.0; 3], vec!["f".into()], Level::Well).unwrap_err();
+        assert!(err.to_string().contains("expected 2 rows × 1 features"), "{err}");
+    }
+
+    #[test]
+    fn filter_and_select_keep_rows_aligned() {
+        let p = small();
+        let f = p.filter_rows(&[true, false, true]).unwrap();
+        assert_eq!(f.n_rows(), 2);
+        assert_eq!(f.row(1)[0], 5.0);
+        assert_eq!(
+            f.meta_strings("Metadata_id").unwrap(),
+            vec![Some("a".to_string()), Some("c".to_string())]
+        );
+        let s = p.select_features(&[1]).unwrap();
+        assert_eq!(s.features()[..2], [2.0, 4.0]);
+        assert_eq!(s.feature_names(), ["f2"]);
+        assert_eq!(p.nonfinite_count(), 1);
+    }
+
+    #[test]
+    fn level_round_trips() {
+        for l in Level::ALL {
+            assert_eq!(l.as_str().parse::<Level>().unwrap(), l);
+        }
+        assert!("plate".parse::<Level>().is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! ONNX Runtime: locating and loading the shared library, and running ONNX models on it.
+//!
+//! [`init_runtime`] loads the library once per process; [`OnnxModel`] wraps one model in a
+//! session on the first execution provider that works and records which one that was.
+
+mod model;
+mod runtime;
+
+pub use model::{ElementType, OnnxModel, Provider, ProviderFallback, TensorInfo, TensorInput};
+pub use runtime::{
+    ORT_DYLIB_ENV, ORT_VERSION, REPO_RUNTIME_RELATIVE, RuntimeInfo, RuntimeLocation, RuntimeSource,
+    init_runtime, locate_runtime,
+};

@@ -1,0 +1,60 @@
+//! Errors of the metric functions.
+
+use crate::similarity::Similarity;
+
+/// Everything that can go wrong in a metric computation.
+///
+/// Row and column indices are 0-based positions in the matrix handed to the
+/// metric; callers that know the file or table add that context.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetricError {
+    /// A row (0-based) has zero norm, so a normalized similarity is undefined for it.
+    #[error(
+        "row {row} has zero norm{}: {similarity} similarity is undefined",
+        if *.similarity == Similarity::Pearson { " after centering (constant row)" } else { "" }
+    )]
+    ZeroNorm {
+        /// 0-based row index.
+        row: usize,
+        /// The similarity that needed the norm.
+        similarity: Similarity,
+    },
+    /// A value is NaN or infinite where every value must be finite.
+    #[error("value at row {row}, column {col} is not finite (NaN or infinite)")]
+    NonFinite {
+        /// 0-based row index.
+        row: usize,
+        /// 0-based column index.
+        col: usize,
+    },
+    /// Two sizes that must agree do not.
+    #[error("shape mismatch in {what}: expected {expected}, got {got}")]
+    ShapeMismatch {
+        /// What was measured, e.g. "data length (n*d)".
+        what: &'static str,
+        /// The size required by the other inputs.
+        expected: usize,
+        /// The size received.
+        got: usize,
+    },
+    /// A parameter is outside its allowed range.
+    #[error("invalid parameter {name} = {value}: {reason}")]
+    InvalidParameter {
+        /// Parameter name as the user spells it.
+        name: &'static str,
+        /// The rejected value, rendered.
+        value: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The input has fewer rows than the computation needs.
+    #[error("{what} needs at least {needed} rows, got {got}")]
+    TooFewRows {
+        /// What needed the rows.
+        what: &'static str,
+        /// Minimum number of rows.
+        needed: usize,
+        /// Rows received.
+        got: usize,
+    },
+}

@@ -1,0 +1,30 @@
+//! cpbench-metrics: the scoring numerics of cpbench.
+//!
+//! Pure functions over row-major `f32` feature matrices ([`Matrix`]) and label
+//! vectors; no files, no DataFrames. Statistics that must match reference
+//! implementations accumulate in `f64`.
+//!
+//! Present:
+//! - [`similarity`] — cosine, Pearson, abs-cosine and Euclidean (`1/(1+d)`)
+//!   similarities, computed one block of query rows at a time so that no
+//!   `n × n` matrix is ever materialized.
+//! - [`error`] — [`MetricError`], naming the 0-based row or the parameter at fault.
+//!
+//! Planned (see DESIGN.md §5), each module holding its algorithm, parameter
+//! validation, errors and tests side by side:
+//! - `retrieval` — average precision and mAP with copairs 0.5 pair rules,
+//!   null distributions, p-values, Benjamini–Hochberg q-values, fraction retrieved.
+//! - `enrichment` — folds of enrichment (DeepProfiler convention) with Fisher
+//!   odds ratios, and that code base's interpolated-precision "MAP".
+//! - `clustering` — seeded k-means++ restarts scored with NMI, ARI and purity.
+//! - `knn` — leave-one-out kNN accuracy with not-same-compound / batch exclusions.
+//! - `leakage` — batch predictability from control profiles under grouped K-fold.
+//! - `relations` — known-relationship recall (EFAAR) and percent replicating.
+
+pub mod error;
+pub mod matrix;
+pub mod similarity;
+
+pub use error::MetricError;
+pub use matrix::Matrix;
+pub use similarity::Similarity;

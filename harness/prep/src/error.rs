@@ -1,0 +1,65 @@
+//! Errors of the preprocessing operations.
+
+/// Everything that can go wrong in a preprocessing step.
+///
+/// Row, feature and group indices are 0-based positions in the inputs handed
+/// to the step; callers that know the file or table add that context.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PrepError {
+    /// Fewer rows than the operation needs.
+    #[error("{what} needs at least {needed} rows, got {got}")]
+    TooFewRows {
+        /// What needed the rows, e.g. "normalize fit".
+        what: &'static str,
+        /// Minimum number of rows.
+        needed: usize,
+        /// Rows received.
+        got: usize,
+    },
+    /// A feature (0-based column) has zero variance where the operation must divide by it.
+    #[error("feature {feature} has zero variance on the fit rows")]
+    ZeroVariance {
+        /// 0-based column index.
+        feature: usize,
+    },
+    /// A group (0-based code) has no rows to fit on.
+    #[error("group {group} has no rows to fit on")]
+    EmptyGroup {
+        /// The group code.
+        group: u32,
+    },
+    /// `apply` was called before `fit`.
+    #[error("{step}: apply called before fit")]
+    NotFitted {
+        /// Name of the step.
+        step: &'static str,
+    },
+    /// A row index (0-based) is outside the matrix.
+    #[error("row index {row} is out of range for {n} rows")]
+    RowOutOfRange {
+        /// The offending index.
+        row: usize,
+        /// Number of rows in the matrix.
+        n: usize,
+    },
+    /// Two sizes that must agree do not.
+    #[error("shape mismatch in {what}: expected {expected}, got {got}")]
+    ShapeMismatch {
+        /// What was measured, e.g. "data length (n*d)".
+        what: &'static str,
+        /// The size required by the other inputs.
+        expected: usize,
+        /// The size received.
+        got: usize,
+    },
+    /// A parameter is outside its allowed range.
+    #[error("invalid parameter {name} = {value}: {reason}")]
+    InvalidParameter {
+        /// Parameter name as the user spells it.
+        name: &'static str,
+        /// The rejected value, rendered.
+        value: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+}
