@@ -6,7 +6,10 @@ use super::{cpbench, root};
 fn version_names_the_commit() {
     let out = cpbench().arg("--version").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
-    assert!(text.starts_with(&format!("cpbench {} (commit ", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(
+        text.starts_with(&format!("cpbench {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
 }
 
 #[test]
@@ -51,4 +54,121 @@ fn committed_schemas_are_current() {
             "ci/schemas/{file} is stale: run `cargo run -p cpbench -- schemas ci/schemas`"
         );
     }
+}
+
+/// A benchmark folder over a copy of the shipped Cell Health subset; `extra` is appended.
+fn benchmark_dir(sha: &str, extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        super::shipped("cellhealth_micro/cellhealth_matric_subset.csv"),
+        dir.path().join("profiles.csv"),
+    )
+    .unwrap();
+    let text = format!(
+        r#"schema_version = 1
+id = "cellhealth-mini"
+version = 1
+title = "Cell Health subset"
+
+[data]
+profiles = "profiles.csv"
+sha256 = "{sha}"
+level = "well"
+
+[columns]
+perturbation = "Metadata_pert_name"
+plate = "Metadata_Plate"
+labels = ["Metadata_gene_name"]
+
+[[task]]
+id = "gene-map"
+metric = "map"
+pos_sameby = ["Metadata_gene_name"]
+neg_diffby = ["Metadata_gene_name"]
+{extra}"#
+    );
+    std::fs::write(dir.path().join("benchmark.toml"), text).unwrap();
+    dir
+}
+
+const CELLHEALTH_SHA: &str = "8a4246d077da1c8f73a8619be7ce74fdeaf3350fb8b4181dbd6582be67789177";
+
+fn validate(dir: &tempfile::TempDir) -> assert_cmd::assert::Assert {
+    cpbench()
+        .arg("validate")
+        .arg(dir.path().join("benchmark.toml"))
+        .assert()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+#[test]
+fn validate_accepts_a_good_benchmark() {
+    let dir = benchmark_dir(CELLHEALTH_SHA, "");
+    let a = validate(&dir).success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.contains("data.profiles: sha256 ok"), "{out}");
+    assert!(
+        out.contains("198 rows, 3 features, every named column present"),
+        "{out}"
+    );
+}
+
+#[test]
+fn validate_fails_a_hash_mismatch_with_exit_1() {
+    let dir = benchmark_dir(&"0".repeat(64), "");
+    let a = validate(&dir).code(1);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(
+        out.contains(&format!(
+            "has sha256 {CELLHEALTH_SHA}, the manifest pins 0000"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn validate_names_the_offending_key() {
+    let dir = benchmark_dir(CELLHEALTH_SHA, "k = 3\n");
+    let e = stderr(&validate(&dir).code(2));
+    assert!(
+        e.contains("benchmark.toml") && e.contains("key `task[0].k`"),
+        "{e}"
+    );
+    let dir = benchmark_dir(CELLHEALTH_SHA, "null_sise = 100\n");
+    let e = stderr(&validate(&dir).code(2));
+    assert!(
+        e.contains("key `task[0].null_sise`") && e.contains("null_size"),
+        "{e}"
+    );
+    let dir = benchmark_dir(CELLHEALTH_SHA, "null_size = \"many\"\n");
+    let e = stderr(&validate(&dir).code(2));
+    assert!(e.contains("key `task[0].null_size`"), "{e}");
+}
+
+#[test]
+fn validate_checks_columns_against_the_data() {
+    let dir = benchmark_dir(CELLHEALTH_SHA, "");
+    let path = dir.path().join("benchmark.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("plate = \"Metadata_Plate\"", "plate = \"Metadata_plate\"");
+    std::fs::write(&path, text).unwrap();
+    let e = stderr(&validate(&dir).code(2));
+    assert!(e.contains("key `columns.plate`:"), "{e}");
+    assert!(
+        e.contains("profiles.csv: no column 'Metadata_plate'"),
+        "{e}"
+    );
+    assert!(e.contains("did you mean Metadata_Plate"), "{e}");
+}
+
+#[test]
+fn validate_reports_missing_data_files() {
+    let dir = benchmark_dir(CELLHEALTH_SHA, "");
+    std::fs::remove_file(dir.path().join("profiles.csv")).unwrap();
+    let e = stderr(&validate(&dir).code(2));
+    assert!(e.contains("profiles.csv"), "{e}");
 }

@@ -23,7 +23,12 @@ fn meta_cardinalities(v: &serde_json::Value) -> BTreeMap<String, u64> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["name"].as_str().unwrap().to_string(), m["distinct"].as_u64().unwrap()))
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m["distinct"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -46,7 +51,11 @@ fn lincs_plate_shape() {
 #[test]
 fn lincs_dmso_filter() {
     let p = shipped("lincs_sq00015054/SQ00015054_normalized_feature_select.csv.gz");
-    let v = info_json(&[p.to_str().unwrap(), "--filter", "Metadata_broad_sample=DMSO"]);
+    let v = info_json(&[
+        p.to_str().unwrap(),
+        "--filter",
+        "Metadata_broad_sample=DMSO",
+    ]);
     assert_eq!(v["rows"], 24);
     assert_eq!(v["rows_in_file"], 384);
     let v = info_json(&[
@@ -56,7 +65,11 @@ fn lincs_dmso_filter() {
     ]);
     // The two proteasome inhibitors have 12 wells each.
     assert_eq!(v["rows"], 24);
-    let v = info_json(&[p.to_str().unwrap(), "--filter", "Metadata_pert_type!=control"]);
+    let v = info_json(&[
+        p.to_str().unwrap(),
+        "--filter",
+        "Metadata_pert_type!=control",
+    ]);
     assert_eq!(v["rows"], 360);
 }
 
@@ -93,7 +106,10 @@ fn bbbc021_raw_means_need_their_prefix() {
 fn cellhealth_fixture_shape() {
     let p = shipped("cellhealth_micro/cellhealth_matric_subset.csv");
     let v = info_json(&[p.to_str().unwrap()]);
-    assert_eq!((v["rows"].as_u64(), v["features"].as_u64()), (Some(198), Some(3)));
+    assert_eq!(
+        (v["rows"].as_u64(), v["features"].as_u64()),
+        (Some(198), Some(3))
+    );
 }
 
 #[test]

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// A shipped data file by its path under `benchmarks/data/`.
@@ -23,7 +26,12 @@ pub fn cpbench() -> assert_cmd::Command {
 
 /// Runs `cpbench info --json` and returns the parsed summary (the command must succeed).
 pub fn info_json(args: &[&str]) -> serde_json::Value {
-    let out = cpbench().arg("info").arg("--json").args(args).assert().success();
+    let out = cpbench()
+        .arg("info")
+        .arg("--json")
+        .args(args)
+        .assert()
+        .success();
     serde_json::from_slice(&out.get_output().stdout).unwrap()
 }
 

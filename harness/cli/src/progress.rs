@@ -10,8 +10,7 @@ pub fn bytes(len: u64, message: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ({eta})")
+    if let Ok(style) = ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ({eta})")
     {
         bar.set_style(style);
     }

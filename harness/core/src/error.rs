@@ -43,7 +43,10 @@ pub enum Error {
         second: usize,
     },
     /// A column the caller needs is absent.
-    #[error("{source_name}: no column '{column}'{}", did_you_mean(column, available))]
+    #[error(
+        "{source_name}: no column '{column}'{}",
+        did_you_mean(column, available)
+    )]
     MissingColumn {
         /// The file or table searched.
         source_name: String,
@@ -54,9 +57,7 @@ pub enum Error {
     },
     /// A feature column holds a value that is not a number.
     #[error(
-        "{}: feature column '{column}' is not numeric: row {row} holds '{value}'. \
-         Every column not starting with one of the metadata prefixes ({prefixes}) must be numeric; \
-         if '{column}' is metadata, pass its prefix (e.g. --metadata-prefix {suggested})",
+        "{}: feature column '{column}' is not numeric: row {row} holds '{value}'. {hint}",
         path.display()
     )]
     NonNumeric {
@@ -68,10 +69,8 @@ pub enum Error {
         row: usize,
         /// The offending text.
         value: String,
-        /// The metadata prefixes in force, comma-separated.
-        prefixes: String,
-        /// A prefix that would make this column metadata.
-        suggested: String,
+        /// What to do about it (which metadata prefix would make the column metadata).
+        hint: String,
     },
     /// A feature value is NaN, missing or infinite and the policy forbids it.
     #[error(
@@ -121,14 +120,17 @@ pub enum Error {
     Polars {
         /// The file, when one is involved.
         path: Option<PathBuf>,
-        /// The polars error.
-        source: polars::error::PolarsError,
+        /// The polars error (boxed: it is large, and every `Result` of this crate carries it).
+        source: Box<polars::error::PolarsError>,
     },
 }
 
 impl From<polars::error::PolarsError> for Error {
     fn from(source: polars::error::PolarsError) -> Self {
-        Error::Polars { path: None, source }
+        Error::Polars {
+            path: None,
+            source: Box::new(source),
+        }
     }
 }
 

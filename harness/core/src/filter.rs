@@ -85,15 +85,17 @@ impl RowFilter {
 
     /// Which rows of a metadata table pass the filter.
     pub fn mask_frame(&self, meta: &DataFrame) -> Result<Vec<bool>> {
-        let col = meta.column(&self.column).map_err(|_| Error::MissingColumn {
-            source_name: format!("row filter '{}'", self.expr),
-            column: self.column.clone(),
-            available: meta
-                .get_column_names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        })?;
+        let col = meta
+            .column(&self.column)
+            .map_err(|_| Error::MissingColumn {
+                source_name: format!("row filter '{}'", self.expr),
+                column: self.column.clone(),
+                available: meta
+                    .get_column_names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            })?;
         let series = col.as_materialized_series();
         let hits: Vec<Option<bool>> = if series.dtype().is_primitive_numeric() {
             let wanted = self
@@ -102,7 +104,10 @@ impl RowFilter {
                 .map(|v| {
                     v.parse::<f64>().map_err(|_| Error::BadFilter {
                         expr: self.expr.clone(),
-                        reason: format!("column '{}' is numeric but '{v}' is not a number", self.column),
+                        reason: format!(
+                            "column '{}' is numeric but '{v}' is not a number",
+                            self.column
+                        ),
                     })
                 })
                 .collect::<Result<Vec<f64>>>()?;
@@ -117,7 +122,7 @@ impl RowFilter {
                 .into_iter()
                 .map(|s| {
                     s.filter(|s| !s.is_empty())
-                        .map(|s| self.values.iter().any(|v| *v == s))
+                        .map(|s| self.values.contains(&s))
                 })
                 .collect()
         };
@@ -184,7 +189,10 @@ mod tests {
     #[test]
     fn parses_every_form() {
         let f = RowFilter::parse("Metadata_sample=DMSO").unwrap();
-        assert_eq!((f.column.as_str(), f.negate, f.values.clone()), ("Metadata_sample", false, vec!["DMSO".to_string()]));
+        assert_eq!(
+            (f.column.as_str(), f.negate, f.values.clone()),
+            ("Metadata_sample", false, vec!["DMSO".to_string()])
+        );
         let f = RowFilter::parse(" Metadata_sample != 'DMSO' ").unwrap();
         assert!(f.negate);
         assert_eq!(f.values, ["DMSO"]);
@@ -205,8 +213,14 @@ mod tests {
         let m = |e: &str| RowFilter::parse(e).unwrap().mask(&p).unwrap();
         assert_eq!(m("Metadata_sample=DMSO"), [true, false, false, false]);
         assert_eq!(m("Metadata_sample!=DMSO"), [false, true, true, true]);
-        assert_eq!(m("Metadata_sample in [BRD-1, BRD-2]"), [false, true, false, true]);
-        assert_eq!(m("Metadata_sample not in [BRD-1, BRD-2]"), [true, false, true, false]);
+        assert_eq!(
+            m("Metadata_sample in [BRD-1, BRD-2]"),
+            [false, true, false, true]
+        );
+        assert_eq!(
+            m("Metadata_sample not in [BRD-1, BRD-2]"),
+            [true, false, true, false]
+        );
         // Numeric comparison: "0.10" equals 0.1.
         assert_eq!(m("Metadata_dose=0.10"), [true, false, true, false]);
         assert_eq!(m("Metadata_dose!=0.1"), [false, true, false, true]);
@@ -215,9 +229,18 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         let p = profiles();
-        let e = RowFilter::parse("Metadata_Sample=DMSO").unwrap().mask(&p).unwrap_err();
-        assert!(e.to_string().contains("did you mean Metadata_sample"), "{e}");
-        let e = RowFilter::parse("Metadata_dose=high").unwrap().mask(&p).unwrap_err();
+        let e = RowFilter::parse("Metadata_Sample=DMSO")
+            .unwrap()
+            .mask(&p)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("did you mean Metadata_sample"),
+            "{e}"
+        );
+        let e = RowFilter::parse("Metadata_dose=high")
+            .unwrap()
+            .mask(&p)
+            .unwrap_err();
         assert!(e.to_string().contains("'high' is not a number"), "{e}");
     }
 

@@ -41,13 +41,21 @@ impl Format {
             None => (name, false),
         };
         if stem.ends_with(".csv") {
-            Ok(Format::Delimited { separator: b',', gzip })
+            Ok(Format::Delimited {
+                separator: b',',
+                gzip,
+            })
         } else if stem.ends_with(".tsv") || stem.ends_with(".txt") {
-            Ok(Format::Delimited { separator: b'\t', gzip })
+            Ok(Format::Delimited {
+                separator: b'\t',
+                gzip,
+            })
         } else if !gzip && (stem.ends_with(".parquet") || stem.ends_with(".pq")) {
             Ok(Format::Parquet)
         } else {
-            Err(Error::UnsupportedFormat { path: path.to_path_buf() })
+            Err(Error::UnsupportedFormat {
+                path: path.to_path_buf(),
+            })
         }
     }
 }
@@ -123,7 +131,11 @@ pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadR
             what: "the table has a header but no data rows".into(),
         });
     }
-    let is_meta = |name: &str| opts.metadata_prefixes.iter().any(|p| name.starts_with(p.as_str()));
+    let is_meta = |name: &str| {
+        opts.metadata_prefixes
+            .iter()
+            .any(|p| name.starts_with(p.as_str()))
+    };
     let mut meta_cols = Vec::new();
     let mut feature_cols = Vec::new();
     for col in df.columns() {
@@ -178,7 +190,10 @@ pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadR
             }
         }
         NonFinitePolicy::DropColumns => {
-            let keep: Vec<bool> = columns.iter().map(|c| c.iter().all(|v| v.is_finite())).collect();
+            let keep: Vec<bool> = columns
+                .iter()
+                .map(|c| c.iter().all(|v| v.is_finite()))
+                .collect();
             report.dropped_columns = names
                 .iter()
                 .zip(&keep)
@@ -197,7 +212,9 @@ pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadR
             }
         }
         NonFinitePolicy::DropRows => {
-            let keep: Vec<bool> = (0..n).map(|i| columns.iter().all(|c| c[i].is_finite())).collect();
+            let keep: Vec<bool> = (0..n)
+                .map(|i| columns.iter().all(|c| c[i].is_finite()))
+                .collect();
             report.dropped_rows = (0..n).filter(|&i| !keep[i]).map(|i| i + 1).collect();
             if !report.dropped_rows.is_empty() {
                 if report.dropped_rows.len() == n {
@@ -286,7 +303,10 @@ fn read_bytes(path: &Path, gzip: bool) -> Result<Vec<u8>> {
 /// Rejects an empty file and duplicate header names before polars sees them (polars would
 /// rename duplicates silently).
 fn check_header(path: &Path, bytes: &[u8], separator: u8) -> Result<()> {
-    let text_end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+    let text_end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len());
     let line = String::from_utf8_lossy(&bytes[..text_end]);
     let line = line.trim_end_matches('\r');
     if line.trim().is_empty() {
@@ -331,7 +351,9 @@ fn split_header(line: &str, sep: char) -> Vec<String> {
 }
 
 /// Words pandas reads as missing; accepted in feature columns as NaN.
-const MISSING_WORDS: &[&str] = &["", "NA", "N/A", "NaN", "nan", "NAN", "null", "NULL", "None", "<NA>"];
+const MISSING_WORDS: &[&str] = &[
+    "", "NA", "N/A", "NaN", "nan", "NAN", "null", "NULL", "None", "<NA>",
+];
 
 fn numeric_column(path: &Path, s: &Series, opts: &ReadOptions) -> Result<Vec<f32>> {
     let dtype = s.dtype();
@@ -365,11 +387,14 @@ fn numeric_column(path: &Path, s: &Series, opts: &ReadOptions) -> Result<Vec<f32
                 .unwrap_or_else(|| name.split('_').next().unwrap_or(&name).to_string() + "_");
             return Err(Error::NonNumeric {
                 path: path.to_path_buf(),
-                column: name,
                 row: i + 1,
                 value: text.to_string(),
-                prefixes: opts.metadata_prefixes.join(", "),
-                suggested,
+                hint: format!(
+                    "Every column not starting with a metadata prefix ({}) must be numeric; \
+                     if '{name}' is metadata, pass its prefix (e.g. --metadata-prefix {suggested})",
+                    opts.metadata_prefixes.join(", ")
+                ),
+                column: name,
             });
         }
     }
@@ -389,7 +414,7 @@ fn describe_nonfinite(v: f32, s: &Series, row: usize) -> String {
 }
 
 /// Guesses the level from metadata names: object numbers → cell, sites → site, wells → well,
-/// otherwise treatment.
+/// otherwise treatment. (Not `cell_id`: in LINCS and JUMP it names the cell line.)
 pub fn guess_level(meta: &DataFrame) -> Level {
     let names: Vec<String> = meta
         .get_column_names()
@@ -397,7 +422,7 @@ pub fn guess_level(meta: &DataFrame) -> Level {
         .map(|s| s.to_lowercase())
         .collect();
     let has = |needle: &str| names.iter().any(|n| n.contains(needle));
-    if has("objectnumber") || has("cell_id") || has("cellid") {
+    if has("objectnumber") {
         Level::Cell
     } else if has("_site") || has("_field") {
         Level::Site
@@ -411,7 +436,7 @@ pub fn guess_level(meta: &DataFrame) -> Level {
 fn polars_at(path: &Path, source: PolarsError) -> Error {
     Error::Polars {
         path: Some(path.to_path_buf()),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -439,12 +464,23 @@ pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<()> {
     let format = Format::of(path)?;
     write_atomic(path, |file| {
         let res = match format {
-            Format::Delimited { separator, gzip: false } => CsvWriter::new(BufWriter::new(file))
+            Format::Delimited {
+                separator,
+                gzip: false,
+            } => CsvWriter::new(BufWriter::new(file))
                 .with_separator(separator)
                 .finish(df),
-            Format::Delimited { separator, gzip: true } => {
-                let mut enc = flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::default());
-                CsvWriter::new(&mut enc).with_separator(separator).finish(df)?;
+            Format::Delimited {
+                separator,
+                gzip: true,
+            } => {
+                let mut enc = flate2::write::GzEncoder::new(
+                    BufWriter::new(file),
+                    flate2::Compression::default(),
+                );
+                CsvWriter::new(&mut enc)
+                    .with_separator(separator)
+                    .finish(df)?;
                 enc.finish().map(|_| ()).map_err(PolarsError::from)
             }
             Format::Parquet => ParquetWriter::new(file).finish(df).map(|_| ()),
@@ -495,8 +531,20 @@ mod tests {
 
     #[test]
     fn formats_by_extension() {
-        assert_eq!(Format::of(Path::new("a.csv.gz")).unwrap(), Format::Delimited { separator: b',', gzip: true });
-        assert_eq!(Format::of(Path::new("a.TSV")).unwrap(), Format::Delimited { separator: b'\t', gzip: false });
+        assert_eq!(
+            Format::of(Path::new("a.csv.gz")).unwrap(),
+            Format::Delimited {
+                separator: b',',
+                gzip: true
+            }
+        );
+        assert_eq!(
+            Format::of(Path::new("a.TSV")).unwrap(),
+            Format::Delimited {
+                separator: b'\t',
+                gzip: false
+            }
+        );
         assert_eq!(Format::of(Path::new("a.parquet")).unwrap(), Format::Parquet);
         let e = Format::of(Path::new("a.xlsx")).unwrap_err();
         assert!(e.to_string().contains("a.xlsx: unsupported format"), "{e}");
@@ -523,18 +571,27 @@ mod tests {
             let (q, _) = read(&out).unwrap();
             assert_eq!(q.features(), p.features(), "{name}");
             assert_eq!(q.feature_names(), p.feature_names(), "{name}");
-            assert_eq!(q.meta_strings("Metadata_Well").unwrap(), p.meta_strings("Metadata_Well").unwrap());
+            assert_eq!(
+                q.meta_strings("Metadata_Well").unwrap(),
+                p.meta_strings("Metadata_Well").unwrap()
+            );
         }
     }
 
     #[test]
     fn bad_inputs_name_file_column_and_row() {
         let dir = tempfile::tempdir().unwrap();
-        let e = read(&write(dir.path(), "empty.csv", "")).unwrap_err().to_string();
+        let e = read(&write(dir.path(), "empty.csv", ""))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("empty.csv") && e.contains("empty"), "{e}");
-        let e = read(&write(dir.path(), "hdr.csv", "Metadata_A,f\n")).unwrap_err().to_string();
+        let e = read(&write(dir.path(), "hdr.csv", "Metadata_A,f\n"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no data rows"), "{e}");
-        let e = read(&write(dir.path(), "dup.csv", "Metadata_A,f,g,f\nx,1,2,3\n")).unwrap_err().to_string();
+        let e = read(&write(dir.path(), "dup.csv", "Metadata_A,f,g,f\nx,1,2,3\n"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("duplicate column 'f' (columns 2 and 4"), "{e}");
         // The bad value sits after many good rows, so type inference alone would not catch it.
         let mut text = String::from("Metadata_A,f,g\n");
@@ -542,11 +599,24 @@ mod tests {
             text.push_str(&format!("r{i},{i},1\n"));
         }
         text.push_str("bad,oops,1\n");
-        let e = read(&write(dir.path(), "nonnum.csv", &text)).unwrap_err().to_string();
-        assert!(e.contains("nonnum.csv: feature column 'f' is not numeric: row 501 holds 'oops'"), "{e}");
-        let e = read(&write(dir.path(), "meta.csv", "Image_Metadata_Plate,f\nW1,1\n")).unwrap_err().to_string();
+        let e = read(&write(dir.path(), "nonnum.csv", &text))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("nonnum.csv: feature column 'f' is not numeric: row 501 holds 'oops'"),
+            "{e}"
+        );
+        let e = read(&write(
+            dir.path(),
+            "meta.csv",
+            "Image_Metadata_Plate,f\nW1,1\n",
+        ))
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("--metadata-prefix Image_Metadata_"), "{e}");
-        let e = read(&write(dir.path(), "nofeat.csv", "Metadata_A\nx\n")).unwrap_err().to_string();
+        let e = read(&write(dir.path(), "nofeat.csv", "Metadata_A\nx\n"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no feature columns"), "{e}");
     }
 
@@ -559,12 +629,21 @@ mod tests {
             "Metadata_A,f,g,h\na,1,2,3\nb,4,,6\nc,7,8,inf\nd,NA,1,1\n",
         );
         let e = read(&p).unwrap_err().to_string();
-        assert!(e.contains("nan.csv: feature column 'g' row 2 is missing"), "{e}");
-        let opts = |nonfinite| ReadOptions { nonfinite, ..ReadOptions::default() };
+        assert!(
+            e.contains("nan.csv: feature column 'g' row 2 is missing"),
+            "{e}"
+        );
+        let opts = |nonfinite| ReadOptions {
+            nonfinite,
+            ..ReadOptions::default()
+        };
         let (rows, rep) = read_profiles(&p, &opts(NonFinitePolicy::DropRows)).unwrap();
         assert_eq!(rows.n_rows(), 1);
         assert_eq!(rep.dropped_rows, [2, 3, 4]);
-        assert_eq!(rows.meta_strings("Metadata_A").unwrap(), [Some("a".to_string())]);
+        assert_eq!(
+            rows.meta_strings("Metadata_A").unwrap(),
+            [Some("a".to_string())]
+        );
         // Every column holds a bad value here, so dropping columns leaves none.
         let e = read_profiles(&p, &opts(NonFinitePolicy::DropColumns)).unwrap_err();
         assert!(e.to_string().contains("no feature columns"), "{e}");
@@ -580,10 +659,20 @@ mod tests {
     #[test]
     fn custom_metadata_prefix() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "raw.csv", "Image_Metadata_Plate,Image_Metadata_Well,Cells_A\nW1,A01,1\n");
-        let opts = ReadOptions { metadata_prefixes: vec!["Image_Metadata_".into()], ..ReadOptions::default() };
+        let p = write(
+            dir.path(),
+            "raw.csv",
+            "Image_Metadata_Plate,Image_Metadata_Well,Cells_A\nW1,A01,1\n",
+        );
+        let opts = ReadOptions {
+            metadata_prefixes: vec!["Image_Metadata_".into()],
+            ..ReadOptions::default()
+        };
         let (prof, _) = read_profiles(&p, &opts).unwrap();
-        assert_eq!(prof.meta_names(), ["Image_Metadata_Plate", "Image_Metadata_Well"]);
+        assert_eq!(
+            prof.meta_names(),
+            ["Image_Metadata_Plate", "Image_Metadata_Well"]
+        );
     }
 
     #[test]

@@ -56,7 +56,9 @@ impl std::str::FromStr for Level {
         Level::ALL
             .into_iter()
             .find(|l| l.as_str() == s)
-            .ok_or_else(|| format!("unknown level '{s}' (expected cell, site, well, treatment or gene)"))
+            .ok_or_else(|| {
+                format!("unknown level '{s}' (expected cell, site, well, treatment or gene)")
+            })
     }
 }
 
@@ -244,7 +246,10 @@ mod tests {
     fn shape_mismatch_is_an_error() {
         let meta = df!("Metadata_id" => ["a", "b"]).unwrap();
         let err = Profiles::new(meta, vec![1.0; 3], vec!["f".into()], Level::Well).unwrap_err();
-        assert!(err.to_string().contains("expected 2 rows × 1 features"), "{err}");
+        assert!(
+            err.to_string().contains("expected 2 rows × 1 features"),
+            "{err}"
+        );
     }
 
     #[test]

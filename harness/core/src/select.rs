@@ -15,7 +15,17 @@ use crate::profiles::Profiles;
 
 /// Stain channel names recognised by default (Cell Painting, JUMP and BBBC021 naming).
 pub const DEFAULT_CHANNELS: &[&str] = &[
-    "DNA", "RNA", "ER", "AGP", "Mito", "DAPI", "Hoechst", "Actin", "Tubulin", "Brightfield", "BF",
+    "DNA",
+    "RNA",
+    "ER",
+    "AGP",
+    "Mito",
+    "DAPI",
+    "Hoechst",
+    "Actin",
+    "Tubulin",
+    "Brightfield",
+    "BF",
 ];
 
 /// Parts of a CellProfiler feature name.
@@ -110,7 +120,10 @@ impl FeatureSelector {
 
     /// Keeps only these compartments (first name token, e.g. `Nuclei`); empty keeps all.
     pub fn compartments(mut self, compartments: &[impl AsRef<str>]) -> Self {
-        self.compartments = compartments.iter().map(|c| c.as_ref().to_string()).collect();
+        self.compartments = compartments
+            .iter()
+            .map(|c| c.as_ref().to_string())
+            .collect();
         self
     }
 
@@ -161,7 +174,8 @@ impl FeatureSelector {
         if self.exclude.iter().any(|r| r.is_match(name)) {
             return false;
         }
-        let needs_cp = !self.compartments.is_empty() || !self.channels.is_empty() || self.drop_positional;
+        let needs_cp =
+            !self.compartments.is_empty() || !self.channels.is_empty() || self.drop_positional;
         if !needs_cp {
             return true;
         }
@@ -176,7 +190,10 @@ impl FeatureSelector {
             if cp.channels.is_empty() {
                 return self.keep_channel_free;
             }
-            return cp.channels.iter().all(|ch| self.channels.iter().any(|c| c == ch));
+            return cp
+                .channels
+                .iter()
+                .all(|ch| self.channels.iter().any(|c| c == ch));
         }
         true
     }
@@ -253,7 +270,10 @@ mod tests {
         assert_eq!((cp.compartment, cp.module), ("Cells", "Correlation"));
         assert_eq!(cp.channels, ["DNA", "ER"]);
         assert!(!cp.positional);
-        assert_eq!(parse_cp_name("Nuclei_Texture_Contrast_OrigDNA_3_00_256", &known).channels, ["DNA"]);
+        assert_eq!(
+            parse_cp_name("Nuclei_Texture_Contrast_OrigDNA_3_00_256", &known).channels,
+            ["DNA"]
+        );
         assert!(parse_cp_name("Nuclei_Location_Center_Y", &known).positional);
         assert!(parse_cp_name("Nuclei_AreaShape_Center_X", &known).positional);
         assert!(parse_cp_name("Cytoplasm_Number_Object_Number", &known).positional);

@@ -183,7 +183,7 @@ pub fn prepare(x: Matrix<'_>, similarity: Similarity) -> Result<PreparedRows, Me
             means.iter_mut().for_each(|m| *m /= n as f64);
             sq_norms.reserve_exact(n);
             for values in rows.chunks_exact_mut(d) {
-                values.iter_mut().zip(&means).for_each(|(v, m)| *v -= 0.0 * m);
+                values.iter_mut().zip(&means).for_each(|(v, m)| *v -= m);
                 sq_norms.push(values.iter().map(|v| v * v).sum());
             }
         }
@@ -361,20 +361,6 @@ mod tests {
                         );
                     }
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn scratch_bitwise_blocks() {
-        let (n, d) = (301, 67);
-        let x = random_matrix(n, d, 5, 0.2);
-        for sim in Similarity::ALL {
-            let a = blocked(&x, n, d, sim, 1);
-            for b in [3, 64, 100, 301] {
-                let c = blocked(&x, n, d, sim, b);
-                let diff = a.iter().zip(&c).filter(|(p, q)| p.to_bits() != q.to_bits()).count();
-                eprintln!("{sim} block {b}: {diff} differing bits");
             }
         }
     }

@@ -28,7 +28,7 @@ pub enum Error {
     },
     /// The file could not be written (the core error names the file).
     #[error(transparent)]
-    Write(#[from] cpbench_core::Error),
+    Write(Box<cpbench_core::Error>),
     /// The file is not JSON of the result schema; serde_json's message gives line and column.
     #[error("{}: not a cpbench result: {source}", path.display())]
     Parse {
@@ -61,4 +61,12 @@ pub enum Error {
         /// The rule broken and where.
         source: Invalid,
     },
+}
+
+// Boxed because core's error carries several strings; keeping `Error` small keeps every
+// `Result` in this crate cheap to return.
+impl From<cpbench_core::Error> for Error {
+    fn from(e: cpbench_core::Error) -> Self {
+        Error::Write(Box::new(e))
+    }
 }

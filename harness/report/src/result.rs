@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Invalid, Result};
 
+// One definition with plugin.toml, so a manifest's role and kind read back unchanged.
+pub use cpbench_core::manifest::{PluginKind, PluginRole};
+
 /// The result schema version this crate writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -74,36 +77,6 @@ pub struct PluginRef {
     /// SHA-256 of the plugin's artifact (model, library, table), lowercase hex; absent if none.
     #[schemars(pattern(SHA256_PATTERN))]
     pub artifact_sha256: Option<String>,
-}
-
-/// What a plugin is on a leaderboard.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum PluginRole {
-    /// A method being evaluated.
-    Method,
-    /// A baseline that anchors score scaling (random embedding, shuffled profiles, positive control).
-    Control,
-    /// A published reference representation, shown but not scaled against.
-    Reference,
-}
-
-/// How a plugin produces its representation.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum PluginKind {
-    /// The benchmark's own features (e.g. CellProfiler), optionally filtered.
-    FeatureTable,
-    /// A precomputed table keyed by perturbation.
-    EmbeddingTable,
-    /// A model run with ONNX Runtime.
-    Onnx,
-    /// A `cdylib` built against `cpbench-plugin-api`.
-    Native,
 }
 
 /// Whether a run produced scores.

@@ -74,7 +74,10 @@ fn print_text(r: &Report) {
     println!("cpbench {VERSION}");
     match (&r.onnxruntime, &r.onnxruntime_error) {
         (Some(rt), _) => {
-            println!("ONNX Runtime: {} at {} (found via {})", rt.version, rt.path, rt.found_via);
+            println!(
+                "ONNX Runtime: {} at {} (found via {})",
+                rt.version, rt.path, rt.found_via
+            );
             println!("execution providers: {}", rt.execution_providers.join(", "));
         }
         (None, Some(e)) => println!("ONNX Runtime: not usable: {e}"),

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles};
 use cpbench_core::filter::{RowFilter, mask_all};
+use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles};
 use cpbench_core::select::FeatureSelector;
 use cpbench_core::{Level, hash};
 use serde::Serialize;
@@ -86,7 +86,9 @@ pub fn run(args: Args) -> Result<Outcome> {
     if let Some(re) = &args.features {
         profiles = FeatureSelector::all().include(&[re])?.apply(&profiles)?;
     }
-    let len = std::fs::metadata(&args.profiles).map(|m| m.len()).unwrap_or(0);
+    let len = std::fs::metadata(&args.profiles)
+        .map(|m| m.len())
+        .unwrap_or(0);
     let bar = progress::bytes(len, "sha256");
     let sha256 = hash::sha256_file_with_progress(&args.profiles, |n| bar.inc(n))
         .with_context(|| format!("hashing {}", args.profiles.display()))?;
@@ -94,7 +96,7 @@ pub fn run(args: Args) -> Result<Outcome> {
 
     let meta = profiles.meta();
     let mut metadata = Vec::new();
-    for col in meta.get_columns() {
+    for col in meta.columns() {
         let s = col.as_materialized_series();
         let values = profiles.meta_strings(col.name())?;
         let mut examples: Vec<String> = Vec::new();
@@ -126,7 +128,10 @@ pub fn run(args: Args) -> Result<Outcome> {
         features: profiles.n_features(),
         nan_values: x.iter().filter(|v| v.is_nan()).count(),
         infinite_values: x.iter().filter(|v| v.is_infinite()).count(),
-        rows_with_nonfinite: x.chunks(d).filter(|r| r.iter().any(|v| !v.is_finite())).count(),
+        rows_with_nonfinite: x
+            .chunks(d)
+            .filter(|r| r.iter().any(|v| !v.is_finite()))
+            .count(),
         dropped_rows: report.dropped_rows.len(),
         dropped_columns: report.dropped_columns,
         metadata,
@@ -145,7 +150,10 @@ fn print_text(s: &Summary) {
     if s.rows == s.rows_in_file {
         println!("rows:      {}", s.rows);
     } else {
-        println!("rows:      {} (of {} in the file pass the filters)", s.rows, s.rows_in_file);
+        println!(
+            "rows:      {} (of {} in the file pass the filters)",
+            s.rows, s.rows_in_file
+        );
     }
     let how = if s.level_guessed {
         " (guessed from the metadata column names; set it with --level)"
@@ -170,12 +178,16 @@ fn print_text(s: &Summary) {
     let width = s.metadata.iter().map(|m| m.name.len()).max().unwrap_or(0);
     for m in &s.metadata {
         println!(
-            "  {:<width$}  {:>5} distinct  {:>5} missing  {:<4}  e.g. {}",
+            "  {:<width$}  {:>5} distinct  {:>5} missing  {:<4}  {}",
             m.name,
             m.distinct,
             m.missing,
             m.dtype,
-            m.examples.join(", ")
+            if m.examples.is_empty() {
+                String::new()
+            } else {
+                format!("e.g. {}", m.examples.join(", "))
+            }
         );
     }
 }

@@ -97,16 +97,17 @@ fn is_path_ref(value: &str) -> bool {
     value.contains('/') || value.contains('\\') || value.ends_with(".toml")
 }
 
-/// Resolves a claim reference; a folder stands for the `file_name` manifest inside it.
+/// Resolves a claim reference; a path not ending in `.toml` names a folder holding the
+/// `file_name` manifest.
 fn resolve_ref(dir: &Path, value: &str, file_name: &str) -> ManifestRef {
     if !is_path_ref(value) {
         return ManifestRef::Id(value.to_string());
     }
     let path = resolve(dir, Path::new(value));
-    if path.is_dir() {
-        ManifestRef::Path(path.join(file_name))
-    } else {
+    if value.ends_with(".toml") {
         ManifestRef::Path(path)
+    } else {
+        ManifestRef::Path(path.join(file_name))
     }
 }
 
@@ -123,19 +124,10 @@ impl Loaded<AuditManifest> {
 }
 
 fn check_ref(doc: &Doc<'_>, key: &str, value: &str, file_name: &str) -> Result<(), ManifestError> {
-    if !is_path_ref(value) {
-        return doc.check_slug(key, value);
-    }
-    let path = doc.resolve(Path::new(value));
-    let file = if path.is_dir() {
-        path.join(file_name)
-    } else {
-        path
-    };
-    if file.is_file() {
-        Ok(())
-    } else {
-        Err(doc.missing_file(key, file))
+    match resolve_ref(doc.dir(), value, file_name) {
+        ManifestRef::Id(id) => doc.check_slug(key, &id),
+        ManifestRef::Path(file) if file.is_file() => Ok(()),
+        ManifestRef::Path(file) => Err(doc.missing_file(key, file)),
     }
 }
 
@@ -258,6 +250,7 @@ note = "mean over 100 restarts"
 
     fn fixture() -> Fixture {
         Fixture::new(&[
+            "benchmarks/audits/other.toml",
             "benchmarks/grape-corum/benchmark.toml",
             "plugins/random/plugin.toml",
         ])

@@ -565,17 +565,26 @@ pub struct Task {
     pub pairs: Option<Vec<String>>,
 }
 
-/// Keys set in a flat parameter struct, in field order, via its serialized form so the list
+/// Keys set in a flat parameter struct, found via its serialized form so the list
 /// cannot drift from the struct's fields.
-fn present_keys<T: Serialize>(value: &T, skip: &[&str]) -> Vec<String> {
-    match serde_json::to_value(value) {
+/// cannot drift from the struct's fields; ordered as written in the document, so the first
+/// error reported is the first one a reader meets.
+fn present_keys<T: Serialize>(
+    doc: &Doc<'_>,
+    prefix: &str,
+    value: &T,
+    skip: &[&str],
+) -> Vec<String> {
+    let mut keys: Vec<String> = match serde_json::to_value(value) {
         Ok(serde_json::Value::Object(map)) => map
             .into_iter()
             .map(|(k, _)| k)
             .filter(|k| !skip.contains(&k.as_str()))
             .collect(),
         _ => Vec::new(),
-    }
+    };
+    keys.sort_by_cached_key(|k| doc.line_of(&format!("{prefix}.{k}")));
+    keys
 }
 
 fn index_of(level: Level) -> usize {
@@ -759,7 +768,7 @@ impl BenchmarkManifest {
         let what = format!("op `{}`", step.op);
         let (required, optional, methods) = step.op.rule();
         let allowed: Vec<&str> = required.iter().chain(optional).copied().collect();
-        let present = present_keys(step, &["op"]);
+        let present = present_keys(doc, &prefix, step, &["op"]);
         check_params(doc, &prefix, &what, &present, required, &allowed, &[])?;
 
         let columns = &self.columns;
@@ -887,7 +896,7 @@ impl BenchmarkManifest {
             .chain(COMMON_TASK_PARAMS)
             .copied()
             .collect();
-        let present = present_keys(task, &["id", "metric", "description"]);
+        let present = present_keys(doc, &prefix, task, &["id", "metric", "description"]);
         check_params(doc, &prefix, &what, &present, required, &allowed, one_of)?;
 
         let columns = &self.columns;
@@ -1082,6 +1091,71 @@ impl Loaded<BenchmarkManifest> {
                     })
                 }),
         );
+        out
+    }
+
+    /// Every metadata column the manifest names, with the key that names it, so a check can
+    /// compare them with the profile table's header. Preprocessing `columns` lists are left out:
+    /// they may name feature columns.
+    pub fn referenced_columns(&self) -> Vec<(String, String)> {
+        let m = &self.manifest;
+        let c = &m.columns;
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut one = |key: String, col: &str| out.push((key, col.to_string()));
+        for (role, col) in [
+            ("perturbation", &c.perturbation),
+            ("plate", &c.plate),
+            ("well", &c.well),
+            ("batch", &c.batch),
+        ] {
+            if let Some(col) = col {
+                one(format!("columns.{role}"), col);
+            }
+        }
+        for (i, col) in c.replicate.iter().enumerate() {
+            one(format!("columns.replicate[{i}]"), col);
+        }
+        if let Some(ctl) = &c.control {
+            one("columns.control.column".into(), &ctl.column);
+        }
+        for (i, col) in c.labels.iter().enumerate() {
+            one(format!("columns.labels[{i}]"), col);
+        }
+        if let Some(split) = &c.split {
+            one("columns.split.column".into(), &split.column);
+        }
+        for (i, s) in m.preprocess.iter().enumerate() {
+            for (j, col) in s.by.iter().flatten().enumerate() {
+                one(format!("preprocess[{i}].by[{j}]"), col);
+            }
+            if let Some(col) = &s.batch {
+                one(format!("preprocess[{i}].batch"), col);
+            }
+        }
+        for (i, t) in m.tasks.iter().enumerate() {
+            let lists = [
+                ("pos_sameby", &t.pos_sameby),
+                ("pos_diffby", &t.pos_diffby),
+                ("neg_sameby", &t.neg_sameby),
+                ("neg_diffby", &t.neg_diffby),
+                ("exclude_same", &t.exclude_same),
+                ("replicate", &t.replicate),
+            ];
+            for (name, list) in lists {
+                for (j, col) in list.iter().flatten().enumerate() {
+                    one(format!("task[{i}].{name}[{j}]"), col);
+                }
+            }
+            for (name, col) in [
+                ("labels", &t.labels),
+                ("target", &t.target),
+                ("groups", &t.groups),
+            ] {
+                if let Some(col) = col {
+                    one(format!("task[{i}].{name}"), col);
+                }
+            }
+        }
         out
     }
 
@@ -1479,10 +1553,9 @@ k = 1
         );
         assert_err(
             &err,
-            "task[1].labels",
+            "task[1].k",
             "not a parameter of metric `map` (allowed: pos_sameby, pos_diffby",
         );
-        // Fix labels so the next disallowed key surfaces.
         let err = full_err("k = 1\nexclude", "k = 1\nnull_size = 5\nexclude");
         assert_err(
             &err,
@@ -1501,7 +1574,7 @@ k = 1
         );
         assert_err(
             &full_err("k_values = [1, 5, 10]", "k_values = [1, 5, 10]\nk = 3"),
-            "task[3].k_values",
+            "task[3].k",
             "give only one of: k, k_values",
         );
         assert_err(

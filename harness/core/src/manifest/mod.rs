@@ -169,11 +169,11 @@ pub struct DataRef {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnyManifest {
     /// A `benchmark.toml`.
-    Benchmark(Loaded<BenchmarkManifest>),
+    Benchmark(Box<Loaded<BenchmarkManifest>>),
     /// A `plugin.toml`.
-    Plugin(Loaded<PluginManifest>),
+    Plugin(Box<Loaded<PluginManifest>>),
     /// An `audits/<id>.toml`.
-    Audit(Loaded<AuditManifest>),
+    Audit(Box<Loaded<AuditManifest>>),
 }
 
 impl AnyManifest {
@@ -285,17 +285,17 @@ pub fn load_any(path: &Path) -> Result<AnyManifest, ManifestError> {
         .and_then(Path::file_name)
         .is_some_and(|d| d == "audits");
     if file_name == "benchmark.toml" {
-        load_doc(&doc, path, dir.clone()).map(AnyManifest::Benchmark)
+        load_doc(&doc, path, dir.clone()).map(|m| AnyManifest::Benchmark(Box::new(m)))
     } else if file_name == "plugin.toml" {
-        load_doc(&doc, path, dir.clone()).map(AnyManifest::Plugin)
+        load_doc(&doc, path, dir.clone()).map(|m| AnyManifest::Plugin(Box::new(m)))
     } else if in_audits {
-        load_doc(&doc, path, dir.clone()).map(AnyManifest::Audit)
+        load_doc(&doc, path, dir.clone()).map(|m| AnyManifest::Audit(Box::new(m)))
     } else if doc.has_top_level_key("task") {
-        load_doc(&doc, path, dir.clone()).map(AnyManifest::Benchmark)
+        load_doc(&doc, path, dir.clone()).map(|m| AnyManifest::Benchmark(Box::new(m)))
     } else if doc.has_top_level_key("kind") {
-        load_doc(&doc, path, dir.clone()).map(AnyManifest::Plugin)
+        load_doc(&doc, path, dir.clone()).map(|m| AnyManifest::Plugin(Box::new(m)))
     } else if doc.has_top_level_key("claim") {
-        load_doc(&doc, path, dir.clone()).map(AnyManifest::Audit)
+        load_doc(&doc, path, dir.clone()).map(|m| AnyManifest::Audit(Box::new(m)))
     } else {
         Err(ManifestError::UnknownKind {
             path: path.to_path_buf(),
@@ -307,7 +307,10 @@ pub fn load_any(path: &Path) -> Result<AnyManifest, ManifestError> {
 /// the committed copies live in `ci/schemas/`.
 pub fn json_schemas() -> Vec<(&'static str, String)> {
     fn render<T: JsonSchema>() -> String {
-        let schema = schemars::schema_for!(T);
+        let schema = schemars::generate::SchemaSettings::draft2020_12()
+            .with_transform(schemars::transform::RecursiveTransform(drop_null))
+            .into_generator()
+            .into_root_schema_for::<T>();
         let mut json = serde_json::to_string_pretty(&schema).expect("a schema serializes");
         json.push('\n');
         json
@@ -317,6 +320,45 @@ pub fn json_schemas() -> Vec<(&'static str, String)> {
         ("plugin.schema.json", render::<PluginManifest>()),
         ("audit.schema.json", render::<AuditManifest>()),
     ]
+}
+
+/// TOML has no null: a manifest leaves an option unset by omitting the key, so the `null`
+/// alternatives schemars gives `Option` fields would only mislead editors.
+fn drop_null(schema: &mut schemars::Schema) {
+    use serde_json::Value;
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(types)) = obj.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            obj.insert("type".to_string(), only);
+        }
+    }
+    let is_null = |s: &Value| s.get("type").is_some_and(|t| t == "null");
+    if let Some(Value::Array(alternatives)) = obj.get("anyOf")
+        && alternatives.iter().any(is_null)
+    {
+        let mut rest: Vec<Value> = alternatives
+            .iter()
+            .filter(|s| !is_null(s))
+            .cloned()
+            .collect();
+        obj.remove("anyOf");
+        match rest.pop() {
+            Some(Value::Object(only)) if rest.is_empty() => {
+                for (k, v) in only {
+                    obj.entry(k).or_insert(v);
+                }
+            }
+            Some(last) => {
+                rest.push(last);
+                obj.insert("anyOf".to_string(), Value::Array(rest));
+            }
+            None => {}
+        }
+    }
 }
 
 #[cfg(test)]
@@ -423,6 +465,7 @@ mod tests {
         for (name, json) in &schemas {
             let v: serde_json::Value = serde_json::from_str(json).unwrap();
             assert_eq!(v["additionalProperties"], false, "{name}");
+            assert!(!json.contains("\"null\""), "{name}: TOML has no null");
             assert!(
                 v["description"].as_str().is_some_and(|d| !d.is_empty()),
                 "{name}"
@@ -490,7 +533,10 @@ mod tests {
         let err = load_any(&fx.path("benchmark.toml"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("key `kind`: unknown key"), "{err}");
+        assert!(
+            err.contains("benchmark.toml:") && err.contains(": unknown key"),
+            "{err}"
+        );
     }
 
     #[test]

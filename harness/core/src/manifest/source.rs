@@ -104,6 +104,11 @@ impl<'a> Doc<'a> {
         span.map(|s| line_at(self.text, s.start))
     }
 
+    /// The manifest's directory.
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir
+    }
+
     /// `rel` resolved against the manifest's directory (absolute paths stay as they are).
     pub(crate) fn resolve(&self, rel: &Path) -> PathBuf {
         resolve(self.dir, rel)

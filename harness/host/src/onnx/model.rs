@@ -295,8 +295,8 @@ impl OnnxModel {
         threads: Option<usize>,
     ) -> Result<Session, String> {
         if provider == Provider::Cuda && !info.cuda_available {
-            // Checked here rather than left to ONNX Runtime: its message for a CPU build is an
-            // opaque library-loading failure, while this says what to install.
+            // Checked here rather than left to ONNX Runtime, whose message ("CUDA execution
+            // provider is not enabled in this build") does not say which library was loaded.
             return Err(format!(
                 "the ONNX Runtime at {} ({}) is a build without the CUDA execution provider \
                  (it has {})",

@@ -1,0 +1,149 @@
+//! `cpbench validate`: manifests parse and make sense, their data exists and matches its hashes,
+//! and the columns a benchmark names exist in its profile table.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use cpbench_core::hash;
+use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles};
+use cpbench_core::manifest::{AnyManifest, BenchmarkManifest, Loaded, load_any};
+
+use crate::{Outcome, progress};
+
+/// Arguments of `cpbench validate`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// benchmark.toml, plugin.toml or audits/<id>.toml files.
+    #[arg(required = true)]
+    manifests: Vec<PathBuf>,
+    /// Check the manifests only: skip hashing and reading the data they name.
+    #[arg(long)]
+    no_data: bool,
+}
+
+/// How one manifest fared.
+enum Verdict {
+    Ok,
+    /// The data does not match a pinned hash.
+    CheckFailed,
+    /// The manifest or its data is unusable.
+    Invalid,
+}
+
+/// Runs `cpbench validate`.
+pub fn run(args: Args) -> Result<Outcome> {
+    let mut invalid = 0;
+    let mut failed = 0;
+    for path in &args.manifests {
+        match check(path, !args.no_data) {
+            Verdict::Ok => {}
+            Verdict::CheckFailed => failed += 1,
+            Verdict::Invalid => invalid += 1,
+        }
+    }
+    let n = args.manifests.len();
+    if invalid > 0 {
+        bail!("{invalid} of {n} manifests are invalid (see above)");
+    }
+    if failed > 0 {
+        println!("{failed} of {n} manifests name data that does not match its sha256");
+        return Ok(Outcome::CheckFailed);
+    }
+    println!("all {n} manifests are valid");
+    Ok(Outcome::Ok)
+}
+
+fn check(path: &Path, with_data: bool) -> Verdict {
+    let manifest = match load_any(path) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("invalid: {e}");
+            return Verdict::Invalid;
+        }
+    };
+    println!(
+        "{}: {} '{}' parses",
+        path.display(),
+        manifest.kind_name(),
+        manifest.id()
+    );
+    if !with_data {
+        return Verdict::Ok;
+    }
+    let mut verdict = Verdict::Ok;
+    for data in manifest.data_files() {
+        if !data.path.is_file() {
+            eprintln!(
+                "invalid: {}: key `{}`: file {} does not exist",
+                path.display(),
+                data.key,
+                data.path.display()
+            );
+            return Verdict::Invalid;
+        }
+        let Some(pinned) = &data.sha256 else {
+            println!("  {}: {} (no sha256 pinned)", data.key, data.path.display());
+            continue;
+        };
+        let len = std::fs::metadata(&data.path).map(|m| m.len()).unwrap_or(0);
+        let bar = progress::bytes(len, &data.key);
+        let actual = match hash::sha256_file_with_progress(&data.path, |n| bar.inc(n)) {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("invalid: {}: {e}", data.path.display());
+                return Verdict::Invalid;
+            }
+        };
+        bar.finish_and_clear();
+        if &actual == pinned {
+            println!("  {}: sha256 ok", data.key);
+        } else {
+            println!(
+                "  FAILED {}: {} has sha256 {actual}, the manifest pins {pinned}",
+                data.key,
+                data.path.display()
+            );
+            verdict = Verdict::CheckFailed;
+        }
+    }
+    if let AnyManifest::Benchmark(b) = &manifest
+        && let Err(e) = check_columns(b)
+    {
+        eprintln!("invalid: {e:#}");
+        return Verdict::Invalid;
+    }
+    verdict
+}
+
+/// Reads the benchmark's profile table (which validates it) and checks every column it names.
+fn check_columns(b: &Loaded<BenchmarkManifest>) -> Result<()> {
+    let data = &b.manifest.data;
+    let file = b.resolve(&data.profiles);
+    let opts = ReadOptions {
+        metadata_prefixes: vec![data.metadata_prefix.clone()],
+        nonfinite: if data.on_nonfinite == NonFinitePolicy::Error {
+            NonFinitePolicy::Error
+        } else {
+            NonFinitePolicy::Keep
+        },
+        level: Some(data.level),
+    };
+    let (profiles, _) = read_profiles(&file, &opts)?;
+    let names = profiles.meta_names();
+    for (key, column) in b.referenced_columns() {
+        if !names.contains(&column) {
+            let e = cpbench_core::Error::MissingColumn {
+                source_name: file.display().to_string(),
+                column: column.clone(),
+                available: names.clone(),
+            };
+            bail!("{}: key `{key}`: {e}", b.path.display());
+        }
+    }
+    println!(
+        "  data.profiles: {} rows, {} features, every named column present",
+        profiles.n_rows(),
+        profiles.n_features()
+    );
+    Ok(())
+}
