@@ -313,7 +313,7 @@ mod tests {
         // Columns x, y, z, zz of pycytominer's normalize() docstring example,
         // fitted on its four control rows (2, 3, 6, 7) across both plates.
         // Expected values from sklearn 1.9.1 / pycytominer 1.7.1 RobustMAD
-        // (float64), rounded to f32.
+        // (float64), rounded to f32: printed by tests/golden/make_normalize_constants.py.
         #[rustfmt::skip]
         let x: [f32; 32] = [
             1.0, 3.0, 1.0, 14.0,
