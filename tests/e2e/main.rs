@@ -3,6 +3,8 @@
 mod bad_input;
 mod cli;
 mod data;
+mod eval_map;
+mod eval_ranking;
 
 use std::path::{Path, PathBuf};
 

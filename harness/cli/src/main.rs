@@ -34,6 +34,9 @@ enum Command {
     Doctor(cmd::doctor::Args),
     /// Check benchmark, plugin and audit manifests and the hashes of the data they name.
     Validate(cmd::validate::Args),
+    /// Score a profile table with one metric (mAP, enrichment, precision@k, ...).
+    #[command(subcommand)]
+    Eval(cmd::eval::EvalCommand),
     /// Summarize a profile table: rows, metadata cardinalities, features, NaN count, level.
     Info(cmd::info::Args),
     /// Write the JSON Schemas of the manifests and the result file into a folder.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Doctor(a) => cmd::doctor::run(a),
         Command::Validate(a) => cmd::validate::run(a),
         Command::Info(a) => cmd::info::run(a),
+        Command::Eval(c) => cmd::eval::run(c),
         Command::Schemas(a) => cmd::schemas::run(a),
     };
     match result {

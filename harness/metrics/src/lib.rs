@@ -9,6 +9,8 @@
 //!   similarities, computed one block of query rows at a time so that no
 //!   `n × n` matrix is ever materialized.
 //! - [`error`] — [`MetricError`], naming the 0-based row or the parameter at fault.
+//! - [`rng`] — in-crate seeded generators (SplitMix64, xoshiro256**, numpy's PCG64) so that
+//!   every seeded result is reproducible across platforms and dependency versions.
 //!
 //! Planned (see DESIGN.md §5), each module holding its algorithm, parameter
 //! validation, errors and tests side by side:
@@ -21,10 +23,17 @@
 //! - `leakage` — batch predictability from control profiles under grouped K-fold.
 //! - `relations` — known-relationship recall (EFAAR) and percent replicating.
 
+pub mod enrichment;
 pub mod error;
+pub mod labels;
 pub mod matrix;
+pub mod ranking;
+pub mod replicating;
+pub mod retrieval;
+pub mod rng;
 pub mod similarity;
 
 pub use error::MetricError;
+pub use labels::{LabelColumn, MultiLabelColumn};
 pub use matrix::Matrix;
 pub use similarity::Similarity;

@@ -273,6 +273,83 @@ pub fn similarity_block(
     Ok(())
 }
 
+/// Fills `out` (row-major, `queries.len() × t`) with `sim(queries[a], targets[b])`:
+/// `out[a·t + b]`, where `targets = None` means every row in order (`t = n`).
+///
+/// For query sets that are not a contiguous range, and for scoring against a few target rows
+/// only (e.g. against controls): the rows are gathered and multiplied as one faer `f64`
+/// product, so the cost is `queries × t × d`, not `queries × n × d`. Values follow
+/// [`similarity_block`], including Euclidean's exact 1 when a query meets its own row.
+pub fn similarity_gathered(
+    prepared: &PreparedRows,
+    queries: &[usize],
+    targets: Option<&[usize]>,
+    out: &mut [f64],
+) -> Result<(), MetricError> {
+    let (n, d) = (prepared.n, prepared.d);
+    let out_of_range = |name: &'static str, rows: &[usize]| {
+        rows.iter()
+            .find(|&&r| r >= n)
+            .map(|&r| MetricError::InvalidParameter {
+                name,
+                value: r.to_string(),
+                reason: format!("row index out of range for {n} rows"),
+            })
+    };
+    if let Some(e) =
+        out_of_range("queries", queries).or_else(|| out_of_range("targets", targets.unwrap_or(&[])))
+    {
+        return Err(e);
+    }
+    let b = queries.len();
+    let t = targets.map_or(n, <[usize]>::len);
+    if out.len() != b * t {
+        return Err(MetricError::ShapeMismatch {
+            what: "output block length (queries * targets)",
+            expected: b * t,
+            got: out.len(),
+        });
+    }
+    if b == 0 || t == 0 {
+        return Ok(());
+    }
+
+    let gather = |rows: &[usize]| -> Vec<f64> {
+        let mut g = Vec::with_capacity(rows.len() * d);
+        for &r in rows {
+            g.extend_from_slice(&prepared.rows[r * d..(r + 1) * d]);
+        }
+        g
+    };
+    let query_rows = gather(queries);
+    let target_rows = targets.map(gather);
+    let all = MatRef::from_row_major_slice(target_rows.as_deref().unwrap_or(&prepared.rows), t, d);
+    // out, read column-major as t × b, is (target rows) · (query rows)ᵀ.
+    let query_rows_t = MatRef::from_column_major_slice(&query_rows, d, b);
+    let dst = MatMut::from_column_major_slice_mut(out, t, b);
+    faer::linalg::matmul::matmul(dst, Accum::Replace, all, query_rows_t, 1.0, prepared.par);
+
+    match prepared.similarity {
+        Similarity::Cosine | Similarity::Pearson => {}
+        Similarity::AbsCosine => out.iter_mut().for_each(|v| *v = v.abs()),
+        Similarity::Euclidean => {
+            let sq = &prepared.sq_norms;
+            for (&q, sims) in queries.iter().zip(out.chunks_exact_mut(t)) {
+                for (k, s) in sims.iter_mut().enumerate() {
+                    let j = targets.map_or(k, |ts| ts[k]);
+                    *s = if j == q {
+                        1.0
+                    } else {
+                        let dist2 = (sq[q] + sq[j] - 2.0 * *s).max(0.0);
+                        1.0 / (1.0 + dist2.sqrt())
+                    };
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,6 +598,112 @@ mod tests {
             })
         );
         assert_eq!(similarity_block(&p, 2..2, &mut []), Ok(()));
+    }
+
+    #[test]
+    fn gathered_matches_naive_for_any_row_subsets() {
+        let (n, d) = (21, 13);
+        let x = random_matrix(n, d, 5, 1000.0);
+        let queries = [7usize, 0, 20, 7, 3];
+        let targets = [20usize, 1, 7, 7, 12, 0];
+        for sim in Similarity::ALL {
+            let p = prepare(Matrix::new(&x, n, d).unwrap(), sim).unwrap();
+            let mut out = vec![f64::NAN; queries.len() * targets.len()];
+            similarity_gathered(&p, &queries, Some(&targets), &mut out).unwrap();
+            let mut all = vec![f64::NAN; queries.len() * n];
+            similarity_gathered(&p, &queries, None, &mut all).unwrap();
+            for (a, &q) in queries.iter().enumerate() {
+                for (b, &t) in targets.iter().enumerate() {
+                    let want = naive(&x, d, q, t, sim);
+                    let got = out[a * targets.len() + b];
+                    assert!(
+                        (got - want).abs() <= 1e-12,
+                        "{sim} ({q},{t}): {got} vs {want}"
+                    );
+                }
+                for t in 0..n {
+                    let got = all[a * n + t];
+                    assert!(
+                        (got - naive(&x, d, q, t, sim)).abs() <= 1e-12,
+                        "{sim} ({q},{t})"
+                    );
+                }
+            }
+            if sim == Similarity::Euclidean {
+                // Self pairs are exactly 1, as in similarity_block.
+                assert_eq!(out[2], 1.0);
+                assert_eq!(out[3], 1.0);
+            }
+        }
+    }
+
+    #[test]
+    fn gathered_gives_bit_identical_values_for_identical_rows() {
+        // Rank ties between a positive and a negative are decided by bit equality of their
+        // similarities, so duplicated profiles must come out identical wherever they sit in
+        // the product (tile interior or edge).
+        let (d, base) = (37, 9);
+        let src = random_matrix(base, d, 17, 0.0);
+        let n = 300;
+        let x: Vec<f32> = (0..n)
+            .flat_map(|i| src[(i % base) * d..(i % base + 1) * d].to_vec())
+            .collect();
+        for sim in Similarity::ALL {
+            let p = prepare(Matrix::new(&x, n, d).unwrap(), sim).unwrap();
+            let queries: Vec<usize> = (0..40).map(|k| (k * 7) % n).collect();
+            let targets: Vec<usize> = (0..n).rev().collect();
+            for tg in [None, Some(&targets[..])] {
+                let t = tg.map_or(n, <[usize]>::len);
+                let mut out = vec![0.0; queries.len() * t];
+                similarity_gathered(&p, &queries, tg, &mut out).unwrap();
+                for (a, &q) in queries.iter().enumerate() {
+                    let row = &out[a * t..(a + 1) * t];
+                    // First non-self target position of each content class.
+                    let mut first = [usize::MAX; 9];
+                    for k in 0..t {
+                        let j = tg.map_or(k, |ts| ts[k]);
+                        if j == q {
+                            continue;
+                        }
+                        let c = j % base;
+                        if first[c] == usize::MAX {
+                            first[c] = k;
+                        }
+                        assert_eq!(
+                            row[k].to_bits(),
+                            row[first[c]].to_bits(),
+                            "{sim} q={q} j={j}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gathered_rejects_bad_shapes() {
+        let x = random_matrix(5, 3, 1, 0.0);
+        let p = prepare(Matrix::new(&x, 5, 3).unwrap(), Similarity::Cosine).unwrap();
+        let mut out = vec![0.0; 4];
+        assert!(matches!(
+            similarity_gathered(&p, &[0, 5], Some(&[1, 2]), &mut out),
+            Err(MetricError::InvalidParameter {
+                name: "queries",
+                ..
+            })
+        ));
+        assert!(matches!(
+            similarity_gathered(&p, &[0, 1], Some(&[1, 9]), &mut out),
+            Err(MetricError::InvalidParameter {
+                name: "targets",
+                ..
+            })
+        ));
+        assert!(matches!(
+            similarity_gathered(&p, &[0, 1], None, &mut out),
+            Err(MetricError::ShapeMismatch { expected: 10, .. })
+        ));
+        assert_eq!(similarity_gathered(&p, &[], None, &mut []), Ok(()));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod doctor;
+pub mod eval;
 pub mod info;
 pub mod schemas;
 pub mod validate;

@@ -1,0 +1,167 @@
+//! Label columns encoded as integer codes, the form every metric takes its metadata in.
+//!
+//! A single-label column holds one label per row or none (missing: null, NaN or empty text in
+//! the source table). A multilabel column holds a set of labels per row (e.g. `Metadata_moa`
+//! split on `|`); an empty set is how a missing multilabel value is represented. Codes are
+//! assigned in byte order of the label text, so they are stable across row orders.
+
+use std::collections::BTreeMap;
+
+/// One metadata column as codes: `codes[i]` is the label of row `i`, `None` when missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelColumn {
+    /// The column name, for messages.
+    pub name: String,
+    /// Code of each row's label; `None` for a missing value.
+    pub codes: Vec<Option<u32>>,
+    /// The label text of each code, in code order (byte order of the text).
+    pub labels: Vec<String>,
+}
+
+impl LabelColumn {
+    /// Encodes a column of optional strings; empty strings count as missing.
+    pub fn encode(name: &str, values: &[Option<String>]) -> LabelColumn {
+        let mut index: BTreeMap<&str, u32> = BTreeMap::new();
+        for v in values.iter().flatten().filter(|v| !v.is_empty()) {
+            index.entry(v.as_str()).or_insert(0);
+        }
+        for (code, slot) in index.values_mut().enumerate() {
+            *slot = code as u32;
+        }
+        let codes = values
+            .iter()
+            .map(|v| v.as_deref().filter(|v| !v.is_empty()).map(|v| index[v]))
+            .collect();
+        let labels = index.keys().map(|k| k.to_string()).collect();
+        LabelColumn {
+            name: name.to_string(),
+            codes,
+            labels,
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// 0-based rows whose label is missing.
+    pub fn missing_rows(&self) -> Vec<usize> {
+        self.codes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_none())
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// A multilabel column: each row carries a set of label codes (sorted, no duplicates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultiLabelColumn {
+    /// The column name, for messages.
+    pub name: String,
+    /// Sorted, de-duplicated label codes of each row; empty when the value is missing.
+    pub sets: Vec<Vec<u32>>,
+    /// The label text of each code, in code order (byte order of the text).
+    pub labels: Vec<String>,
+}
+
+impl MultiLabelColumn {
+    /// Splits each value on `sep` (labels are trimmed; empty pieces are dropped) and encodes.
+    pub fn encode(name: &str, values: &[Option<String>], sep: &str) -> MultiLabelColumn {
+        let split = |v: &str| -> Vec<String> {
+            v.split(sep)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let pieces: Vec<Vec<String>> = values
+            .iter()
+            .map(|v| v.as_deref().map(split).unwrap_or_default())
+            .collect();
+        let mut index: BTreeMap<&str, u32> = BTreeMap::new();
+        for p in pieces.iter().flatten() {
+            index.entry(p.as_str()).or_insert(0);
+        }
+        for (code, slot) in index.values_mut().enumerate() {
+            *slot = code as u32;
+        }
+        let sets = pieces
+            .iter()
+            .map(|p| {
+                let mut s: Vec<u32> = p.iter().map(|l| index[l.as_str()]).collect();
+                s.sort_unstable();
+                s.dedup();
+                s
+            })
+            .collect();
+        let labels = index.keys().map(|k| k.to_string()).collect();
+        MultiLabelColumn {
+            name: name.to_string(),
+            sets,
+            labels,
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+
+    /// Whether rows `i` and `j` share at least one label.
+    pub fn share(&self, i: usize, j: usize) -> bool {
+        let (a, b) = (&self.sets[i], &self.sets[j]);
+        let (mut x, mut y) = (0, 0);
+        while x < a.len() && y < b.len() {
+            match a[x].cmp(&b[y]) {
+                std::cmp::Ordering::Less => x += 1,
+                std::cmp::Ordering::Greater => y += 1,
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[Option<&str>]) -> Vec<Option<String>> {
+        v.iter().map(|x| x.map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn codes_follow_byte_order_and_missing_is_none() {
+        let c = LabelColumn::encode("m", &s(&[Some("b"), Some("a"), None, Some(""), Some("b")]));
+        assert_eq!(c.labels, ["a", "b"]);
+        assert_eq!(c.codes, [Some(1), Some(0), None, None, Some(1)]);
+        assert_eq!(c.missing_rows(), [2, 3]);
+    }
+
+    #[test]
+    fn multilabel_sets_are_sorted_and_shared_labels_found() {
+        let c = MultiLabelColumn::encode(
+            "moa",
+            &s(&[Some("b|a"), Some("a|a"), None, Some("c")]),
+            "|",
+        );
+        assert_eq!(c.labels, ["a", "b", "c"]);
+        assert_eq!(c.sets, [vec![0, 1], vec![0], vec![], vec![2]]);
+        assert!(c.share(0, 1));
+        assert!(!c.share(0, 3));
+        assert!(!c.share(2, 2));
+    }
+}
