@@ -153,11 +153,8 @@ mod tests {
 
     #[test]
     fn multilabel_sets_are_sorted_and_shared_labels_found() {
-        let c = MultiLabelColumn::encode(
-            "moa",
-            &s(&[Some("b|a"), Some("a|a"), None, Some("c")]),
-            "|",
-        );
+        let c =
+            MultiLabelColumn::encode("moa", &s(&[Some("b|a"), Some("a|a"), None, Some("c")]), "|");
         assert_eq!(c.labels, ["a", "b", "c"]);
         assert_eq!(c.sets, [vec![0, 1], vec![0], vec![], vec![2]]);
         assert!(c.share(0, 1));

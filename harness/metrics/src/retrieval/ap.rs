@@ -441,7 +441,7 @@ pub fn ap_from_keys(pos: &mut [f32], neg: &[f32], hist: &mut Vec<u32>) -> f64 {
     hist.clear();
     hist.resize(m + 1, 0);
     for &k in neg {
-        hist[pos.partition_point(|&p| p.total_cmp(&k).is_lt())] += 1;
+        hist[pos.partition_point(|&p| p.total_cmp(&k).is_le())] += 1;
     }
     let mut before = 0u64;
     let mut sum = 0.0f64;
