@@ -11,17 +11,21 @@
 //! - [`error`] — [`MetricError`], naming the 0-based row or the parameter at fault.
 //! - [`rng`] — in-crate seeded generators (SplitMix64, xoshiro256**, numpy's PCG64) so that
 //!   every seeded result is reproducible across platforms and dependency versions.
+//! - [`labels`] — metadata columns as label codes (single and multilabel).
+//! - [`retrieval`] — copairs 0.5 pair rules, average precision, mAP with null
+//!   distributions, p-values, Benjamini–Hochberg q-values and fraction retrieved.
+//! - [`enrichment`] — folds of enrichment (DeepProfilerExperiments convention) with
+//!   Fisher odds ratios.
+//! - [`ranking`] — precision@k / recall@k (cytominer-eval) and the interpolated-precision
+//!   "MAP" of DeepProfilerExperiments (not copairs' mAP).
+//! - [`replicating`] — percent replicating, pair-level and group-median variants.
 //!
 //! Planned (see DESIGN.md §5), each module holding its algorithm, parameter
 //! validation, errors and tests side by side:
-//! - `retrieval` — average precision and mAP with copairs 0.5 pair rules,
-//!   null distributions, p-values, Benjamini–Hochberg q-values, fraction retrieved.
-//! - `enrichment` — folds of enrichment (DeepProfiler convention) with Fisher
-//!   odds ratios, and that code base's interpolated-precision "MAP".
 //! - `clustering` — seeded k-means++ restarts scored with NMI, ARI and purity.
 //! - `knn` — leave-one-out kNN accuracy with not-same-compound / batch exclusions.
 //! - `leakage` — batch predictability from control profiles under grouped K-fold.
-//! - `relations` — known-relationship recall (EFAAR) and percent replicating.
+//! - `relations` — known-relationship recall (EFAAR).
 
 pub mod enrichment;
 pub mod error;
