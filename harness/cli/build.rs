@@ -17,6 +17,11 @@ fn main() {
     let head = git.join("HEAD");
     if head.exists() {
         println!("cargo:rerun-if-changed={}", head.display());
+        // A fresh clone or `git gc` keeps branch tips in packed-refs rather than loose files.
+        let packed = git.join("packed-refs");
+        if packed.exists() {
+            println!("cargo:rerun-if-changed={}", packed.display());
+        }
         if let Ok(text) = std::fs::read_to_string(&head)
             && let Some(r) = text.strip_prefix("ref: ")
         {
