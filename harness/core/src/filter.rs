@@ -153,6 +153,15 @@ pub fn mask_all(filters: &[RowFilter], profiles: &Profiles) -> Result<Vec<bool>>
     Ok(mask)
 }
 
+/// Parses filter expressions and keeps the rows passing all of them.
+pub fn apply_filters(profiles: &Profiles, exprs: &[impl AsRef<str>]) -> Result<Profiles> {
+    let filters = exprs
+        .iter()
+        .map(|e| RowFilter::parse(e.as_ref()))
+        .collect::<Result<Vec<_>>>()?;
+    profiles.filter_rows(&mask_all(&filters, profiles)?)
+}
+
 fn split_membership(text: &str) -> Option<(&str, bool, &str)> {
     let mut words = text.splitn(2, char::is_whitespace);
     let column = words.next()?;

@@ -122,17 +122,21 @@ impl MultiLabelColumn {
 
     /// Whether rows `i` and `j` share at least one label.
     pub fn share(&self, i: usize, j: usize) -> bool {
-        let (a, b) = (&self.sets[i], &self.sets[j]);
-        let (mut x, mut y) = (0, 0);
-        while x < a.len() && y < b.len() {
-            match a[x].cmp(&b[y]) {
-                std::cmp::Ordering::Less => x += 1,
-                std::cmp::Ordering::Greater => y += 1,
-                std::cmp::Ordering::Equal => return true,
-            }
-        }
-        false
+        sets_intersect(&self.sets[i], &self.sets[j])
     }
+}
+
+/// Whether two sorted label-code sets have a code in common (a linear merge).
+pub fn sets_intersect(a: &[u32], b: &[u32]) -> bool {
+    let (mut x, mut y) = (0, 0);
+    while x < a.len() && y < b.len() {
+        match a[x].cmp(&b[y]) {
+            std::cmp::Ordering::Less => x += 1,
+            std::cmp::Ordering::Greater => y += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use cpbench_core::filter::{RowFilter, mask_all};
+use cpbench_core::filter::apply_filters;
 use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles};
 use cpbench_core::select::FeatureSelector;
 use cpbench_core::{Level, hash};
@@ -75,13 +75,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let (mut profiles, report) = read_profiles(&args.profiles, &opts)?;
     let rows_in_file = profiles.n_rows();
     if !args.filters.is_empty() {
-        let filters = args
-            .filters
-            .iter()
-            .map(|f| RowFilter::parse(f))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mask = mask_all(&filters, &profiles)?;
-        profiles = profiles.filter_rows(&mask)?;
+        profiles = apply_filters(&profiles, &args.filters)?;
     }
     if let Some(re) = &args.features {
         profiles = FeatureSelector::all().include(&[re])?.apply(&profiles)?;

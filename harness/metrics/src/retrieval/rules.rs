@@ -439,7 +439,7 @@ impl CompiledRules {
             Indexed::Single { codes, .. } => (codes[i] == codes[j]) == c.same,
             Indexed::Multi { sets, .. } => match (c.same, label) {
                 (true, Some(l)) => sets[j].binary_search(&l).is_ok(),
-                (same, _) => share(&sets[i], &sets[j]) == same,
+                (same, _) => crate::labels::sets_intersect(&sets[i], &sets[j]) == same,
             },
         })
     }
@@ -527,19 +527,6 @@ impl CompiledRules {
             .min_by_key(|(pairs, _)| *pairs)
             .map(|(_, codes)| codes)
     }
-}
-
-/// Whether two sorted label sets intersect.
-fn share(a: &[u32], b: &[u32]) -> bool {
-    let (mut x, mut y) = (0, 0);
-    while x < a.len() && y < b.len() {
-        match a[x].cmp(&b[y]) {
-            std::cmp::Ordering::Less => x += 1,
-            std::cmp::Ordering::Greater => y += 1,
-            std::cmp::Ordering::Equal => return true,
-        }
-    }
-    false
 }
 
 #[cfg(test)]

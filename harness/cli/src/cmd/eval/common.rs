@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use cpbench_core::Profiles;
-use cpbench_core::filter::{RowFilter, mask_all};
+use cpbench_core::filter::apply_filters;
 use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles, write_bytes_atomic};
 use cpbench_core::select::FeatureSelector;
+use cpbench_metrics::replicating::GroupKeys;
 use cpbench_metrics::{LabelColumn, MultiLabelColumn};
 
 /// The profile table and which of its rows and features to score.
@@ -39,13 +40,7 @@ impl ProfileArgs {
         }
         let (mut profiles, _) = read_profiles(&self.profiles, &opts)?;
         if !self.filters.is_empty() {
-            let filters = self
-                .filters
-                .iter()
-                .map(|f| RowFilter::parse(f))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mask = mask_all(&filters, &profiles)?;
-            profiles = profiles.filter_rows(&mask)?;
+            profiles = apply_filters(&profiles, &self.filters)?;
             anyhow::ensure!(
                 profiles.n_rows() > 0,
                 "{}: no row passes the filters {:?}",
@@ -86,4 +81,14 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     write_bytes_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Rows grouped by equality on every one of `columns` (e.g. a replicate definition).
+pub fn group_keys(profiles: &Profiles, columns: &[String], file: &str) -> Result<GroupKeys> {
+    super::enrichment::require_columns(profiles, columns, file)?;
+    let encoded = columns
+        .iter()
+        .map(|c| label_column(profiles, c))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(GroupKeys::new(&encoded.iter().collect::<Vec<_>>())?)
 }

@@ -9,12 +9,11 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use cpbench_core::io::write_table;
 use cpbench_metrics::ranking::precision_recall_at_k;
-use cpbench_metrics::replicating::GroupKeys;
 use cpbench_metrics::{Matrix, Similarity};
 use polars::prelude::*;
 
-use super::common::{ProfileArgs, label_column, split_list};
-use super::enrichment::{check_table_path, explain, require_columns};
+use super::common::{ProfileArgs, group_keys, split_list};
+use super::enrichment::{check_table_path, explain};
 use crate::Outcome;
 
 /// Arguments of `cpbench eval precision-at-k`.
@@ -50,12 +49,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let file = args.input.profiles.display().to_string();
     let profiles = args.input.load()?;
-    require_columns(&profiles, &columns, &file)?;
-    let encoded = columns
-        .iter()
-        .map(|c| label_column(&profiles, c))
-        .collect::<Result<Vec<_>>>()?;
-    let groups = GroupKeys::new(&encoded.iter().collect::<Vec<_>>())?;
+    let groups = group_keys(&profiles, &columns, &file)?;
     let x = Matrix::new(
         profiles.features(),
         profiles.n_rows(),

@@ -10,13 +10,13 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::ValueEnum;
 use cpbench_metrics::replicating::{
-    GroupKeys, GroupMedianOptions, percent_replicating_group_median, percent_replicating_pairs,
+    GroupMedianOptions, percent_replicating_group_median, percent_replicating_pairs,
 };
 use cpbench_metrics::{Matrix, Similarity};
 use serde_json::{Map, Value, json};
 
-use super::common::{ProfileArgs, label_column, split_list, write_json};
-use super::enrichment::{explain, require_columns};
+use super::common::{ProfileArgs, group_keys, split_list, write_json};
+use super::enrichment::explain;
 use crate::Outcome;
 
 /// Which percent replicating.
@@ -78,12 +78,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let file = args.input.profiles.display().to_string();
     let profiles = args.input.load()?;
-    require_columns(&profiles, &columns, &file)?;
-    let encoded = columns
-        .iter()
-        .map(|c| label_column(&profiles, c))
-        .collect::<Result<Vec<_>>>()?;
-    let groups = GroupKeys::new(&encoded.iter().collect::<Vec<_>>())?;
+    let groups = group_keys(&profiles, &columns, &file)?;
     let x = Matrix::new(
         profiles.features(),
         profiles.n_rows(),
