@@ -36,6 +36,8 @@ pub mod replicating;
 pub mod retrieval;
 pub mod rng;
 pub mod similarity;
+#[cfg(test)]
+mod test_data;
 
 pub use error::MetricError;
 pub use labels::{LabelColumn, MultiLabelColumn};

@@ -749,17 +749,7 @@ mod tests {
         LabelColumn::encode(name, &v)
     }
 
-    fn data(n: usize, d: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed;
-        (0..n * d)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((x >> 33) as f32 / (1u64 << 31) as f32) - 0.5
-            })
-            .collect()
-    }
+    use crate::test_data::uniform as data;
 
     #[test]
     fn group_keys_treat_missing_as_a_value() {

@@ -9,7 +9,7 @@ use cpbench_core::filter::apply_filters;
 use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles, write_bytes_atomic};
 use cpbench_core::select::FeatureSelector;
 use cpbench_metrics::replicating::GroupKeys;
-use cpbench_metrics::{LabelColumn, MultiLabelColumn};
+use cpbench_metrics::{LabelColumn, Matrix, MultiLabelColumn};
 
 /// The profile table and which of its rows and features to score.
 #[derive(clap::Args, Debug)]
@@ -91,4 +91,13 @@ pub fn group_keys(profiles: &Profiles, columns: &[String], file: &str) -> Result
         .map(|c| label_column(profiles, c))
         .collect::<Result<Vec<_>>>()?;
     Ok(GroupKeys::new(&encoded.iter().collect::<Vec<_>>())?)
+}
+
+/// The profiles' feature matrix as the metrics crate's view.
+pub fn matrix(profiles: &Profiles) -> Result<Matrix<'_>> {
+    Ok(Matrix::new(
+        profiles.features(),
+        profiles.n_rows(),
+        profiles.n_features(),
+    )?)
 }

@@ -16,11 +16,11 @@ use anyhow::{Result, anyhow, bail};
 use cpbench_core::Profiles;
 use cpbench_core::io::{Format, write_table};
 use cpbench_metrics::enrichment::{Enrichment, EnrichmentOptions, Labels, folds_of_enrichment};
-use cpbench_metrics::{Matrix, MetricError, Similarity};
+use cpbench_metrics::{MetricError, Similarity};
 use polars::prelude::*;
 use serde_json::json;
 
-use super::common::{ProfileArgs, label_column, multilabel_column, write_json};
+use super::common::{ProfileArgs, label_column, matrix, multilabel_column, write_json};
 use crate::Outcome;
 
 /// Arguments of `cpbench eval enrichment`.
@@ -85,7 +85,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         block_rows: 0,
         threads: args.threads,
     };
-    let x = Matrix::new(profiles.features(), n, profiles.n_features())?;
+    let x = matrix(&profiles)?;
     let result = folds_of_enrichment(x, labels, &options)
         .map_err(|e| explain(e, &file, !args.input.filters.is_empty(), &args.labels))?;
 

@@ -26,10 +26,10 @@ use cpbench_metrics::retrieval::{
     ApError, ApOptions, ApTable, PairColumn, PairRules, RuleError, assign_reference_index,
     average_precision,
 };
-use cpbench_metrics::{LabelColumn, Matrix, MetricError, MultiLabelColumn, Similarity};
+use cpbench_metrics::{LabelColumn, MetricError, MultiLabelColumn, Similarity};
 use polars::prelude::*;
 
-use super::common::{ProfileArgs, split_list};
+use super::common::{ProfileArgs, matrix, split_list};
 use crate::Outcome;
 
 /// Arguments of `cpbench eval map`.
@@ -175,7 +175,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         rules.neg_diffby.push(r);
     }
 
-    let x = Matrix::new(profiles.features(), n, profiles.n_features())?;
+    let x = matrix(&profiles)?;
     let opts = ApOptions {
         threads: args.threads,
     };

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use cpbench_core::io::write_table;
+use cpbench_metrics::Similarity;
 use cpbench_metrics::ranking::precision_recall_at_k;
-use cpbench_metrics::{Matrix, Similarity};
 use polars::prelude::*;
 
-use super::common::{ProfileArgs, group_keys, split_list};
+use super::common::{ProfileArgs, group_keys, matrix, split_list};
 use super::enrichment::{check_table_path, explain};
 use crate::Outcome;
 
@@ -50,11 +50,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let file = args.input.profiles.display().to_string();
     let profiles = args.input.load()?;
     let groups = group_keys(&profiles, &columns, &file)?;
-    let x = Matrix::new(
-        profiles.features(),
-        profiles.n_rows(),
-        profiles.n_features(),
-    )?;
+    let x = matrix(&profiles)?;
     let scores = precision_recall_at_k(x, &groups, &args.k, similarity, 0)
         .map_err(|e| explain(e, &file, !args.input.filters.is_empty(), &args.group))?;
 

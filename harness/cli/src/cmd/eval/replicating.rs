@@ -9,13 +9,13 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::ValueEnum;
+use cpbench_metrics::Similarity;
 use cpbench_metrics::replicating::{
     GroupMedianOptions, percent_replicating_group_median, percent_replicating_pairs,
 };
-use cpbench_metrics::{Matrix, Similarity};
 use serde_json::{Map, Value, json};
 
-use super::common::{ProfileArgs, group_keys, split_list, write_json};
+use super::common::{ProfileArgs, group_keys, matrix, split_list, write_json};
 use super::enrichment::explain;
 use crate::Outcome;
 
@@ -79,11 +79,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let file = args.input.profiles.display().to_string();
     let profiles = args.input.load()?;
     let groups = group_keys(&profiles, &columns, &file)?;
-    let x = Matrix::new(
-        profiles.features(),
-        profiles.n_rows(),
-        profiles.n_features(),
-    )?;
+    let x = matrix(&profiles)?;
     let filtered = !args.input.filters.is_empty();
     let fail = |e| explain(e, &file, filtered, &args.replicate);
 
