@@ -2,9 +2,14 @@
 
 mod bad_input;
 mod cli;
+mod clustering;
 mod data;
 mod eval_map;
 mod eval_ranking;
+mod insp;
+mod neighbours;
+mod prep;
+mod sphere;
 
 use std::path::{Path, PathBuf};
 

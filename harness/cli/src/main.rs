@@ -2,6 +2,7 @@
 //! 1 a check failed, 2 bad input or usage.
 
 mod cmd;
+mod prep_exec;
 mod progress;
 
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ enum Command {
     /// Score a profile table with one metric (mAP, enrichment, precision@k, ...).
     #[command(subcommand)]
     Eval(cmd::eval::EvalCommand),
+    /// Preprocess a profile table: feature selection, normalization, aggregation, ...
+    #[command(subcommand)]
+    Prep(cmd::prep::PrepCommand),
     /// Summarize a profile table: rows, metadata cardinalities, features, NaN count, level.
     Info(cmd::info::Args),
     /// Write the JSON Schemas of the manifests and the result file into a folder.
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => cmd::validate::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Eval(c) => cmd::eval::run(c),
+        Command::Prep(c) => cmd::prep::run(c),
         Command::Schemas(a) => cmd::schemas::run(a),
     };
     match result {

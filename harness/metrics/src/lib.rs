@@ -19,22 +19,37 @@
 //! - [`ranking`] — precision@k / recall@k (cytominer-eval) and the interpolated-precision
 //!   "MAP" of DeepProfilerExperiments (not copairs' mAP).
 //! - [`replicating`] — percent replicating, pair-level and group-median variants.
+//! - [`partition`] — NMI, ARI, purity, inverse purity, homogeneity / completeness / V-measure
+//!   of two labelings (scikit-learn semantics).
+//! - [`kmeans`] — seeded greedy k-means++ / Lloyd restarts (scikit-learn's algorithm), each scored
+//!   separately, and the k sweep.
+//! - [`silhouette`] — silhouette widths (scikit-learn) and scib's label / batch silhouettes.
+//! - [`classify`] — multinomial L2 logistic regression (L-BFGS), balanced accuracy and
+//!   seeded stratified group K-fold splits.
+//! - [`knn`] — leave-one-out kNN accuracy with not-same-compound / batch exclusions.
+//! - [`leakage`] — batch predictability from control profiles under grouped K-fold, and
+//!   label-from-batch design confounding.
+//! - [`relations`] — known-relationship recall (EFAAR): annotated gene pairs in the tails of
+//!   all pairwise similarities.
 //!
-//! Planned (see DESIGN.md §5), each module holding its algorithm, parameter
-//! validation, errors and tests side by side:
-//! - `clustering` — seeded k-means++ restarts scored with NMI, ARI and purity.
-//! - `knn` — leave-one-out kNN accuracy with not-same-compound / batch exclusions.
-//! - `leakage` — batch predictability from control profiles under grouped K-fold.
-//! - `relations` — known-relationship recall (EFAAR).
+//! Each module holds its algorithm, parameter validation, errors and tests side by side
+//! (DESIGN.md §5).
 
+pub mod classify;
 pub mod enrichment;
 pub mod error;
+pub mod kmeans;
+pub mod knn;
 pub mod labels;
+pub mod leakage;
 pub mod matrix;
+pub mod partition;
 pub mod ranking;
+pub mod relations;
 pub mod replicating;
 pub mod retrieval;
 pub mod rng;
+pub mod silhouette;
 pub mod similarity;
 #[cfg(test)]
 mod test_data;

@@ -62,4 +62,55 @@ pub enum PrepError {
         /// Why it was rejected.
         reason: String,
     },
+    /// A value the operation cannot use (NaN or infinite) on a fit row.
+    #[error("{what}: row {row}, feature {feature} is not finite")]
+    NonFinite {
+        /// What needed finite values, e.g. "sphere fit".
+        what: &'static str,
+        /// 0-based row index.
+        row: usize,
+        /// 0-based column index.
+        feature: usize,
+    },
+    /// The fit rows span fewer dimensions than the operation needs.
+    #[error(
+        "{what}: the {rows} fit rows have rank {rank} over {features} features; \
+         need rank {rows} - 1 or {rows} (remove duplicate or linearly dependent fit rows)"
+    )]
+    RankDeficient {
+        /// What needed the rank, e.g. "sphere fit".
+        what: &'static str,
+        /// Numerical rank found.
+        rank: usize,
+        /// Number of fit rows.
+        rows: usize,
+        /// Number of features.
+        features: usize,
+    },
+    /// The classifier inside a step (null-space projection) refused its input.
+    #[error("{what}: {reason}")]
+    Classifier {
+        /// What ran the classifier, e.g. "insp".
+        what: &'static str,
+        /// The classifier's error, rendered.
+        reason: String,
+    },
+    /// A matrix decomposition failed to converge.
+    #[error("{what} failed: {reason}")]
+    Decomposition {
+        /// Which decomposition.
+        what: &'static str,
+        /// The solver's report.
+        reason: String,
+    },
+    /// A group (0-based code) whose fit rows cannot give the statistic the operation needs.
+    #[error("{what}: group {group}: {reason}")]
+    DegenerateGroup {
+        /// What needed the statistic, e.g. "treatment strength".
+        what: &'static str,
+        /// The group code.
+        group: u32,
+        /// What is wrong, e.g. "fewer than 2 control rows".
+        reason: String,
+    },
 }

@@ -3,5 +3,6 @@
 pub mod doctor;
 pub mod eval;
 pub mod info;
+pub mod prep;
 pub mod schemas;
 pub mod validate;

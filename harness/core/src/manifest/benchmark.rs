@@ -247,6 +247,7 @@ impl PrepOp {
 /// Feature-selection operations accepted in `ops` (pycytominer 1.7.1 names).
 const FEATURE_SELECT_OPS: &[&str] = &[
     "variance_threshold",
+    "frequency_threshold",
     "correlation_threshold",
     "drop_na_columns",
     "blocklist",
@@ -763,6 +764,16 @@ impl BenchmarkManifest {
     }
 
     fn validate_step(&self, doc: &Doc<'_>, i: usize, step: &PrepStep) -> Result<(), ManifestError> {
+        Self::validate_prep_step(&self.columns, doc, i, step)
+    }
+
+    /// Checks `[[preprocess]]` step `i` against the `[columns]` roles it relies on.
+    pub(super) fn validate_prep_step(
+        columns: &Columns,
+        doc: &Doc<'_>,
+        i: usize,
+        step: &PrepStep,
+    ) -> Result<(), ManifestError> {
         let prefix = format!("preprocess[{i}]");
         let key = |k: &str| format!("{prefix}.{k}");
         let what = format!("op `{}`", step.op);
@@ -771,7 +782,6 @@ impl BenchmarkManifest {
         let present = present_keys(doc, &prefix, step, &["op"]);
         check_params(doc, &prefix, &what, &present, required, &allowed, &[])?;
 
-        let columns = &self.columns;
         if let Some(method) = &step.method
             && !methods.contains(&method.as_str())
         {

@@ -9,6 +9,7 @@
 
 mod audit;
 mod benchmark;
+mod pipeline;
 mod plugin;
 mod source;
 
@@ -21,6 +22,7 @@ pub use benchmark::{
     Annotation, BenchmarkManifest, Columns, ControlSpec, DataSpec, Metric, PrepOp, PrepStep,
     Similarity, SplitSpec, Task,
 };
+pub use pipeline::PrepPipeline;
 pub use plugin::{
     EmbeddingSpec, ExecutionProvider, FeatureSpec, Layout, NativeSpec, OnnxShape, OnnxSpec,
     PluginInput, PluginKind, PluginLevel, PluginManifest, PluginOutput, PluginRole, Vocabulary,
@@ -262,6 +264,11 @@ pub fn load_benchmark(path: &Path) -> Result<Loaded<BenchmarkManifest>, Manifest
 
 /// Loads and validates a `plugin.toml`.
 pub fn load_plugin(path: &Path) -> Result<Loaded<PluginManifest>, ManifestError> {
+    load_str(path, &read(path)?)
+}
+
+/// Loads and validates a `cpbench prep pipeline` steps file (`[columns]` and `[[preprocess]]`).
+pub fn load_pipeline(path: &Path) -> Result<Loaded<PrepPipeline>, ManifestError> {
     load_str(path, &read(path)?)
 }
 

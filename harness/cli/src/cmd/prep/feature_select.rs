@@ -1,0 +1,248 @@
+//! `cpbench prep feature-select`: pycytominer 1.7.1 `feature_select` operations, after optional
+//! CellProfiler-name filters (compartment, channel, positional).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use cpbench_core::Profiles;
+use cpbench_core::select::FeatureSelector;
+use cpbench_prep::{CorrMethod, FeatureOp, FeatureSelect, Matrix, Thresholds};
+
+use super::common::{FitArgs, IoArgs, write_json};
+use crate::Outcome;
+use crate::cmd::eval::common::split_list;
+
+/// pycytominer 1.7.1's default blocklist (`benchmarks/data/pycytominer/`), built in.
+pub const DEFAULT_BLOCKLIST: &str =
+    include_str!("../../../../../benchmarks/data/pycytominer/blocklist_features.txt");
+
+/// Arguments of `cpbench prep feature-select`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub io: IoArgs,
+    #[command(flatten)]
+    pub fit: FitArgs,
+    /// Operations in order (comma-separated): variance_threshold, frequency_threshold,
+    /// correlation_threshold, drop_na_columns, blocklist, drop_outliers.
+    #[arg(long, default_value = "variance_threshold")]
+    pub ops: String,
+    /// variance_threshold: features with variance at most this are dropped.
+    #[arg(long, default_value_t = 1e-6)]
+    pub min_variance: f64,
+    /// frequency_threshold: smallest kept ratio of 2nd to 1st most common value count.
+    #[arg(long, default_value_t = 0.05)]
+    pub freq_cut: f64,
+    /// frequency_threshold: smallest kept ratio of distinct values to rows.
+    #[arg(long, default_value_t = 0.01)]
+    pub unique_cut: f64,
+    /// correlation_threshold: a pair correlated above this loses one member.
+    #[arg(long, default_value_t = 0.9)]
+    pub corr_threshold: f64,
+    /// correlation_threshold: pearson or spearman.
+    #[arg(long, default_value = "pearson")]
+    pub corr_method: String,
+    /// drop_na_columns: largest kept share of NaN.
+    #[arg(long, default_value_t = 0.05)]
+    pub na_cutoff: f64,
+    /// drop_outliers: largest kept absolute maximum or minimum.
+    #[arg(long, default_value_t = 500.0)]
+    pub outlier_cutoff: f64,
+    /// blocklist: file of feature names, one a line (default: pycytominer's built-in list).
+    #[arg(long, value_name = "FILE")]
+    pub blocklist: Option<PathBuf>,
+    /// Keep only features of these compartments (comma-separated, e.g. Cells,Nuclei).
+    #[arg(long, value_name = "C[,C]")]
+    pub compartments: Option<String>,
+    /// Keep only features whose channels are all among these (comma-separated, e.g. DNA,RNA).
+    #[arg(long, value_name = "CH[,CH]")]
+    pub channels: Option<String>,
+    /// Drop positional features (Location, Center, bounding boxes).
+    #[arg(long)]
+    pub drop_positional: bool,
+    /// Also write which features each operation excluded, as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    pub excluded: Option<PathBuf>,
+}
+
+/// A parsed feature-selection request.
+#[derive(Debug, Clone)]
+pub struct SelectSpec {
+    /// Operations, in order.
+    pub ops: Vec<FeatureOp>,
+    /// Thresholds of the operations.
+    pub thresholds: Thresholds,
+    /// Blocklisted feature names (used when `ops` holds `blocklist`).
+    pub blocklist: Vec<String>,
+}
+
+/// Per operation, the feature names it excluded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Excluded {
+    /// Features in the input.
+    pub n_input: usize,
+    /// Features kept.
+    pub n_kept: usize,
+    /// Features dropped by the name filters, before the operations.
+    pub name_filters: Vec<String>,
+    /// `(operation, features)` in the order run.
+    pub ops: Vec<(String, Vec<String>)>,
+}
+
+/// Parses `--ops` (comma-separated) into operations.
+pub fn parse_ops(ops: &[String]) -> Result<Vec<FeatureOp>> {
+    let ops = ops
+        .iter()
+        .map(|o| o.parse::<FeatureOp>())
+        .collect::<Result<Vec<_>, _>>()?;
+    if ops.is_empty() {
+        bail!("--ops names no operation");
+    }
+    Ok(ops)
+}
+
+/// Reads a blocklist file: one feature name a line; blank lines, `#` comments and a first
+/// line `blocklist` (pycytominer's header) are skipped.
+pub fn read_blocklist(path: Option<&Path>) -> Result<Vec<String>> {
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("reading blocklist {}", p.display()))?,
+        None => DEFAULT_BLOCKLIST.to_owned(),
+    };
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .enumerate()
+        .filter(|&(i, l)| !(l.is_empty() || l.starts_with('#') || (i == 0 && l == "blocklist")))
+        .map(|(_, l)| l.to_owned())
+        .collect())
+}
+
+/// Runs `cpbench prep feature-select`.
+pub fn run(args: Args) -> Result<Outcome> {
+    let thresholds = Thresholds {
+        min_variance: args.min_variance,
+        freq_cut: args.freq_cut,
+        unique_cut: args.unique_cut,
+        corr_threshold: args.corr_threshold,
+        corr_method: args.corr_method.parse::<CorrMethod>()?,
+        na_cutoff: args.na_cutoff,
+        outlier_cutoff: args.outlier_cutoff,
+    };
+    thresholds.validate()?;
+    let ops = parse_ops(&split_list(&args.ops))?;
+    let blocklist = if ops.contains(&FeatureOp::Blocklist) {
+        read_blocklist(args.blocklist.as_deref())?
+    } else {
+        Vec::new()
+    };
+    let spec = SelectSpec {
+        ops,
+        thresholds,
+        blocklist,
+    };
+    let profiles = args.io.load()?;
+    let file = args.io.file();
+    let list = |s: &Option<String>| s.as_deref().map(split_list).unwrap_or_default();
+    let names = FeatureSelector::all()
+        .compartments(&list(&args.compartments))
+        .channels(&list(&args.channels))?
+        .drop_positional(args.drop_positional);
+    let n_input = profiles.n_features();
+    let named = names.indices(profiles.feature_names());
+    let name_filters: Vec<String> = profiles
+        .feature_names()
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| named.binary_search(j).is_err())
+        .map(|(_, n)| n.clone())
+        .collect();
+    if named.is_empty() {
+        bail!("{file}: the compartment/channel/positional filters keep none of {n_input} features");
+    }
+    let profiles = if name_filters.is_empty() {
+        profiles
+    } else {
+        profiles.select_features(&named)?
+    };
+    let mask = args.fit.mask(&profiles, &file)?;
+    let (out, mut excluded) = select_profiles(&profiles, &spec, &mask, &file)?;
+    excluded.n_input = n_input;
+    excluded.name_filters = name_filters;
+    args.io.write(&out)?;
+    if let Some(path) = &args.excluded {
+        write_json(path, &excluded)?;
+    }
+    eprintln!(
+        "kept {} of {} features ({})",
+        excluded.n_kept,
+        n_input,
+        excluded
+            .ops
+            .iter()
+            .map(|(op, f)| format!("{op}: -{}", f.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(Outcome::Ok)
+}
+
+/// Runs the operations of `spec` judged on the rows of `fit_mask`; returns the narrowed
+/// profiles and what each operation excluded. Keeping no feature is an error.
+pub fn select_profiles(
+    profiles: &Profiles,
+    spec: &SelectSpec,
+    fit_mask: &[bool],
+    file: &str,
+) -> Result<(Profiles, Excluded)> {
+    let names = profiles.feature_names();
+    let blocklisted: Vec<bool> = if spec.ops.contains(&FeatureOp::Blocklist) {
+        let set: std::collections::HashSet<&str> =
+            spec.blocklist.iter().map(String::as_str).collect();
+        names.iter().map(|n| set.contains(n.as_str())).collect()
+    } else {
+        Vec::new()
+    };
+    let selector = FeatureSelect::new(spec.ops.clone(), spec.thresholds, blocklisted)?;
+    let rows: Vec<usize> = (0..fit_mask.len()).filter(|&i| fit_mask[i]).collect();
+    let x = Matrix::new(
+        profiles.features(),
+        profiles.n_rows(),
+        profiles.n_features(),
+    )?;
+    let sel = selector.run(x, &rows).map_err(|e| match e {
+        cpbench_prep::PrepError::NonFinite { what, row, feature } => anyhow::anyhow!(
+            "{file}: {what}: data row {} (1-based), feature `{}` is not finite",
+            row + 1,
+            names[feature]
+        ),
+        other => anyhow::anyhow!("{file}: {other}"),
+    })?;
+    if sel.keep.is_empty() {
+        bail!(
+            "{file}: feature selection ({}) kept none of {} features",
+            spec.ops
+                .iter()
+                .map(|o| o.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            names.len()
+        );
+    }
+    let excluded = Excluded {
+        n_input: names.len(),
+        n_kept: sel.keep.len(),
+        name_filters: Vec::new(),
+        ops: sel
+            .excluded
+            .iter()
+            .map(|(op, cols)| {
+                (
+                    op.name().to_owned(),
+                    cols.iter().map(|&j| names[j].clone()).collect(),
+                )
+            })
+            .collect(),
+    };
+    Ok((profiles.select_features(&sel.keep)?, excluded))
+}
