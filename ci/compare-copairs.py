@@ -61,7 +61,10 @@ def generate(case: dict, path: Path, seed: int = 0) -> None:
     if case["kind"] in ("reference", "replicates"):
         comp, reps = case["compounds"], case["reps"]
         ctl = case.get("controls", 0)
-        centers = (0.5 * rng.standard_normal((comp, d))).astype(np.float32)
+        # Half the compounds are inactive (no shift); the others shift by a random strength
+        # around the noise level of one similarity, so APs and p-values span their whole range.
+        strength = np.where(rng.random(comp) < 0.5, 0.0, rng.uniform(0.1, 0.5, comp))
+        centers = (strength[:, None] * rng.standard_normal((comp, d))).astype(np.float32)
         x = np.repeat(centers, reps, axis=0)
         x += rng.standard_normal(x.shape, dtype=np.float32)
         if ctl:
@@ -69,7 +72,8 @@ def generate(case: dict, path: Path, seed: int = 0) -> None:
         meta["Metadata_cpd"] = [f"C{c:06d}" for c in range(comp) for _ in range(reps)] + ["DMSO"] * ctl
     else:
         n, moas = case["profiles"], case["moas"]
-        centers = (0.3 * rng.standard_normal((moas, d))).astype(np.float32)
+        strength = rng.uniform(0.05, 0.35, moas)
+        centers = (strength[:, None] * rng.standard_normal((moas, d))).astype(np.float32)
         moa = np.arange(n) % moas
         x = centers[moa] + rng.standard_normal((n, d), dtype=np.float32)
         meta["Metadata_moa"] = [f"M{m:03d}" for m in moa]

@@ -2,11 +2,10 @@
 """Side-by-side speed, memory and agreement of `cpbench prep` and pycytominer 1.7.1.
 
 Both tools read the same generated Parquet file, run one preprocessing operation and write a
-Parquet table; each runs in its own subprocess, so wall time and peak resident memory (the
-child's ru_maxrss, from wait4) are measured the same way on both sides and cover the whole
+Parquet table; each runs in its own subprocess under GNU time, so wall time and peak resident
+memory (`/usr/bin/time -f %M`) are measured the same way on both sides and cover the whole
 command: read + compute + write. Generating the data and comparing the outputs also run in
-child processes: a forked child starts with its parent's resident pages, so a parent holding
-the generated tables would inflate every ru_maxrss to its own size. The pycytominer child also reports its compute-only time
+child processes, so this script never holds the large tables itself. The pycytominer child also reports its compute-only time
 (no reading or writing), shown beside the end-to-end numbers. pycytominer computes in float64
 (the Parquet float32 columns are widened after reading, as a CSV would be read); cpbench
 computes in f64 and stores f32.
@@ -29,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -123,20 +121,26 @@ def run_pycytominer_child(case_name: str, data: Path, out: Path) -> None:
     print(json.dumps({"compute_s": compute}))
 
 
-def timed_wait4(cmd: list[str]) -> tuple[float, float, str]:
-    """Runs cmd; returns (wall seconds, peak RSS MiB of that child alone, stdout)."""
-    with tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se:
+def timed(cmd: list[str]) -> tuple[float, float, str]:
+    """Runs cmd; returns (wall seconds, peak RSS MiB of that command alone, stdout).
+
+    The peak comes from GNU time (`/usr/bin/time -f %M`), not from this process's wait4: Linux
+    carries a process's high-water RSS across fork and exec, so a child started from this
+    Python process (numpy and pandas loaded) would report at least this process's footprint.
+    """
+    with tempfile.NamedTemporaryFile(mode="r", suffix=".rss") as rss, \
+            tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se:
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=so, stderr=se)
-        _, status, usage = os.wait4(p.pid, 0)
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *map(str, cmd)],
+                           stdout=so, stderr=se)
         wall = time.perf_counter() - t0
-        code = os.waitstatus_to_exitcode(status)
         so.seek(0)
         se.seek(0)
-        if code != 0:
+        if p.returncode != 0:
             sys.stderr.write(se.read().decode(errors="replace"))
-            raise SystemExit(f"command failed ({code}): {' '.join(map(str, cmd))}")
-        return wall, usage.ru_maxrss / 1024.0, so.read().decode()
+            raise SystemExit(f"command failed ({p.returncode}): {' '.join(map(str, cmd))}")
+        peak_kib = float(rss.read().split()[-1])
+        return wall, peak_kib / 1024.0, so.read().decode()
 
 
 def agreement(ours: Path, theirs: Path) -> dict:
@@ -187,16 +191,16 @@ def main() -> None:
             data = work / f"case_{name}.parquet"
             if not data.exists():
                 print(f"[{name}] generating {data.name}", file=sys.stderr, flush=True)
-                timed_wait4([sys.executable, __file__, "--generate", name, str(data)])
+                timed([sys.executable, __file__, "--generate", name, str(data)])
             ours, theirs = work / f"cpbench_{name}.parquet", work / f"pycytominer_{name}.parquet"
             cpb_t, cpb_m, pyc_t, pyc_m, pyc_c = [], [], [], [], []
             for rep in range(args.repeats):
-                wall, rss, _ = timed_wait4(cpbench_cmd(args.cpbench, case, data, ours))
+                wall, rss, _ = timed(cpbench_cmd(args.cpbench, case, data, ours))
                 cpb_t.append(wall)
                 cpb_m.append(rss)
                 print(f"[{name}] run {rep + 1}/{args.repeats} cpbench     {wall:8.2f} s {rss:8.0f} MiB",
                       file=sys.stderr, flush=True)
-                wall, rss, stdout = timed_wait4([sys.executable, __file__, "--child", name, str(data), str(theirs)])
+                wall, rss, stdout = timed([sys.executable, __file__, "--child", name, str(data), str(theirs)])
                 pyc_t.append(wall)
                 pyc_m.append(rss)
                 pyc_c.append(json.loads(stdout.strip().splitlines()[-1])["compute_s"])
@@ -209,7 +213,7 @@ def main() -> None:
             row["speedup"] = row["pycytominer_s"] / row["cpbench_s"]
             row["speedup_vs_compute"] = row["pycytominer_compute_s"] / row["cpbench_s"]
             row["memory_ratio"] = row["pycytominer_mib"] / row["cpbench_mib"]
-            _, _, stdout = timed_wait4([sys.executable, __file__, "--agree", str(ours), str(theirs)])
+            _, _, stdout = timed([sys.executable, __file__, "--agree", str(ours), str(theirs)])
             row.update(json.loads(stdout.strip().splitlines()[-1]))
             results.append(row)
     finally:

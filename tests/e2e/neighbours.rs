@@ -46,6 +46,50 @@ fn lcg(seed: u64) -> impl FnMut() -> f64 {
     }
 }
 
+/// The whole chain through cpbench: shipped MAD-robustized wells → `prep aggregate` (mean per
+/// compound and concentration) → `eval knn` without DMSO; NSC must equal scikit-learn's on the
+/// treatment profiles pandas aggregated.
+#[test]
+fn bbbc021_nsc_through_cpbench_aggregation_matches_sklearn() {
+    let dir = tempfile::tempdir().unwrap();
+    let treatments = dir.path().join("treatments.csv");
+    cpbench()
+        .args(["prep", "aggregate", "--profiles"])
+        .arg(shipped(
+            "bbbc021/BBBC021_feature_selected_mad_robustize.csv.gz",
+        ))
+        .args([
+            "--by",
+            "Metadata_Compound,Metadata_Concentration",
+            "--keep",
+            "Metadata_moa",
+            "--method",
+            "mean",
+            "--out",
+        ])
+        .arg(&treatments)
+        .assert()
+        .success();
+    let v = eval_json(
+        dir.path(),
+        "nsc.json",
+        &[
+            "knn",
+            "--profiles",
+            treatments.to_str().unwrap(),
+            "--filter",
+            "Metadata_Compound!=DMSO",
+            "--labels",
+            "Metadata_moa",
+            "--exclude-same",
+            "Metadata_Compound",
+        ],
+    );
+    let want = &fixture_json("bbbc021_knn.json")["nsc"];
+    assert_eq!(v["n"], 103);
+    assert_eq!(v["accuracy"], want["accuracy"]);
+}
+
 #[test]
 fn bbbc021_nsc_and_nscb_match_sklearn() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,5 @@
 //! `cpbench prep sphere` against pycytominer 1.7.1 `Spherize` (fixtures from
-//! tests/golden/make_pycytominer_fixtures.py), the λ sweep, and bad input.
+//! tests/golden/make_pycytominer_sphere_fixtures.py), the λ sweep, and bad input.
 
 use std::path::Path;
 

@@ -252,7 +252,7 @@ def make_synthetic():
 
 
 def main():
-    # Sphering fixtures (sphere_*) in the same folder come from make_pycytominer_fixtures.py.
+    # Sphering fixtures (sphere_*) in the same folder come from make_pycytominer_sphere_fixtures.py.
     make_synthetic()
     cases = []
     feature_select_cases(cases)

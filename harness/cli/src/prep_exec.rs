@@ -121,11 +121,6 @@ pub fn run_step(profiles: Profiles, step: &PrepStep, ctx: &StepContext<'_>) -> R
             Ok(profiles)
         }
         PrepOp::Insp => {
-            if step.lambdas.is_some() {
-                bail!(
-                    "insp: `lambdas` (choosing the classifier penalty by cross-validation) is not supported; give one `lambda`"
-                );
-            }
             let batch = step
                 .batch
                 .clone()

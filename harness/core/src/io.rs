@@ -122,30 +122,24 @@ pub struct ReadReport {
     pub level_guessed: bool,
 }
 
+/// Feature columns converted together: their values are scattered into matrix rows in one pass,
+/// so each matrix row is touched once per block rather than once per column.
+const BLOCK_COLS: usize = 32;
+
+/// Rows per written batch are chosen so one batch of features takes about this many bytes: the
+/// full matrix is never copied into a table at once.
+const WRITE_BATCH_BYTES: usize = 64 << 20;
+
 /// Reads a profile table: metadata columns by prefix, every other column a numeric feature.
 pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadReport)> {
-    let df = read_table(path)?;
-    if df.height() == 0 {
-        return Err(Error::Empty {
-            path: path.to_path_buf(),
-            what: "the table has a header but no data rows".into(),
-        });
-    }
     let is_meta = |name: &str| {
         opts.metadata_prefixes
             .iter()
             .any(|p| name.starts_with(p.as_str()))
     };
-    let mut meta_cols = Vec::new();
-    let mut feature_cols = Vec::new();
-    for col in df.columns() {
-        if is_meta(col.name()) {
-            meta_cols.push(col.clone());
-        } else {
-            feature_cols.push(col.as_materialized_series().clone());
-        }
-    }
-    if feature_cols.is_empty() {
+    let mut table = SplitTable::open(path, &is_meta)?;
+    let n = table.n_rows;
+    if table.feature_names.is_empty() {
         return Err(Error::NoFeatures {
             path: path.to_path_buf(),
             reason: format!(
@@ -154,11 +148,36 @@ pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadR
             ),
         });
     }
-    let n = df.height();
-    let mut columns: Vec<Vec<f32>> = Vec::with_capacity(feature_cols.len());
-    for s in &feature_cols {
-        columns.push(numeric_column(path, s, opts)?);
+    let d = table.feature_names.len();
+    let mut names = std::mem::take(&mut table.feature_names);
+    let mut features = vec![0f32; n * d];
+    let mut finite_cols = vec![true; d];
+    // (row, column, description) of the first non-finite value, row-major order.
+    let mut first_bad: Option<(usize, usize, String)> = None;
+    let mut block = vec![0f32; n * BLOCK_COLS.min(d)];
+    for j0 in (0..d).step_by(BLOCK_COLS) {
+        let width = BLOCK_COLS.min(d - j0);
+        // Each block's columns are owned here and freed once converted.
+        for (b, col) in table
+            .feature_block(path, &names[j0..j0 + width])?
+            .into_iter()
+            .enumerate()
+        {
+            let s = col.as_materialized_series();
+            let out = &mut block[b * n..(b + 1) * n];
+            fill_numeric(path, s, opts, out)?;
+            if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+                finite_cols[j0 + b] = false;
+                let earlier = first_bad.as_ref().is_some_and(|(r, _, _)| *r <= i);
+                if opts.nonfinite == NonFinitePolicy::Error && !earlier {
+                    first_bad = Some((i, j0 + b, describe_nonfinite(out[i], s, i)));
+                }
+            }
+        }
+        scatter_columns(&block[..width * n], n, &mut features, d, j0);
     }
+    drop(block);
+    let meta_cols = table.meta;
     if meta_cols.is_empty() {
         return Err(Error::Empty {
             path: path.to_path_buf(),
@@ -168,52 +187,53 @@ pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadR
             ),
         });
     }
-    let mut names: Vec<String> = feature_cols.iter().map(|s| s.name().to_string()).collect();
     let mut meta = DataFrame::new_infer_height(meta_cols).map_err(|e| polars_at(path, e))?;
     let mut report = ReadReport::default();
 
     match opts.nonfinite {
         NonFinitePolicy::Keep => {}
         NonFinitePolicy::Error => {
-            let first = columns
-                .iter()
-                .enumerate()
-                .filter_map(|(j, c)| c.iter().position(|v| !v.is_finite()).map(|i| (i, j)))
-                .min();
-            if let Some((i, j)) = first {
+            if let Some((i, j, value)) = first_bad {
                 return Err(Error::NonFinite {
                     path: path.to_path_buf(),
                     column: names[j].clone(),
                     row: i + 1,
-                    value: describe_nonfinite(columns[j][i], &feature_cols[j], i),
+                    value,
                 });
             }
         }
         NonFinitePolicy::DropColumns => {
-            let keep: Vec<bool> = columns
-                .iter()
-                .map(|c| c.iter().all(|v| v.is_finite()))
-                .collect();
             report.dropped_columns = names
                 .iter()
-                .zip(&keep)
+                .zip(&finite_cols)
                 .filter(|(_, k)| !**k)
                 .map(|(n, _)| n.clone())
                 .collect();
-            let mut k = keep.iter();
-            columns.retain(|_| *k.next().unwrap_or(&true));
-            let mut k = keep.iter();
-            names.retain(|_| *k.next().unwrap_or(&true));
-            if columns.is_empty() {
+            let kept: Vec<usize> = (0..d).filter(|&j| finite_cols[j]).collect();
+            if kept.is_empty() {
                 return Err(Error::NoFeatures {
                     path: path.to_path_buf(),
                     reason: "every feature column holds NaN, missing or infinite values".into(),
                 });
             }
+            if kept.len() < d {
+                // In place: row i's kept values land at or before where row i starts.
+                let dk = kept.len();
+                for i in 0..n {
+                    for (k, &j) in kept.iter().enumerate() {
+                        features[i * dk + k] = features[i * d + j];
+                    }
+                }
+                features.truncate(n * dk);
+                features.shrink_to_fit();
+                let mut k = finite_cols.iter();
+                names.retain(|_| *k.next().unwrap_or(&true));
+            }
         }
         NonFinitePolicy::DropRows => {
-            let keep: Vec<bool> = (0..n)
-                .map(|i| columns.iter().all(|c| c[i].is_finite()))
+            let keep: Vec<bool> = features
+                .chunks_exact(d)
+                .map(|row| row.iter().all(|v| v.is_finite()))
                 .collect();
             report.dropped_rows = (0..n).filter(|&i| !keep[i]).map(|i| i + 1).collect();
             if !report.dropped_rows.is_empty() {
@@ -225,22 +245,17 @@ pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadR
                 }
                 let mask = BooleanChunked::from_slice("keep".into(), &keep);
                 meta = meta.filter(&mask).map_err(|e| polars_at(path, e))?;
-                for c in &mut columns {
-                    let mut k = keep.iter();
-                    c.retain(|_| *k.next().unwrap_or(&true));
+                let mut to = 0;
+                for (i, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+                    features.copy_within(i * d..(i + 1) * d, to * d);
+                    to += 1;
                 }
+                features.truncate(to * d);
+                features.shrink_to_fit();
             }
         }
     }
 
-    let rows = meta.height();
-    let d = columns.len();
-    let mut features = vec![0f32; rows * d];
-    for (j, c) in columns.iter().enumerate() {
-        for (i, &v) in c.iter().enumerate() {
-            features[i * d + j] = v;
-        }
-    }
     let level = match opts.level {
         Some(l) => l,
         None => {
@@ -249,6 +264,125 @@ pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadR
         }
     };
     Ok((Profiles::new(meta, features, names, level)?, report))
+}
+
+/// A profile table's columns split into metadata and features; Parquet features stay on disk
+/// until asked for, so only one block of them is ever decoded at a time.
+struct SplitTable {
+    n_rows: usize,
+    meta: Vec<Column>,
+    feature_names: Vec<String>,
+    features: FeatureColumns,
+}
+
+/// Where the feature columns of a [`SplitTable`] come from.
+enum FeatureColumns {
+    /// Parsed already (delimited text), in file order.
+    Loaded(Vec<Column>),
+    /// Parquet column indices, in file order, not read yet.
+    Parquet(Vec<usize>),
+}
+
+impl SplitTable {
+    /// Opens a table with the same checks, in the same order, as [`read_table`], then rejects a
+    /// table without data rows.
+    fn open(path: &Path, is_meta: &dyn Fn(&str) -> bool) -> Result<SplitTable> {
+        let no_rows = || Error::Empty {
+            path: path.to_path_buf(),
+            what: "the table has a header but no data rows".into(),
+        };
+        let mut table = SplitTable {
+            n_rows: 0,
+            meta: Vec::new(),
+            feature_names: Vec::new(),
+            features: FeatureColumns::Loaded(Vec::new()),
+        };
+        if Format::of(path)? != Format::Parquet {
+            let df = read_table(path)?;
+            table.n_rows = df.height();
+            if table.n_rows == 0 {
+                return Err(no_rows());
+            }
+            let mut loaded = Vec::new();
+            for col in df.into_columns() {
+                if is_meta(col.name()) {
+                    table.meta.push(col);
+                } else {
+                    table.feature_names.push(col.name().to_string());
+                    loaded.push(col);
+                }
+            }
+            table.features = FeatureColumns::Loaded(loaded);
+            return Ok(table);
+        }
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut reader = ParquetReader::new(file);
+        let schema = reader.schema().map_err(|e| polars_at(path, e))?;
+        if schema.is_empty() {
+            return Err(Error::Empty {
+                path: path.to_path_buf(),
+                what: "the Parquet file has no columns".into(),
+            });
+        }
+        table.n_rows = reader.num_rows().map_err(|e| polars_at(path, e))?;
+        if table.n_rows == 0 {
+            return Err(no_rows());
+        }
+        let (mut meta_idx, mut meta_names, mut feature_idx) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, name) in schema.iter_names().enumerate() {
+            if is_meta(name) {
+                meta_idx.push(i);
+                meta_names.push(name.to_string());
+            } else {
+                feature_idx.push(i);
+                table.feature_names.push(name.to_string());
+            }
+        }
+        if !meta_idx.is_empty() {
+            table.meta = read_parquet_columns(path, meta_idx, &meta_names)?;
+        }
+        table.features = FeatureColumns::Parquet(feature_idx);
+        Ok(table)
+    }
+
+    /// The next `names.len()` feature columns, handed over to the caller.
+    fn feature_block(&mut self, path: &Path, names: &[String]) -> Result<Vec<Column>> {
+        match &mut self.features {
+            FeatureColumns::Loaded(cols) => Ok(cols.drain(..names.len()).collect()),
+            FeatureColumns::Parquet(idx) => {
+                let take: Vec<usize> = idx.drain(..names.len()).collect();
+                read_parquet_columns(path, take, names)
+            }
+        }
+    }
+}
+
+/// Reads the Parquet columns at `projection`, returned in the order of `names`.
+fn read_parquet_columns(
+    path: &Path,
+    projection: Vec<usize>,
+    names: &[String],
+) -> Result<Vec<Column>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let df = ParquetReader::new(file)
+        .with_projection(Some(projection))
+        .finish()
+        .map_err(|e| polars_at(path, e))?;
+    names
+        .iter()
+        .map(|name| df.column(name).cloned().map_err(|e| polars_at(path, e)))
+        .collect()
+}
+
+/// Copies column-major `block` (columns of `n` values) into columns `j0..` of the row-major
+/// `n × d` matrix `x`.
+fn scatter_columns(block: &[f32], n: usize, x: &mut [f32], d: usize, j0: usize) {
+    let width = block.len() / n.max(1);
+    for (i, row) in x.chunks_exact_mut(d).enumerate() {
+        for (b, v) in row[j0..j0 + width].iter_mut().enumerate() {
+            *v = block[b * n + i];
+        }
+    }
 }
 
 /// Reads any table (profiles or annotations) after checking its header for duplicate names.
@@ -355,30 +489,38 @@ const MISSING_WORDS: &[&str] = &[
     "", "NA", "N/A", "NaN", "nan", "NAN", "null", "NULL", "None", "<NA>",
 ];
 
-fn numeric_column(path: &Path, s: &Series, opts: &ReadOptions) -> Result<Vec<f32>> {
+/// Writes a feature column's values into `out` as `f32`, missing as NaN; text columns must hold
+/// numbers or pandas' missing words.
+fn fill_numeric(path: &Path, s: &Series, opts: &ReadOptions, out: &mut [f32]) -> Result<()> {
     let dtype = s.dtype();
+    match dtype {
+        DataType::Float32 => {
+            fill_primitive(s.f32().map_err(|e| polars_at(path, e))?, out, |v| v);
+            return Ok(());
+        }
+        DataType::Float64 => {
+            fill_primitive(s.f64().map_err(|e| polars_at(path, e))?, out, |v| v as f32);
+            return Ok(());
+        }
+        _ => {}
+    }
     if dtype.is_primitive_numeric() || dtype.is_bool() || dtype.is_null() {
         let f = s.cast(&DataType::Float64).map_err(|e| polars_at(path, e))?;
-        return Ok(f
-            .f64()
-            .map_err(|e| polars_at(path, e))?
-            .iter()
-            .map(|v| v.map_or(f32::NAN, |v| v as f32))
-            .collect());
+        fill_primitive(f.f64().map_err(|e| polars_at(path, e))?, out, |v| v as f32);
+        return Ok(());
     }
     let strings = s.cast(&DataType::String).map_err(|e| polars_at(path, e))?;
     let ca = strings.str().map_err(|e| polars_at(path, e))?;
-    let mut out = Vec::with_capacity(ca.len());
-    for (i, v) in ca.iter().enumerate() {
+    for (i, (v, o)) in ca.iter().zip(out.iter_mut()).enumerate() {
         let Some(text) = v else {
-            out.push(f32::NAN);
+            *o = f32::NAN;
             continue;
         };
         let t = text.trim();
         if MISSING_WORDS.contains(&t) {
-            out.push(f32::NAN);
+            *o = f32::NAN;
         } else if let Ok(x) = t.parse::<f64>() {
-            out.push(x as f32);
+            *o = x as f32;
         } else {
             let name = s.name().to_string();
             let suggested = name
@@ -398,7 +540,33 @@ fn numeric_column(path: &Path, s: &Series, opts: &ReadOptions) -> Result<Vec<f32
             });
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Copies a numeric column chunk by chunk straight from its buffers, nulls as NaN.
+fn fill_primitive<T: PolarsNumericType>(
+    ca: &ChunkedArray<T>,
+    out: &mut [f32],
+    to_f32: impl Fn(T::Native) -> f32,
+) {
+    let mut start = 0;
+    for arr in ca.downcast_iter() {
+        let values = arr.values().as_slice();
+        let dst = &mut out[start..start + values.len()];
+        match arr.validity().filter(|v| v.unset_bits() > 0) {
+            None => {
+                for (o, &v) in dst.iter_mut().zip(values) {
+                    *o = to_f32(v);
+                }
+            }
+            Some(valid) => {
+                for ((o, &v), ok) in dst.iter_mut().zip(values).zip(valid.iter()) {
+                    *o = if ok { to_f32(v) } else { f32::NAN };
+                }
+            }
+        }
+        start += values.len();
+    }
 }
 
 fn describe_nonfinite(v: f32, s: &Series, row: usize) -> String {
@@ -441,20 +609,109 @@ fn polars_at(path: &Path, source: PolarsError) -> Error {
 }
 
 /// Writes profiles (metadata then features) in the format the extension names, atomically.
+///
+/// Rows go out in batches (Parquet: one row group each), so the features are never copied into
+/// a whole table at once.
 pub fn write_profiles(profiles: &Profiles, path: &Path) -> Result<()> {
-    let mut df = to_frame(profiles)?;
-    write_table(&mut df, path)
+    let batch_rows = (WRITE_BATCH_BYTES / (4 * profiles.n_features().max(1))).max(1);
+    write_profiles_batched(profiles, path, batch_rows)
+}
+
+fn write_profiles_batched(profiles: &Profiles, path: &Path, batch_rows: usize) -> Result<()> {
+    let format = Format::of(path)?;
+    let n = profiles.n_rows();
+    let batch = |start: usize| -> Result<DataFrame> {
+        let mut df = frame_rows(profiles, start, batch_rows.min(n - start))?;
+        // Sliced metadata may keep several chunks; both batched writers need aligned ones.
+        df.rechunk_mut();
+        Ok(df)
+    };
+    let starts = || (0..n.max(1)).step_by(batch_rows);
+    write_atomic(path, |file| {
+        let first = batch(0)?;
+        let schema = first.schema().clone();
+        let mut pending = Some(first);
+        let mut next = |start: usize| match pending.take() {
+            Some(df) => Ok(df),
+            None => batch(start),
+        };
+        let fail = |e| polars_at(path, e);
+        match format {
+            Format::Delimited {
+                separator,
+                gzip: false,
+            } => {
+                let mut buf = BufWriter::new(file);
+                let mut w = CsvWriter::new(&mut buf)
+                    .with_separator(separator)
+                    .batched(&schema)
+                    .map_err(fail)?;
+                for start in starts() {
+                    w.write_batch(&next(start)?).map_err(fail)?;
+                }
+                w.finish().map_err(fail)?;
+                drop(w);
+                buf.flush().map_err(|e| Error::io(path, e))
+            }
+            Format::Delimited {
+                separator,
+                gzip: true,
+            } => {
+                let mut enc = flate2::write::GzEncoder::new(
+                    BufWriter::new(file),
+                    flate2::Compression::default(),
+                );
+                let mut w = CsvWriter::new(&mut enc)
+                    .with_separator(separator)
+                    .batched(&schema)
+                    .map_err(fail)?;
+                for start in starts() {
+                    w.write_batch(&next(start)?).map_err(fail)?;
+                }
+                w.finish().map_err(fail)?;
+                drop(w);
+                let mut buf = enc.finish().map_err(|e| Error::io(path, e))?;
+                buf.flush().map_err(|e| Error::io(path, e))
+            }
+            Format::Parquet => {
+                // Float features barely compress; snappy costs little where zstd costs seconds.
+                let mut w = ParquetWriter::new(file)
+                    .with_compression(ParquetCompression::Snappy)
+                    .batched(&schema)
+                    .map_err(fail)?;
+                for start in starts() {
+                    w.write_batch(&next(start)?).map_err(fail)?;
+                }
+                w.finish().map(|_| ()).map_err(fail)
+            }
+        }
+    })
 }
 
 /// Joins metadata and features into one table, feature columns as `Float32`.
 pub fn to_frame(profiles: &Profiles) -> Result<DataFrame> {
-    let n = profiles.n_rows();
+    frame_rows(profiles, 0, profiles.n_rows())
+}
+
+/// Rows `start..start + len` of the profiles as a table, feature columns as `Float32`.
+fn frame_rows(profiles: &Profiles, start: usize, len: usize) -> Result<DataFrame> {
     let d = profiles.n_features();
-    let x = profiles.features();
-    let mut cols: Vec<Column> = profiles.meta().columns().to_vec();
-    for (j, name) in profiles.feature_names().iter().enumerate() {
-        let values: Vec<f32> = (0..n).map(|i| x[i * d + j]).collect();
-        cols.push(Column::new(name.as_str().into(), values));
+    let rows = &profiles.features()[start * d..(start + len) * d];
+    let mut cols: Vec<Column> = profiles.meta().slice(start as i64, len).into_columns();
+    cols.reserve(d);
+    let names = profiles.feature_names();
+    // Gathering a block of columns per pass reads each matrix row once per block.
+    for j0 in (0..d).step_by(BLOCK_COLS) {
+        let width = BLOCK_COLS.min(d - j0);
+        let mut block: Vec<Vec<f32>> = (0..width).map(|_| Vec::with_capacity(len)).collect();
+        for row in rows.chunks_exact(d) {
+            for (c, &v) in block.iter_mut().zip(&row[j0..j0 + width]) {
+                c.push(v);
+            }
+        }
+        for (values, name) in block.into_iter().zip(&names[j0..j0 + width]) {
+            cols.push(Column::new(name.as_str().into(), values));
+        }
     }
     Ok(DataFrame::new_infer_height(cols)?)
 }
@@ -481,7 +738,10 @@ pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<()> {
                 CsvWriter::new(&mut enc)
                     .with_separator(separator)
                     .finish(df)?;
-                enc.finish().map(|_| ()).map_err(PolarsError::from)
+                // Flush the inner buffer here: dropping it would swallow a write error.
+                enc.finish()
+                    .and_then(|mut buf| buf.flush())
+                    .map_err(PolarsError::from)
             }
             Format::Parquet => ParquetWriter::new(file).finish(df).map(|_| ()),
         };
@@ -496,11 +756,15 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".cpbench-")
-        .suffix(".part")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(&dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".cpbench-").suffix(".part");
+    // tempfile creates 0600 files; outputs are ordinary files (0644 before the umask).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
     write(tmp.as_file_mut())?;
     tmp.as_file_mut().flush().map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
@@ -673,6 +937,150 @@ mod tests {
             prof.meta_names(),
             ["Image_Metadata_Plate", "Image_Metadata_Well"]
         );
+    }
+
+    /// A table wider than one conversion block, with non-finite values in several blocks.
+    fn wide_table(dir: &Path) -> (PathBuf, Vec<Vec<f64>>) {
+        let (n, d) = (7, 2 * BLOCK_COLS + 5);
+        let mut vals = vec![vec![0f64; d]; n];
+        let mut text = String::from("Metadata_Well");
+        for j in 0..d {
+            text.push_str(&format!(",f{j}"));
+        }
+        text.push('\n');
+        for (i, row) in vals.iter_mut().enumerate() {
+            text.push_str(&format!("w{i}"));
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = match (i, j) {
+                    (3, 40) | (5, 1) => f64::NAN,
+                    (3, 60) => f64::INFINITY,
+                    _ => (i * d + j) as f64 / 8.0 - 20.0,
+                };
+                text.push_str(&format!(",{v}"));
+            }
+            text.push('\n');
+        }
+        (write(dir, "wide.csv", &text), vals)
+    }
+
+    #[test]
+    fn wide_tables_keep_row_major_order_and_policies() {
+        let dir = tempfile::tempdir().unwrap();
+        let (csv, vals) = wide_table(dir.path());
+        // Parquet features are read a block of columns at a time; text ones are parsed at once.
+        let pq = dir.path().join("wide.parquet");
+        write_table(&mut read_table(&csv).unwrap(), &pq).unwrap();
+        for p in [csv, pq] {
+            check_wide(&p, &vals);
+        }
+    }
+
+    fn check_wide(p: &Path, vals: &[Vec<f64>]) {
+        let p = p.to_path_buf();
+        let opts = |nonfinite| ReadOptions {
+            nonfinite,
+            ..ReadOptions::default()
+        };
+        let (kept, _) = read_profiles(&p, &opts(NonFinitePolicy::Keep)).unwrap();
+        let d = vals[0].len();
+        for (i, row) in vals.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                let got = kept.features()[i * d + j];
+                assert!(
+                    got == v as f32 || (got.is_nan() && v.is_nan()),
+                    "({i}, {j})"
+                );
+            }
+        }
+        // Row 4 holds the first bad value; its earliest bad column is f40, not f60.
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("feature column 'f40' row 4 is NaN"), "{e}");
+        let (rows, rep) = read_profiles(&p, &opts(NonFinitePolicy::DropRows)).unwrap();
+        assert_eq!(rep.dropped_rows, [4, 6]);
+        let want: Vec<f32> = [0, 1, 2, 4, 6]
+            .iter()
+            .flat_map(|&i| vals[i].iter().map(|&v| v as f32))
+            .collect();
+        assert_eq!(rows.features(), want);
+        assert_eq!(
+            rows.meta_strings("Metadata_Well").unwrap()[3].as_deref(),
+            Some("w4")
+        );
+        let (cols, rep) = read_profiles(&p, &opts(NonFinitePolicy::DropColumns)).unwrap();
+        assert_eq!(rep.dropped_columns, ["f1", "f40", "f60"]);
+        let keep = |j: &usize| ![1, 40, 60].contains(j);
+        let want: Vec<f32> = vals
+            .iter()
+            .flat_map(|r| (0..d).filter(keep).map(|j| r[j] as f32))
+            .collect();
+        assert_eq!(cols.features(), want);
+        assert_eq!(cols.n_features(), d - 3);
+        assert_eq!(cols.feature_names()[1], "f2");
+    }
+
+    #[test]
+    fn batched_writes_round_trip_in_every_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = wide_table(dir.path());
+        let opts = ReadOptions {
+            nonfinite: NonFinitePolicy::Keep,
+            ..ReadOptions::default()
+        };
+        let (prof, _) = read_profiles(&p, &opts).unwrap();
+        for name in ["b.csv", "b.csv.gz", "b.tsv", "b.parquet"] {
+            let out = dir.path().join(name);
+            // Batches of 3 rows leave a short last batch.
+            write_profiles_batched(&prof, &out, 3).unwrap();
+            let (back, _) = read_profiles(&out, &opts).unwrap();
+            assert_eq!(back.feature_names(), prof.feature_names(), "{name}");
+            assert_eq!(
+                back.meta_strings("Metadata_Well").unwrap(),
+                prof.meta_strings("Metadata_Well").unwrap(),
+                "{name}"
+            );
+            let same = |a: &f32, b: &f32| a == b || (a.is_nan() && b.is_nan());
+            assert!(
+                back.features()
+                    .iter()
+                    .zip(prof.features())
+                    .all(|(a, b)| same(a, b)),
+                "{name}"
+            );
+            assert_eq!(back.features().len(), prof.features().len(), "{name}");
+        }
+        let file = File::open(dir.path().join("b.parquet")).unwrap();
+        let mut reader = ParquetReader::new(file);
+        let groups: Vec<usize> = (reader.get_metadata().unwrap().row_groups.iter())
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, [3, 3, 1]);
+    }
+
+    #[test]
+    fn parquet_nulls_read_as_missing_and_nan_as_nan() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("n.parquet");
+        let mut df = df!(
+            "Metadata_A" => ["a", "b", "c"],
+            "f" => [Some(1f32), Some(f32::NAN), Some(3.0)],
+            "g" => [Some(1f64), None, Some(2.5)],
+        )
+        .unwrap();
+        write_table(&mut df, &out).unwrap();
+        let e = read(&out).unwrap_err().to_string();
+        assert!(e.contains("feature column 'f' row 2 is NaN"), "{e}");
+        let opts = ReadOptions {
+            nonfinite: NonFinitePolicy::Keep,
+            ..ReadOptions::default()
+        };
+        let (p, _) = read_profiles(&out, &opts).unwrap();
+        let x = p.features();
+        assert_eq!((x[0], x[1], x[4], x[5]), (1.0, 1.0, 3.0, 2.5));
+        assert!(x[2].is_nan() && x[3].is_nan());
+        let mut df = df!("Metadata_A" => ["a", "b"], "g" => [Some(1f64), None]).unwrap();
+        write_table(&mut df, &out).unwrap();
+        let e = read(&out).unwrap_err().to_string();
+        assert!(e.contains("feature column 'g' row 2 is missing"), "{e}");
     }
 
     #[test]

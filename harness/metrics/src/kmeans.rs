@@ -370,32 +370,65 @@ fn init_plus_plus(p: &Prepared, k: usize, rng: &mut Xoshiro256StarStar) -> Vec<f
     centers
 }
 
-/// Assigns each row to its nearest center; returns whether any label changed.
-fn assign(p: &Prepared, centers: &[f64], k: usize, dots: &mut [f64], labels: &mut [u32]) -> bool {
+/// Rows per tile of [`assign`]: a tile (`ASSIGN_TILE × d` values) stays in the core's cache
+/// between its distance product and its additions to the cluster sums.
+const ASSIGN_TILE: usize = 128;
+
+/// Assigns each row to its nearest center (first center on ties) and adds it to its cluster's
+/// `sums` and `counts`; returns whether any label changed.
+///
+/// One pass over the rows in tiles: the product `centers · tileᵀ` reads the rows in place
+/// (row-major `x` is a column-major `d × n` matrix), and the sums use each row while it is
+/// still cached. Rows enter the sums in index order, as a separate pass would add them.
+fn assign(
+    p: &Prepared,
+    centers: &[f64],
+    k: usize,
+    dots: &mut [f64],
+    labels: &mut [u32],
+    sums: &mut [f64],
+    counts: &mut [usize],
+) -> bool {
     let (n, d) = (p.n, p.d);
-    let all = MatRef::from_row_major_slice(&p.x, n, d);
-    let rhs = MatRef::from_column_major_slice(centers, d, k);
-    let dst = MatMut::from_column_major_slice_mut(&mut dots[..n * k], n, k);
-    faer::linalg::matmul::matmul(dst, Accum::Replace, all, rhs, 1.0, Par::Seq);
     let c_norms: Vec<f64> = centers
         .chunks_exact(d)
         .map(|c| c.iter().map(|v| v * v).sum())
         .collect();
-    // |x|² is the same for every center, so the argmin needs only |c|² − 2x·c.
-    let mut best_val: Vec<f64> = (0..n).map(|i| c_norms[0] - 2.0 * dots[i]).collect();
-    let mut best_j = vec![0u32; n];
-    for j in 1..k {
-        let col = &dots[j * n..(j + 1) * n];
-        for i in 0..n {
-            let v = c_norms[j] - 2.0 * col[i];
-            if v < best_val[i] {
-                best_val[i] = v;
-                best_j[i] = j as u32;
+    sums.iter_mut().for_each(|v| *v = 0.0);
+    counts.iter_mut().for_each(|c| *c = 0);
+    let lhs = MatRef::from_row_major_slice(centers, k, d);
+    let mut changed = false;
+    for start in (0..n).step_by(ASSIGN_TILE) {
+        let m = ASSIGN_TILE.min(n - start);
+        let tile = &p.x[start * d..(start + m) * d];
+        let rhs = MatRef::from_column_major_slice(tile, d, m);
+        let dst = MatMut::from_column_major_slice_mut(&mut dots[..k * m], k, m);
+        faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0, Par::Seq);
+        for (t, (col, row)) in dots[..k * m]
+            .chunks_exact(k)
+            .zip(tile.chunks_exact(d))
+            .enumerate()
+        {
+            // |x|² is the same for every center, so the argmin needs only |c|² − 2x·c.
+            let mut best = 0usize;
+            let mut best_val = c_norms[0] - 2.0 * col[0];
+            for j in 1..k {
+                let v = c_norms[j] - 2.0 * col[j];
+                if v < best_val {
+                    best_val = v;
+                    best = j;
+                }
             }
+            let label = &mut labels[start + t];
+            changed |= *label != best as u32;
+            *label = best as u32;
+            counts[best] += 1;
+            sums[best * d..(best + 1) * d]
+                .iter_mut()
+                .zip(row)
+                .for_each(|(s, v)| *s += v);
         }
     }
-    let changed = labels != best_j.as_slice();
-    labels.copy_from_slice(&best_j);
     changed
 }
 
@@ -403,21 +436,17 @@ fn sq_dist_direct(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-/// Moves centers to their clusters' means (relocating empty clusters); returns the summed
-/// squared center shift.
-fn update(p: &Prepared, centers: &mut [f64], k: usize, labels: &[u32], sums: &mut [f64]) -> f64 {
+/// Moves centers to their clusters' means from the `sums` and `counts` of [`assign`]
+/// (relocating empty clusters); returns the summed squared center shift.
+fn update(
+    p: &Prepared,
+    centers: &mut [f64],
+    k: usize,
+    labels: &[u32],
+    sums: &mut [f64],
+    counts: &mut [usize],
+) -> f64 {
     let d = p.d;
-    sums.iter_mut().for_each(|v| *v = 0.0);
-    let mut counts = vec![0usize; k];
-    for (i, &l) in labels.iter().enumerate() {
-        let l = l as usize;
-        counts[l] += 1;
-        let row = &p.x[i * d..(i + 1) * d];
-        sums[l * d..(l + 1) * d]
-            .iter_mut()
-            .zip(row)
-            .for_each(|(s, v)| *s += v);
-    }
     let empty: Vec<usize> = (0..k).filter(|&j| counts[j] == 0).collect();
     if !empty.is_empty() {
         // The rows farthest from their (old) centers found the empty clusters, as scikit-learn.
@@ -469,14 +498,23 @@ fn single(p: &Prepared, k: usize, max_iter: usize, key: u64) -> Restart {
     let (n, d) = (p.n, p.d);
     // u32::MAX marks "no label yet", so the first assignment always counts as a change.
     let mut labels = vec![u32::MAX; n];
-    let mut dots = vec![0.0f64; n * k];
+    let mut dots = vec![0.0f64; k * ASSIGN_TILE.min(n)];
     let mut sums = vec![0.0f64; k * d];
+    let mut counts = vec![0usize; k];
     let mut strict = false;
     let mut iterations = 0;
     for _ in 0..max_iter {
         iterations += 1;
-        let changed = assign(p, &centers, k, &mut dots, &mut labels);
-        let shift = update(p, &mut centers, k, &labels, &mut sums);
+        let changed = assign(
+            p,
+            &centers,
+            k,
+            &mut dots,
+            &mut labels,
+            &mut sums,
+            &mut counts,
+        );
+        let shift = update(p, &mut centers, k, &labels, &mut sums, &mut counts);
         if !changed {
             strict = true;
             break;
@@ -486,7 +524,15 @@ fn single(p: &Prepared, k: usize, max_iter: usize, key: u64) -> Restart {
         }
     }
     if !strict {
-        assign(p, &centers, k, &mut dots, &mut labels);
+        assign(
+            p,
+            &centers,
+            k,
+            &mut dots,
+            &mut labels,
+            &mut sums,
+            &mut counts,
+        );
     }
     let inertia = labels
         .iter()

@@ -13,16 +13,18 @@
 //! right; per-class accuracy (recall) and the confusion matrix cover the same queries.
 //!
 //! Similarities come from [`crate::similarity`] one pair of row blocks at a time, each pair
-//! once (the similarity is symmetric), so memory is `block²` values, never `n × n`. With `k = 1` and no exclusions this agrees with scikit-learn's
+//! once (the similarity is symmetric), so memory is `block²` values per worker, never `n × n`. With `k = 1` and no exclusions this agrees with scikit-learn's
 //! `KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute")` fitted on all rows
 //! and asked for `k + 1` neighbours with the query itself dropped, whenever no two
 //! similarities tie (scikit-learn breaks distance ties by its partition order).
 
 use std::ops::Range;
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use faer::{Accum, MatMut, MatRef, Par};
 
-use crate::enrichment::par_chunks;
 use crate::error::MetricError;
 use crate::matrix::Matrix;
 use crate::similarity::{Similarity, blocks, prepare, similarity_gathered};
@@ -36,7 +38,7 @@ pub struct KnnParams {
     pub similarity: Similarity,
     /// Rows per similarity block (a block pair holds `block_rows²` values); 0 picks 1024.
     pub block_rows: usize,
-    /// Threads for neighbour selection; 0 uses every available core.
+    /// Worker threads (each computes and scans one block pair at a time); 0 uses every core.
     pub threads: usize,
 }
 
@@ -124,7 +126,7 @@ pub fn knn_accuracy(
     let prepared = prepare(x, params.similarity)?;
 
     // Similarity is symmetric: each block pair (I, J ≥ I) is computed once and offered to the
-    // rows of I (as a row block) and to the rows of J (transposed), halving the products.
+    // rows of I (row by row) and to the rows of J (column by column), halving the products.
     let block = if params.block_rows == 0 {
         DEFAULT_BLOCK.min(n).max(1)
     } else {
@@ -138,59 +140,59 @@ pub fn knn_accuracy(
         params.similarity,
         Similarity::Cosine | Similarity::Pearson | Similarity::AbsCosine
     ) && tolerance < 1e-3;
+    let threads = match params.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        t => t,
+    };
     if screen {
         // Unit-norm rows: f32 products screen the candidates within a proven error bound of
         // the f64 value, and only the survivors get their exact f64 dot product (see
         // `ScreenedRows`), so the neighbours are those of the f64 similarities.
-        drop(prepared);
-        let rows = ScreenedRows::new(x, params.similarity);
-        let mut buf = vec![0.0f32; block * block];
-        let mut transposed = vec![0.0f32; block * block];
+        let rows = ScreenedRows::new(
+            prepared.into_rows(),
+            d,
+            params.similarity == Similarity::AbsCosine,
+        );
         let exact = |q: usize, j: usize, _: f64| rows.exact(q, j);
-        for (bi, rows_i) in ranges.iter().enumerate() {
-            for rows_j in &ranges[bi..] {
-                let (bi_len, bj_len) = (rows_i.len(), rows_j.len());
-                let sims = &mut buf[..bi_len * bj_len];
-                rows.approx_block(rows_i.clone(), rows_j.clone(), sims);
-                let offer_to =
-                    |tops: &mut [Vec<(f64, usize)>], first_row, sims: &[f32], first_col| {
-                        offer(
-                            tops, first_row, sims, first_col, exclude, params, tolerance, &exact,
-                        )
-                    };
-                offer_to(&mut tops[rows_i.clone()], rows_i.start, sims, rows_j.start);
-                if rows_j.start != rows_i.start {
-                    let t = &mut transposed[..bi_len * bj_len];
-                    transpose(sims, bi_len, bj_len, t);
-                    offer_to(&mut tops[rows_j.clone()], rows_j.start, t, rows_i.start);
-                }
-            }
-        }
+        let offers = Offers {
+            k: params.k,
+            tolerance,
+            exclude,
+            exact: &exact,
+        };
+        for_block_pairs(
+            &ranges,
+            &mut tops,
+            threads,
+            block,
+            &offers,
+            |ri, rj, out| {
+                rows.approx_block(ri, rj, out);
+                Ok(())
+            },
+        )?;
     } else {
-        let mut buf = vec![0.0f64; block * block];
-        let mut transposed = vec![0.0f64; block * block];
+        // Each worker asks for one block at a time, so faer's own threads would only contend.
+        let prepared = prepared.with_parallelism(Par::Seq);
         let exact = |_: usize, _: usize, s: f64| s;
-        for (bi, rows_i) in ranges.iter().enumerate() {
-            let idx_i: Vec<usize> = rows_i.clone().collect();
-            for rows_j in &ranges[bi..] {
-                let idx_j: Vec<usize> = rows_j.clone().collect();
-                let (bi_len, bj_len) = (idx_i.len(), idx_j.len());
-                let sims = &mut buf[..bi_len * bj_len];
-                similarity_gathered(&prepared, &idx_i, Some(&idx_j), sims)?;
-                let offer_to =
-                    |tops: &mut [Vec<(f64, usize)>], first_row, sims: &[f64], first_col| {
-                        offer(
-                            tops, first_row, sims, first_col, exclude, params, 0.0, &exact,
-                        )
-                    };
-                offer_to(&mut tops[rows_i.clone()], rows_i.start, sims, rows_j.start);
-                if rows_j.start != rows_i.start {
-                    let t = &mut transposed[..bi_len * bj_len];
-                    transpose(sims, bi_len, bj_len, t);
-                    offer_to(&mut tops[rows_j.clone()], rows_j.start, t, rows_i.start);
-                }
-            }
-        }
+        let offers = Offers {
+            k: params.k,
+            tolerance: 0.0,
+            exclude,
+            exact: &exact,
+        };
+        for_block_pairs(
+            &ranges,
+            &mut tops,
+            threads,
+            block,
+            &offers,
+            |ri, rj, out| {
+                let idx_i: Vec<usize> = ri.collect();
+                let idx_j: Vec<usize> = rj.collect();
+                similarity_gathered(&prepared, &idx_i, Some(&idx_j), out)
+            },
+        )?;
     }
     let mut votes = vec![(0usize, 0.0f64); n_classes];
     let predictions: Vec<Option<u32>> = tops
@@ -258,24 +260,14 @@ struct ScreenedRows {
 }
 
 impl ScreenedRows {
-    /// Rows of `x` (already validated by [`prepare`]) normalized for `similarity`.
-    fn new(x: Matrix<'_>, similarity: Similarity) -> ScreenedRows {
-        let d = x.d();
-        let mut exact: Vec<f64> = x.data().iter().map(|&v| f64::from(v)).collect();
-        for row in exact.chunks_exact_mut(d) {
-            if similarity == Similarity::Pearson {
-                let mean = row.iter().sum::<f64>() / d as f64;
-                row.iter_mut().for_each(|v| *v -= mean);
-            }
-            let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
-            row.iter_mut().for_each(|v| *v /= norm);
-        }
+    /// Wraps the rows [`prepare`] normalized (`n × d`); `abs` for abs-cosine.
+    fn new(exact: Vec<f64>, d: usize, abs: bool) -> ScreenedRows {
         let approx = exact.iter().map(|&v| v as f32).collect();
         ScreenedRows {
             d,
             exact,
             approx,
-            abs: similarity == Similarity::AbsCosine,
+            abs,
         }
     }
 
@@ -302,71 +294,162 @@ impl ScreenedRows {
             d,
         );
         let dst = MatMut::from_row_major_slice_mut(out, rows_i.len(), rows_j.len());
-        faer::linalg::matmul::matmul(dst, Accum::Replace, a, b.transpose(), 1.0f32, Par::rayon(0));
+        faer::linalg::matmul::matmul(dst, Accum::Replace, a, b.transpose(), 1.0f32, Par::Seq);
         if self.abs {
             out.iter_mut().for_each(|v| *v = v.abs());
         }
     }
 }
 
-/// Offers the candidates `first_col..` (the columns of `sims`, `rows.len()` rows of them) to
-/// the running top-k lists of the query rows `first_row..`.
-///
-/// `sims` may be approximate within `tolerance`; `exact(q, j, approx)` gives the value that
-/// ranks (the approximate one itself when `tolerance` is 0).
-#[allow(clippy::too_many_arguments)]
-fn offer<T: Copy + Into<f64> + Sync>(
-    rows: &mut [Vec<(f64, usize)>],
-    first_row: usize,
-    sims: &[T],
-    first_col: usize,
-    exclude: &[&[u32]],
-    params: &KnnParams,
+/// The running top-k list of one query: `(similarity, row)`, best first.
+type Top = Vec<(f64, usize)>;
+
+/// How candidates enter the running top-k lists: `exact(q, j, approx)` gives the value that
+/// ranks (the approximate one itself when `tolerance` is 0); offered values may be below it by
+/// at most `tolerance`.
+struct Offers<'a, E> {
+    k: usize,
     tolerance: f64,
-    exact: &(impl Fn(usize, usize, f64) -> f64 + Sync),
-) {
-    let width = sims.len() / rows.len().max(1);
-    let k = params.k;
-    par_chunks(rows, params.threads, |offset, chunk| {
-        for (i, top) in chunk.iter_mut().enumerate() {
-            let local = offset + i;
-            let q = first_row + local;
-            for (c, &s) in sims[local * width..(local + 1) * width].iter().enumerate() {
-                let s: f64 = s.into();
-                let j = first_col + c;
-                // Cheap rejection first: a full list only takes a better (similarity, index).
-                if top.len() == k && s < top[k - 1].0 - tolerance {
-                    continue;
-                }
-                if j == q || exclude.iter().any(|col| col[j] == col[q]) {
-                    continue;
-                }
-                let s = exact(q, j, s);
-                if top.len() == k {
-                    let (ws, wj) = top[k - 1];
-                    if s < ws || (s == ws && j > wj) {
-                        continue;
-                    }
-                }
-                let at = top.partition_point(|&(t, i)| t > s || (t == s && i < j));
-                top.insert(at, (s, j));
-                top.truncate(k);
-            }
-        }
-    });
+    exclude: &'a [&'a [u32]],
+    exact: &'a E,
 }
 
-/// Writes the `rows × cols` row-major `src` transposed into `dst` (`cols × rows`).
-fn transpose<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
-    const TILE: usize = 32;
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
+impl<E: Fn(usize, usize, f64) -> f64 + Sync> Offers<'_, E> {
+    /// Offered values below this cannot enter `top` (with `tolerance`, whatever their exact value).
+    fn threshold(&self, top: &[(f64, usize)]) -> f64 {
+        if top.len() == self.k {
+            top[self.k - 1].0 - self.tolerance
+        } else {
+            f64::NEG_INFINITY
+        }
+    }
+
+    /// Offers candidate `j` (approximate value `s`) to query `q`; true when `top` changed.
+    fn consider(&self, top: &mut Vec<(f64, usize)>, q: usize, j: usize, s: f64) -> bool {
+        if j == q || self.exclude.iter().any(|col| col[j] == col[q]) {
+            return false;
+        }
+        let s = (self.exact)(q, j, s);
+        if top.len() == self.k {
+            let (ws, wj) = top[self.k - 1];
+            if s < ws || (s == ws && j > wj) {
+                return false;
+            }
+        }
+        let at = top.partition_point(|&(t, i)| t > s || (t == s && i < j));
+        top.insert(at, (s, j));
+        top.truncate(self.k);
+        true
+    }
+
+    /// Offers row `r` of `sims` (`tops.len()` rows, candidates `first_col..` as columns) to
+    /// query `first_row + r`.
+    fn rows<T: Copy + Into<f64>>(
+        &self,
+        tops: &mut [Vec<(f64, usize)>],
+        first_row: usize,
+        sims: &[T],
+        first_col: usize,
+    ) {
+        let width = sims.len() / tops.len().max(1);
+        for (r, top) in tops.iter_mut().enumerate() {
+            let q = first_row + r;
+            let mut floor = self.threshold(top);
+            for (c, &s) in sims[r * width..(r + 1) * width].iter().enumerate() {
+                let s: f64 = s.into();
+                if s >= floor && self.consider(top, q, first_col + c, s) {
+                    floor = self.threshold(top);
                 }
             }
         }
+    }
+
+    /// Offers column `c` of `sims` (candidates `first_row..` as rows, `tops.len()` columns) to
+    /// query `first_col + c`, walking `sims` row by row so that it is read in memory order.
+    fn columns<T: Copy + Into<f64>>(
+        &self,
+        tops: &mut [Vec<(f64, usize)>],
+        first_col: usize,
+        sims: &[T],
+        first_row: usize,
+    ) {
+        let width = tops.len();
+        let mut floors: Vec<f64> = tops.iter().map(|t| self.threshold(t)).collect();
+        for (r, row) in sims.chunks_exact(width).enumerate() {
+            for (c, (&s, floor)) in row.iter().zip(floors.iter_mut()).enumerate() {
+                let s: f64 = s.into();
+                if s >= *floor && self.consider(&mut tops[c], first_col + c, first_row + r, s) {
+                    *floor = self.threshold(&tops[c]);
+                }
+            }
+        }
+    }
+}
+
+/// Computes every block pair `(I, J ≥ I)` of `ranges` with `fill` (row-major `|I| × |J|`
+/// values) and offers it to the rows of `I` and of `J`, on `threads` workers.
+///
+/// Workers pull pairs from a shared counter and lock one row block's lists at a time. The
+/// result does not depend on the order: a list ends as the `k` best candidates under the total
+/// order (exact value, then lower index), and a candidate is only skipped when it ranks below
+/// a list member already.
+fn for_block_pairs<T, E, F>(
+    ranges: &[Range<usize>],
+    tops: &mut [Vec<(f64, usize)>],
+    threads: usize,
+    block: usize,
+    offers: &Offers<'_, E>,
+    fill: F,
+) -> Result<(), MetricError>
+where
+    T: Copy + Default + Into<f64> + Send,
+    E: Fn(usize, usize, f64) -> f64 + Sync,
+    F: Fn(Range<usize>, Range<usize>, &mut [T]) -> Result<(), MetricError> + Sync,
+{
+    let pairs: Vec<(usize, usize)> = (0..ranges.len())
+        .flat_map(|bi| (bi..ranges.len()).map(move |bj| (bi, bj)))
+        .collect();
+    let lists: Vec<Mutex<&mut [Top]>> = tops.chunks_mut(block).map(Mutex::new).collect();
+    let next = AtomicUsize::new(0);
+    let failure: Mutex<Option<MetricError>> = Mutex::new(None);
+    let work = || {
+        let mut buf = vec![T::default(); block * block];
+        loop {
+            let p = next.fetch_add(1, Ordering::Relaxed);
+            if p >= pairs.len() {
+                break;
+            }
+            let (bi, bj) = pairs[p];
+            let (ri, rj) = (ranges[bi].clone(), ranges[bj].clone());
+            let sims = &mut buf[..ri.len() * rj.len()];
+            if let Err(e) = fill(ri.clone(), rj.clone(), sims) {
+                failure.lock().expect("no worker panics").get_or_insert(e);
+                next.store(pairs.len(), Ordering::Relaxed);
+                break;
+            }
+            {
+                let mut own = lists[bi].lock().expect("no worker panics");
+                offers.rows(&mut own, ri.start, sims, rj.start);
+            }
+            if bj != bi {
+                let mut other = lists[bj].lock().expect("no worker panics");
+                offers.columns(&mut other, rj.start, sims, ri.start);
+            }
+        }
+    };
+    let threads = threads.clamp(1, pairs.len().max(1));
+    if threads == 1 {
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(work);
+            }
+        });
+    }
+    match failure.into_inner().expect("workers have finished") {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
@@ -575,6 +658,45 @@ mod tests {
                 .min_by(|&a, &b| dist(a).total_cmp(&dist(b)))
                 .unwrap();
             assert_eq!(r.predictions[q], Some(nearest as u32), "query {q}");
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_threads_or_block_size() {
+        // Duplicated rows give exact ties, which must still resolve the same way whichever
+        // worker offers which block pair first.
+        let (n, d) = (150, 9);
+        let mut x = uniform(n, d, 21);
+        x.copy_within(0..20 * d, 60 * d);
+        let labels: Vec<u32> = (0..n).map(|i| (i * 5 % 6) as u32).collect();
+        let compound: Vec<u32> = (0..n).map(|i| (i / 4) as u32).collect();
+        let m = Matrix::new(&x, n, d).unwrap();
+        for similarity in [
+            Similarity::Cosine,
+            Similarity::Pearson,
+            Similarity::AbsCosine,
+            Similarity::Euclidean,
+        ] {
+            for exclude in [vec![], vec![&compound[..]]] {
+                let run = |threads, block_rows| {
+                    let params = KnnParams {
+                        k: 4,
+                        similarity,
+                        block_rows,
+                        threads,
+                    };
+                    knn_accuracy(m, &labels, 6, &exclude, &params).unwrap()
+                };
+                let reference = run(1, 150);
+                assert!(reference.accuracy > 0.0, "{similarity}");
+                for (threads, block_rows) in [(1, 7), (2, 7), (4, 16), (3, 0)] {
+                    assert_eq!(
+                        run(threads, block_rows),
+                        reference,
+                        "{similarity} threads={threads} block={block_rows}"
+                    );
+                }
+            }
         }
     }
 

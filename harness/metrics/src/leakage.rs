@@ -286,7 +286,19 @@ pub fn batch_leakage(
             similarity: params.knn_similarity,
             ..KnnParams::default()
         };
-        let result = knn_accuracy(all, &all_y, n_classes, &[&side], &knn_params)?;
+        // Errors name rows of this fold's (train, test) reordering; callers know input rows.
+        let result =
+            knn_accuracy(all, &all_y, n_classes, &[&side], &knn_params).map_err(|e| match e {
+                MetricError::ZeroNorm { row, similarity } => MetricError::ZeroNorm {
+                    row: rows[row],
+                    similarity,
+                },
+                MetricError::NonFinite { row, col } => MetricError::NonFinite {
+                    row: rows[row],
+                    col,
+                },
+                other => other,
+            })?;
         let pred: Vec<u32> = result.predictions[train.len()..]
             .iter()
             .map(|p| p.expect("every test row has training candidates"))

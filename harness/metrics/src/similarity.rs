@@ -109,6 +109,12 @@ impl PreparedRows {
         self.d
     }
 
+    /// The transformed rows, row-major `n × d`: unit norm (cosine, abs-cosine), centered then
+    /// unit norm (Pearson), column-centered (Euclidean).
+    pub(crate) fn into_rows(self) -> Vec<f64> {
+        self.rows
+    }
+
     /// Sets the faer parallelism used by [`similarity_block`] (default: all rayon threads).
     pub fn with_parallelism(mut self, par: Par) -> Self {
         self.par = par;

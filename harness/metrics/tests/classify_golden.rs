@@ -121,6 +121,12 @@ fn logistic_matches_sklearn_lbfgs() {
         } else {
             (&model.coef[..], &model.intercept[..])
         };
+        assert_eq!(coef.len(), want_coef.len(), "{name}: coefficient count");
+        assert_eq!(
+            intercept.len(),
+            want_intercept.len(),
+            "{name}: intercept count"
+        );
         let scale = want_coef.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         for (i, (g, w)) in coef.iter().zip(&want_coef).enumerate() {
             assert!((g - w).abs() <= 1e-6 * scale, "{name} coef {i}: {g} vs {w}");
@@ -133,6 +139,12 @@ fn logistic_matches_sklearn_lbfgs() {
         }
         let decision = model.decision_function(m);
         let want = f64s(&case["decision"]);
+        let per_row = if n_classes == 2 { 1 } else { n_classes };
+        assert_eq!(
+            decision.len() / n_classes,
+            want.len() / per_row,
+            "{name}: decision rows"
+        );
         if n_classes == 2 {
             for (q, w) in want.iter().enumerate() {
                 assert!(

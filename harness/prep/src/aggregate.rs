@@ -84,6 +84,12 @@ impl Modz {
 
     /// The replicate weights MODZ gives rows `rows` of `x`, rounded as pycytominer rounds them
     /// (NaN for a replicate with no defined correlation to any other).
+    ///
+    /// Deliberate deviation from pycytominer 1.7.1: it normalizes with Python's `sum`, so one
+    /// replicate without a defined correlation (a constant or all-NaN row) makes every weight
+    /// of the group NaN and the consensus meaningless. Here that replicate gets no weight, the
+    /// others are normalized among themselves, and a group where no replicate has a defined
+    /// correlation falls back to equal weights.
     pub fn weights(&self, x: Matrix<'_>, rows: &[usize]) -> Vec<f64> {
         let k = rows.len();
         if k == 1 {

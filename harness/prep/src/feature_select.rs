@@ -22,8 +22,10 @@
 //! by their column sum of `|r|` (NaN skipped), ascending; of a pair, the one
 //! ranked later goes. pandas ranks with an unstable sort, so features with
 //! exactly equal sums (duplicated columns) may be ordered differently; here
-//! ties keep column order. The `d × d` correlation is one faer `f64` product of
-//! the centered rows; no `n × n` matrix is formed. Columns with NaN on the
+//! ties keep column order. The `d × d` correlation is a faer `f64` product of
+//! the centered rows (lower triangle only), accumulated over blocks of rows so
+//! no `f64` copy of all rows is kept (Spearman, which ranks whole columns,
+//! takes one); no `n × n` matrix is formed. Columns with NaN on the
 //! chosen rows get pandas' pairwise-complete Pearson correlations (Spearman
 //! with NaN, and ±inf, are errors).
 
@@ -316,6 +318,10 @@ fn check_cols(x: Matrix<'_>, cols: &[usize]) -> Result<(), PrepError> {
     Ok(())
 }
 
+/// Rows per block of the correlation product: bounds the `f64` working copy (about 25 MB at
+/// 1,500 features) while keeping the product's inner dimension long.
+const CORR_BLOCK: usize = 2048;
+
 /// Rows `rows` restricted to columns `cols`, as a row-major `rows × cols` `f32` matrix.
 fn gather(x: Matrix<'_>, rows: &[usize], cols: &[usize]) -> Vec<f32> {
     let mut out = Vec::with_capacity(rows.len() * cols.len());
@@ -536,53 +542,90 @@ pub fn correlation_matrix(
             }
         }
     }
-    // Row-major n × m copy, gathered contiguously; faer takes either layout.
-    let mut centered = Vec::with_capacity(n * m);
-    for &r in rows {
-        let row = x.row(r);
-        centered.extend(cols.iter().map(|&c| f64::from(row[c])));
-    }
-    let column =
-        |data: &[f64], k: usize| -> Vec<f64> { data.iter().skip(k).step_by(m).copied().collect() };
-    if method == CorrMethod::Spearman {
+    // Spearman ranks whole columns, so it takes a full f64 copy; Pearson streams the rows in
+    // blocks, so the f64 working copy stays small whatever the number of rows.
+    let ranked: Option<Vec<f64>> = (method == CorrMethod::Spearman).then(|| {
+        let mut full = Vec::with_capacity(n * m);
+        for &r in rows {
+            let row = x.row(r);
+            full.extend(cols.iter().map(|&c| f64::from(row[c])));
+        }
         for k in 0..m {
-            let ranks = crate::aggregate::average_ranks(&column(&centered, k));
+            let col: Vec<f64> = full.iter().skip(k).step_by(m).copied().collect();
+            let ranks = crate::aggregate::average_ranks(&col);
             for (i, r) in ranks.into_iter().enumerate() {
-                centered[i * m + k] = r;
+                full[i * m + k] = r;
             }
         }
-    }
-    let raw: Vec<Vec<f64>> = (0..m)
-        .filter(|&k| has_nan[k])
-        .map(|k| column(&centered, k))
-        .collect();
+        full
+    });
+    // Value of column `k` on the `i`-th chosen row, as the product sees it before centering.
+    let value = |i: usize, k: usize| -> f64 {
+        match &ranked {
+            Some(full) => full[i * m + k],
+            None => f64::from(x.row(rows[i])[cols[k]]),
+        }
+    };
+    // Row `i` of the chosen rows and columns, before centering, into `out`.
+    let fill = |i: usize, out: &mut Vec<f64>| match &ranked {
+        Some(full) => out.extend_from_slice(&full[i * m..(i + 1) * m]),
+        None => {
+            let row = x.row(rows[i]);
+            out.extend(cols.iter().map(|&c| f64::from(row[c])));
+        }
+    };
     let mut mean = vec![0.0f64; m];
-    for row in centered.chunks_exact(m) {
-        mean.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+    let mut line = Vec::with_capacity(m);
+    for i in 0..n {
+        line.clear();
+        fill(i, &mut line);
+        mean.iter_mut().zip(&line).for_each(|(s, v)| *s += v);
     }
     for (k, s) in mean.iter_mut().enumerate() {
         // Columns with NaN are filled in pairwise below; zeros keep the product finite.
         *s = if has_nan[k] { f64::NAN } else { *s / n as f64 };
     }
-    for row in centered.chunks_exact_mut(m) {
-        for (v, mu) in row.iter_mut().zip(&mean) {
-            *v = if mu.is_nan() { 0.0 } else { *v - mu };
-        }
-    }
+    let centered_column = |k: usize| -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                if has_nan[k] {
+                    value(i, k)
+                } else {
+                    value(i, k) - mean[k]
+                }
+            })
+            .collect()
+    };
     let mut cov = vec![0.0f64; m * m];
-    let a = MatRef::from_row_major_slice(&centered, n, m);
-    // Only the lower triangle of the symmetric product: half the flops of a full GEMM.
-    triangular::matmul(
-        MatMut::from_column_major_slice_mut(&mut cov, m, m),
-        BlockStructure::TriangularLower,
-        Accum::Replace,
-        a.transpose(),
-        BlockStructure::Rectangular,
-        a,
-        BlockStructure::Rectangular,
-        1.0,
-        Par::rayon(0),
-    );
+    let mut block = Vec::with_capacity(CORR_BLOCK.min(n) * m);
+    for start in (0..n).step_by(CORR_BLOCK) {
+        let end = (start + CORR_BLOCK).min(n);
+        block.clear();
+        for i in start..end {
+            let from = block.len();
+            fill(i, &mut block);
+            for (v, mu) in block[from..].iter_mut().zip(&mean) {
+                *v = if mu.is_nan() { 0.0 } else { *v - mu };
+            }
+        }
+        let a = MatRef::from_row_major_slice(&block, end - start, m);
+        // Only the lower triangle of the symmetric product: half the flops of a full GEMM.
+        triangular::matmul(
+            MatMut::from_column_major_slice_mut(&mut cov, m, m),
+            BlockStructure::TriangularLower,
+            if start == 0 {
+                Accum::Replace
+            } else {
+                Accum::Add
+            },
+            a.transpose(),
+            BlockStructure::Rectangular,
+            a,
+            BlockStructure::Rectangular,
+            1.0,
+            Par::rayon(0),
+        );
+    }
     // Column-major lower triangle: entry (a, b), a >= b, sits at b * m + a.
     let sd: Vec<f64> = (0..m).map(|k| cov[k * m + k].sqrt()).collect();
     for b in 0..m {
@@ -593,12 +636,13 @@ pub fn correlation_matrix(
         }
     }
     let nan_cols: Vec<usize> = (0..m).filter(|&k| has_nan[k]).collect();
+    let raw: Vec<Vec<f64>> = nan_cols.iter().map(|&k| centered_column(k)).collect();
     for (a, col_a) in nan_cols.iter().zip(&raw) {
         for b in 0..m {
             let r = match nan_cols.binary_search(&b) {
                 Ok(i) => pairwise_pearson(col_a, &raw[i]),
                 // A complete column, centered; the pairwise mean is taken again anyway.
-                Err(_) => pairwise_pearson(col_a, &column(&centered, b)),
+                Err(_) => pairwise_pearson(col_a, &centered_column(b)),
             };
             cov[a * m + b] = r;
             cov[b * m + a] = r;
@@ -768,6 +812,40 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn correlation_over_several_row_blocks_matches_a_direct_two_pass_pearson() {
+        // More rows than two product blocks, with a column offset far from its spread, a
+        // sub-sampled row set, and a NaN in one column (pairwise path next to the blocks).
+        let n = 2 * CORR_BLOCK + 37;
+        let d = 4;
+        let mut data = vec![0.0f32; n * d];
+        for i in 0..n {
+            let t = (i as f32 * 0.37).sin();
+            let u = (i as f32 * 1.91).cos();
+            data[i * d] = t;
+            data[i * d + 1] = 1000.0 + 0.5 * t + 0.1 * u;
+            data[i * d + 2] = u - t;
+            data[i * d + 3] = (i % 7) as f32;
+        }
+        data[5 * d + 2] = f32::NAN;
+        let x = m(&data, n, d);
+        let rows: Vec<usize> = (0..n).filter(|i| i % 5 != 1).collect();
+        let cols = [0, 1, 2, 3];
+        let r = correlation_matrix(x, &rows, &cols, CorrMethod::Pearson).unwrap();
+        let column =
+            |c: usize| -> Vec<f64> { rows.iter().map(|&i| f64::from(data[i * d + c])).collect() };
+        for a in 0..d {
+            for b in 0..d {
+                let want = pairwise_pearson(&column(a), &column(b));
+                let got = r[a * d + b];
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "r[{a}][{b}] = {got}, want {want}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -361,6 +361,15 @@ impl Transform for Insp {
                 got: d,
             });
         }
+        // The projection mixes every feature of a row, so one NaN would silently spread to the
+        // whole row: refuse it instead, naming the value.
+        if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+            return Err(PrepError::NonFinite {
+                what: "insp apply",
+                row: i / d,
+                feature: i % d,
+            });
+        }
         const BLOCK: usize = 4096;
         for block in x.chunks_mut(BLOCK * d.max(1)) {
             let b = block.len() / d.max(1);
@@ -517,6 +526,25 @@ mod tests {
         let mut out = noise_only.clone();
         none.apply(&mut out, n, d).unwrap();
         assert_eq!(out, noise_only);
+    }
+
+    #[test]
+    fn non_finite_values_are_refused_at_apply() {
+        let (n, d) = (90, 6);
+        let (x, batch, _) = planted(n, d);
+        let rows: Vec<usize> = (0..n).collect();
+        let mut t = Insp::new(InspParams::default(), batch, None).unwrap();
+        t.fit(Matrix::new(&x, n, d).unwrap(), &rows).unwrap();
+        let mut y = x.clone();
+        y[2 * d + 4] = f32::NAN;
+        assert_eq!(
+            t.apply(&mut y, n, d),
+            Err(PrepError::NonFinite {
+                what: "insp apply",
+                row: 2,
+                feature: 4
+            })
+        );
     }
 
     #[test]

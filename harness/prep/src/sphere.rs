@@ -26,13 +26,19 @@
 //! project onto an arbitrary orthonormal basis of the fit rows' null space (they
 //! all share one scale); only their joint norm is reproducible. ZCA is unique.
 //!
+//! Applying is an `f64` product with `diag(1/sd) W` (the `-cor` scaling folded
+//! in), in row blocks spread over threads, in place on the `f32` matrix. It is
+//! not done in `f32`: `W` scales directions by up to `1/ε`, so an `f32` sum's
+//! rounding is not bounded by the output tolerance on ill-conditioned controls.
+//!
 //! Fit rows must be finite (a NaN makes the decomposition undefined); NaN in
 //! other rows propagates to every output value of that row, as in `X @ W`.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Mutex;
 
-use faer::{Accum, Mat, MatMut, MatRef};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use crate::error::PrepError;
 use crate::matrix::{Matrix, check_shape};
@@ -41,8 +47,9 @@ use crate::step::Transform;
 /// pycytominer's default sphering epsilon.
 pub const DEFAULT_SPHERE_EPSILON: f64 = 1e-6;
 
-/// Rows per block when applying `W`, bounding the `f64` working copy.
-const APPLY_BLOCK: usize = 2048;
+/// Rows per block when applying `W`, bounding each thread's `f64` working copies (2 × 8 MB at
+/// 1,000 features) while keeping the product's row panels long.
+const APPLY_BLOCK: usize = 1024;
 
 /// A pycytominer `Spherize` method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -509,34 +516,66 @@ impl Transform for Sphere {
         if d == 0 || n == 0 {
             return Ok(());
         }
-        let w = MatRef::from_row_major_slice(&fitted.w, d, d);
-        let mut z = vec![0.0f64; APPLY_BLOCK.min(n) * d];
-        let mut out = vec![0.0f64; APPLY_BLOCK.min(n) * d];
-        for block in x.chunks_mut(APPLY_BLOCK * d) {
-            let b = block.len() / d;
-            let (z, out) = (&mut z[..b * d], &mut out[..b * d]);
-            for (zr, xr) in z.chunks_exact_mut(d).zip(block.chunks_exact(d)) {
-                for j in 0..d {
-                    let c = f64::from(xr[j]) - fitted.mean[j];
-                    zr[j] = match &fitted.scale {
-                        Some(s) => c / s[j],
-                        None => c,
-                    };
-                }
+        // Standardizing is folded into W (rows scaled by 1/sd), so each block is only centered
+        // on its way to f64; centering before the product keeps the f64 sums free of the
+        // cancellation a folded-in bias would bring.
+        let scaled;
+        let w = match &fitted.scale {
+            Some(s) => {
+                scaled = fitted
+                    .w
+                    .chunks_exact(d)
+                    .zip(s)
+                    .flat_map(|(row, &sj)| row.iter().map(move |v| v / sj))
+                    .collect::<Vec<f64>>();
+                &scaled
             }
-            faer::linalg::matmul::matmul(
-                MatMut::from_row_major_slice_mut(out, b, d),
-                Accum::Replace,
-                MatRef::from_row_major_slice(z, b, d),
-                w,
-                1.0,
-                faer::get_global_parallelism(),
-            );
-            block
-                .iter_mut()
-                .zip(out.iter())
-                .for_each(|(v, o)| *v = *o as f32);
+            None => &fitted.w,
+        };
+        let w = MatRef::from_row_major_slice(w, d, d);
+        // Threads take blocks of rows from a shared queue (the machine may be busy, so a static
+        // split could leave one thread idle) and each converts, multiplies and writes back its
+        // block: every value is touched once, and the f64 copies stay per-thread and small.
+        let mean = &fitted.mean;
+        let blocks = Mutex::new(x.chunks_mut(APPLY_BLOCK * d));
+        let work = || {
+            let mut z = vec![0.0f64; APPLY_BLOCK.min(n) * d];
+            let mut out = vec![0.0f64; APPLY_BLOCK.min(n) * d];
+            loop {
+                let next = blocks.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some(block) = next else { break };
+                let b = block.len() / d;
+                let (z, out) = (&mut z[..b * d], &mut out[..b * d]);
+                for (zr, xr) in z.chunks_exact_mut(d).zip(block.chunks_exact(d)) {
+                    for ((zv, &xv), &m) in zr.iter_mut().zip(xr).zip(mean) {
+                        *zv = f64::from(xv) - m;
+                    }
+                }
+                faer::linalg::matmul::matmul(
+                    MatMut::from_row_major_slice_mut(out, b, d),
+                    Accum::Replace,
+                    MatRef::from_row_major_slice(z, b, d),
+                    w,
+                    1.0,
+                    Par::Seq,
+                );
+                block
+                    .iter_mut()
+                    .zip(out.iter())
+                    .for_each(|(v, o)| *v = *o as f32);
+            }
+        };
+        let threads = match faer::get_global_parallelism() {
+            Par::Seq => 1,
+            Par::Rayon(t) => t.get(),
         }
+        .min(n.div_ceil(APPLY_BLOCK));
+        std::thread::scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(work);
+            }
+            work();
+        });
         Ok(())
     }
 }
@@ -646,6 +685,34 @@ mod tests {
             t.apply(&mut out, n, d).unwrap();
             for (o, r) in out.iter().zip(&z) {
                 assert!((f64::from(*o) - r).abs() <= 1e-6 * r.abs().max(1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_parallel_apply_matches_the_f64_reference_on_every_row() {
+        // More rows than several apply blocks (and not a multiple of one), so rows are
+        // spread over threads and the last block is short; every row must still be
+        // transformed exactly once.
+        let (n, d) = (3 * APPLY_BLOCK + 17, 6);
+        let x = data(n, d, 11);
+        let controls: Vec<usize> = (0..n).step_by(4).collect();
+        for method in [SphereMethod::Zca, SphereMethod::PcaCor] {
+            let t = fitted(
+                Sphere::pycytominer(method, 1e-6, true).unwrap(),
+                &x,
+                n,
+                d,
+                &controls,
+            );
+            let want = apply_f64(&t, &x, d);
+            let mut got = x.clone();
+            t.apply(&mut got, n, d).unwrap();
+            for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (f64::from(*g) - r).abs() <= 1e-6 * r.abs().max(1.0),
+                    "{method}: value {i}: {g} vs {r}"
+                );
             }
         }
     }

@@ -114,6 +114,14 @@ pub fn fit_apply_by_group<T: Transform>(
     // Rows of a group are generally not contiguous: gather, apply, scatter.
     let mut buf = Vec::new();
     for (t, rows) in fitted.iter().zip(&members) {
+        // A run of consecutive rows (always so for a single group) is applied in place,
+        // sparing a copy of the whole matrix.
+        if let (Some(&first), Some(&last)) = (rows.first(), rows.last())
+            && last - first + 1 == rows.len()
+        {
+            t.apply(&mut x[first * d..(last + 1) * d], rows.len(), d)?;
+            continue;
+        }
         buf.clear();
         for &i in rows {
             buf.extend_from_slice(&x[i * d..(i + 1) * d]);
@@ -193,6 +201,26 @@ mod tests {
         assert_eq!(
             x,
             vec![-1.0, -10.0, -200.0, -200.0, 1.0, 10.0, 0.0, 0.0, 5.0, 50.0]
+        );
+    }
+
+    #[test]
+    fn contiguous_groups_are_applied_in_place_to_their_own_rows_only() {
+        // Group 0 is rows 0-1 and group 1 rows 2-4: both runs take the in-place path, which
+        // must hand each transform exactly its rows.
+        let mut x = vec![
+            1.0, 10.0, 3.0, 30.0, 100.0, 200.0, 300.0, 400.0, 500.0, 600.0,
+        ];
+        let fit_rows = [true, true, false, true, true];
+        let groups = [0, 0, 1, 1, 1];
+        let fitted = fit_apply_by_group(Center::default, &mut x, 5, 2, &fit_rows, &groups).unwrap();
+        assert_eq!(fitted[0].means, Some(vec![2.0, 20.0]));
+        assert_eq!(fitted[1].means, Some(vec![400.0, 500.0]));
+        assert_eq!(
+            x,
+            vec![
+                -1.0, -10.0, 1.0, 10.0, -300.0, -300.0, -100.0, -100.0, 100.0, 100.0
+            ]
         );
     }
 

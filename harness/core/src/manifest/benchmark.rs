@@ -219,7 +219,6 @@ impl PrepOp {
                     "seed",
                     "balance",
                     "lambda",
-                    "lambdas",
                     "threshold",
                 ],
                 &[],
@@ -278,16 +277,13 @@ pub struct PrepStep {
     /// Regularization strength (sphere: added to the covariance diagonal; insp: classifier penalty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lambda: Option<f64>,
-    /// Candidate classifier penalties for insp, chosen by cross-validation (instead of `lambda`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lambdas: Option<Vec<f64>>,
     /// Sphere: subtract the fitted mean before whitening (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub center: Option<bool>,
     /// Sphere: rotate whitened data back onto the feature axes; must agree with `method` (zca: true, pca: false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotate: Option<bool>,
-    /// Insp: stop once batch is predicted no better than chance plus this margin.
+    /// Insp: stop once batch's cross-validated balanced accuracy falls below this (default 0.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// Feature-select variance_threshold: ratio of second most common to most common value.
@@ -838,26 +834,6 @@ impl BenchmarkManifest {
                 doc.check_range(&key(k), v, lo, lo_open, hi)?;
             }
         }
-        if let Some(lambdas) = &step.lambdas {
-            if lambdas.is_empty() {
-                return Err(doc.invalid(key("lambdas"), "must list at least one value"));
-            }
-            for (j, &l) in lambdas.iter().enumerate() {
-                doc.check_range(
-                    &format!("{prefix}.lambdas[{j}]"),
-                    l,
-                    0.0,
-                    true,
-                    f64::INFINITY,
-                )?;
-            }
-            if step.lambda.is_some() {
-                return Err(doc.invalid(
-                    key("lambdas"),
-                    "give either `lambda` or `lambdas`, not both",
-                ));
-            }
-        }
         if let Some(n) = step.max_iter {
             doc.check_min(&key("max_iter"), n.into(), 1)?;
         }
@@ -1249,7 +1225,7 @@ lambda = 0.01
 op = "insp"
 max_iter = 10
 folds = 5
-lambdas = [0.1, 1.0]
+lambda = 1.0
 
 [[preprocess]]
 op = "aggregate"
@@ -1628,11 +1604,6 @@ k = 1
             "contradicts",
         );
         assert_err(
-            &full_err("lambdas = [0.1, 1.0]", "lambdas = [0.1, 1.0]\nlambda = 1.0"),
-            "preprocess[3].lambdas",
-            "not both",
-        );
-        assert_err(
             &full_err(
                 "fit_on = \"Metadata_pert_type=control\"",
                 "fit_on = \"some rows\"",
@@ -1641,7 +1612,7 @@ k = 1
             "expected `controls`, `all`, or a row filter",
         );
         assert_err(
-            &full_err("folds = 5\nlambdas", "folds = 1\nlambdas"),
+            &full_err("folds = 5\nlambda", "folds = 1\nlambda"),
             "preprocess[3].folds",
             "at least 2",
         );

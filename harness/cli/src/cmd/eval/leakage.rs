@@ -27,6 +27,7 @@ use crate::Outcome;
 /// Arguments of `cpbench eval batch-leakage`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// The profile table and the rows and features read from it.
     #[command(flatten)]
     pub input: ProfileArgs,
     /// The control rows, as COL=VALUE (also COL!=VALUE, 'COL in [A, B]').

@@ -25,6 +25,7 @@ use crate::Outcome;
 /// Arguments of `cpbench eval relations`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// The profile table and the rows and features read from it.
     #[command(flatten)]
     pub input: ProfileArgs,
     /// The column naming each row's gene (one row per gene).

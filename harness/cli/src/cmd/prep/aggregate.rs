@@ -21,6 +21,7 @@ use crate::cmd::eval::common::split_list;
 /// Arguments of `cpbench prep aggregate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
     /// Grouping columns (comma-separated), e.g. Metadata_Plate,Metadata_Well.

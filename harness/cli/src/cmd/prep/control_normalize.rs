@@ -12,12 +12,15 @@ use crate::Outcome;
 /// Arguments of `cpbench prep control-normalize`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
+    /// The control rows (`--fit-on`).
     #[command(flatten)]
     pub fit: FitArgs,
-    /// Batch column: each batch is normalized against its own controls.
-    #[arg(long, value_name = "C")]
+    /// Batch column: each batch is normalized against its own controls (`--by` is accepted too,
+    /// as for the other prep operations).
+    #[arg(long, value_name = "C", visible_alias = "by")]
     pub batch: String,
     /// center, standardize, robustize or mad_robustize.
     #[arg(long, default_value = "standardize")]

@@ -18,8 +18,10 @@ use crate::cmd::eval::common::{split_list, write_json};
 /// Arguments of `cpbench prep insp`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
+    /// The rows the step is fitted on (`--fit-on`).
     #[command(flatten)]
     pub fit: FitArgs,
     /// Batch column: the label whose linear predictability is projected away.

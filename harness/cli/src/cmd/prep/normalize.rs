@@ -11,8 +11,10 @@ use crate::cmd::eval::common::split_list;
 /// Arguments of `cpbench prep normalize`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
+    /// The rows the step is fitted on (`--fit-on`).
     #[command(flatten)]
     pub fit: FitArgs,
     /// standardize, robustize or mad_robustize.

@@ -13,6 +13,7 @@ use crate::prep_exec::{StepContext, run_steps};
 /// Arguments of `cpbench prep pipeline`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
     /// Steps file: `[[preprocess]]` tables as in benchmark.toml, plus an optional `[columns]`.

@@ -21,8 +21,10 @@ use crate::cmd::eval::common::split_list;
 /// Arguments of `cpbench prep treatment-strength`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
+    /// The rows the step is fitted on (`--fit-on`).
     #[command(flatten)]
     pub fit: FitArgs,
     /// Plate column: distances are z-scored against the same plate's controls.

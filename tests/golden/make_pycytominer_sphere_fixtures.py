@@ -2,7 +2,7 @@
 
 Run in a throwaway venv with tests/golden/requirements-pycytominer.txt installed:
 
-    python tests/golden/make_pycytominer_fixtures.py
+    python tests/golden/make_pycytominer_sphere_fixtures.py
 
 Writes tests/fixtures/pycytominer/sphere_* (the other fixtures in that folder come from
 make_pycytominer_prep_fixtures.py). Deterministic: rerunning gives no diff. Profiles are stored
