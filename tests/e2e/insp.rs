@@ -157,3 +157,35 @@ fn insp_bad_input_is_named() {
     let err = run(&["--batch", "Metadata_Batch", "--report", "r.txt"]);
     assert!(err.contains(".json"), "{err}");
 }
+
+#[test]
+fn insp_names_a_non_finite_row_it_was_not_fitted_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = planted(dir.path());
+    // Data row 5 (i = 4) is treatment T1, outside the fit rows below; make its f3 NaN.
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut cells: Vec<&str> = lines[5].split(',').collect();
+    assert_eq!(cells[2], "T1");
+    cells[6] = "NaN";
+    lines[5] = cells.join(",");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out.csv");
+    let err = fails_with_2(&[
+        "prep",
+        "insp",
+        "--profiles",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--batch",
+        "Metadata_Batch",
+        "--fit-on",
+        "Metadata_Treatment=T0",
+    ]);
+    assert!(!out.exists());
+    assert!(
+        err.contains("row 5") && err.contains("`f3`") && !err.contains("fit row"),
+        "{err}"
+    );
+}

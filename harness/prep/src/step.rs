@@ -114,19 +114,29 @@ pub fn fit_apply_by_group<T: Transform>(
     // Rows of a group are generally not contiguous: gather, apply, scatter.
     let mut buf = Vec::new();
     for (t, rows) in fitted.iter().zip(&members) {
+        // `apply` sees one group's rows; errors must name rows of the whole matrix.
+        let remap = |e: PrepError| match e {
+            PrepError::NonFinite { what, row, feature } => PrepError::NonFinite {
+                what,
+                row: rows[row],
+                feature,
+            },
+            other => other,
+        };
         // A run of consecutive rows (always so for a single group) is applied in place,
         // sparing a copy of the whole matrix.
         if let (Some(&first), Some(&last)) = (rows.first(), rows.last())
             && last - first + 1 == rows.len()
         {
-            t.apply(&mut x[first * d..(last + 1) * d], rows.len(), d)?;
+            t.apply(&mut x[first * d..(last + 1) * d], rows.len(), d)
+                .map_err(remap)?;
             continue;
         }
         buf.clear();
         for &i in rows {
             buf.extend_from_slice(&x[i * d..(i + 1) * d]);
         }
-        t.apply(&mut buf, rows.len(), d)?;
+        t.apply(&mut buf, rows.len(), d).map_err(remap)?;
         for (k, &i) in rows.iter().enumerate() {
             x[i * d..(i + 1) * d].copy_from_slice(&buf[k * d..(k + 1) * d]);
         }

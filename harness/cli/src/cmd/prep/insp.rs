@@ -190,6 +190,16 @@ pub fn insp_profiles(
         &groups.codes,
     )
     .map_err(|e| match e {
+        PrepError::NonFinite {
+            what: "insp apply",
+            row,
+            feature,
+        } => anyhow!(
+            "{file}: row {} has a non-finite value in feature `{}`; insp projects whole rows and \
+             needs finite values (drop or impute it first)",
+            row + 1,
+            feature_names.get(feature).map_or("?", String::as_str)
+        ),
         PrepError::NonFinite { row, feature, .. } => anyhow!(
             "{file}: fit row {} has a non-finite value in feature `{}`; insp needs finite fit rows",
             row + 1,
