@@ -2,11 +2,11 @@
 # Side-by-side speed and agreement of cpbench and copairs 0.5.5 on the same generated data
 # (issue 3 cases a-d). Builds the release binary and a pinned Python environment, then runs
 # ci/compare-copairs.py; extra arguments are passed on (e.g. --cases a,b --repeats 5).
-# Environment: CPBENCH_COMPARE_VENV (default .venv-compare-copairs).
+# Environment: CPBENCH_COPAIRS_VENV (default .venv-compare-copairs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv="${CPBENCH_COMPARE_VENV:-.venv-compare-copairs}"
+venv="${CPBENCH_COPAIRS_VENV:-.venv-compare-copairs}"
 req=ci/requirements-compare-copairs.txt
 if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$req" "$venv/.requirements"; then
     python3 -m venv "$venv"

@@ -3,11 +3,11 @@
 # generated data (issue 5: ZCA-cor sphering, per-plate MAD robustize, correlation_threshold).
 # Builds the release binary and a pinned Python environment, then runs
 # ci/compare-pycytominer.py; extra arguments are passed on (e.g. --cases sphere --repeats 5).
-# Environment: CPBENCH_COMPARE_VENV (default .venv-compare-pycytominer).
+# Environment: CPBENCH_PYCYTOMINER_VENV (default .venv-compare-pycytominer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv="${CPBENCH_COMPARE_VENV:-.venv-compare-pycytominer}"
+venv="${CPBENCH_PYCYTOMINER_VENV:-.venv-compare-pycytominer}"
 req=tests/golden/requirements-pycytominer.txt
 if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$req" "$venv/.requirements"; then
     python3 -m venv "$venv"
