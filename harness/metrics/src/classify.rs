@@ -433,6 +433,42 @@ fn lbfgs(problem: &Problem<'_>, max_iter: u32, tol: f64) -> (Vec<f64>, u32, bool
     (theta, max_iter, done)
 }
 
+/// Fits the logistic model on the training rows and predicts the test rows, in codes `0..n_classes`.
+///
+/// Only the classes present in `train_y` are fitted (a cross-validation fold can hold every row
+/// of a class in its test part); such a class is never predicted. One class present: every test
+/// row gets it.
+pub fn fit_predict(
+    train_x: Matrix<'_>,
+    train_y: &[u32],
+    test_x: Matrix<'_>,
+    n_classes: usize,
+    params: &LogisticParams,
+) -> Result<Vec<u32>, MetricError> {
+    let mut compact = vec![u32::MAX; n_classes];
+    let mut present = Vec::new();
+    for &c in train_y {
+        if compact[c as usize] == u32::MAX {
+            compact[c as usize] = 0;
+            present.push(c);
+        }
+    }
+    present.sort_unstable();
+    for (i, &c) in present.iter().enumerate() {
+        compact[c as usize] = i as u32;
+    }
+    if present.len() == 1 {
+        return Ok(vec![present[0]; test_x.n()]);
+    }
+    let y: Vec<u32> = train_y.iter().map(|&c| compact[c as usize]).collect();
+    let model = fit_logistic(train_x, &y, present.len(), params)?;
+    Ok(model
+        .predict(test_x)
+        .into_iter()
+        .map(|c| present[c as usize])
+        .collect())
+}
+
 /// Mean per-class recall over the classes present in `y_true` (scikit-learn
 /// `balanced_accuracy_score`); NaN when `y_true` is empty.
 ///

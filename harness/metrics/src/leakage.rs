@@ -25,7 +25,7 @@
 //! batch codes into the same logistic model, same folds)? If it can, batch correction and
 //! biology are entangled and leakage numbers must be read with care.
 
-use crate::classify::{LogisticParams, balanced_accuracy, fit_logistic};
+use crate::classify::{LogisticParams, balanced_accuracy, fit_predict};
 use crate::error::MetricError;
 use crate::knn::{KnnParams, knn_accuracy};
 use crate::matrix::Matrix;
@@ -167,39 +167,6 @@ fn standardized(x: Matrix<'_>, fit_rows: &[usize], rows: &[usize]) -> Vec<f32> {
     out
 }
 
-/// Fits the logistic model on the training rows (classes compacted to those present) and
-/// predicts the test rows in the original codes.
-fn logistic_predict(
-    train_x: Matrix<'_>,
-    train_y: &[u32],
-    test_x: Matrix<'_>,
-    n_classes: usize,
-    params: &LogisticParams,
-) -> Result<Vec<u32>, MetricError> {
-    let mut compact = vec![u32::MAX; n_classes];
-    let mut present = Vec::new();
-    for &c in train_y {
-        if compact[c as usize] == u32::MAX {
-            compact[c as usize] = 0;
-            present.push(c);
-        }
-    }
-    present.sort_unstable();
-    for (i, &c) in present.iter().enumerate() {
-        compact[c as usize] = i as u32;
-    }
-    if present.len() == 1 {
-        return Ok(vec![present[0]; test_x.n()]);
-    }
-    let y: Vec<u32> = train_y.iter().map(|&c| compact[c as usize]).collect();
-    let model = fit_logistic(train_x, &y, present.len(), params)?;
-    Ok(model
-        .predict(test_x)
-        .into_iter()
-        .map(|c| present[c as usize])
-        .collect())
-}
-
 fn validate_labels(labels: &[u32], n: usize, n_classes: usize) -> Result<(), MetricError> {
     if labels.len() != n {
         return Err(MetricError::ShapeMismatch {
@@ -272,7 +239,7 @@ pub fn batch_leakage(
         let train_y: Vec<u32> = train.iter().map(|&r| target[r]).collect();
         let test_y: Vec<u32> = test.iter().map(|&r| target[r]).collect();
 
-        let pred = logistic_predict(train_x, &train_y, test_x, n_classes, &params.logistic)?;
+        let pred = fit_predict(train_x, &train_y, test_x, n_classes, &params.logistic)?;
         logistic.push(balanced_accuracy(&test_y, &pred, n_classes));
 
         // Leave-one-out kNN where test rows exclude each other: their candidates are exactly
@@ -356,7 +323,7 @@ pub fn label_from_source(
         let (tx, sx) = (one_hot(&train), one_hot(&test));
         let train_y: Vec<u32> = train.iter().map(|&r| label[r]).collect();
         let test_y: Vec<u32> = test.iter().map(|&r| label[r]).collect();
-        let pred = logistic_predict(
+        let pred = fit_predict(
             Matrix::new(&tx, train.len(), n_source)?,
             &train_y,
             Matrix::new(&sx, test.len(), n_source)?,
