@@ -3,35 +3,16 @@
 //! (tests/golden/make_sklearn_fixtures.py), the JSON contract, the assignments table, missing
 //! labels and bad input.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
-use super::{cpbench, fails_with_2, root};
-
-fn fixture(name: &str) -> PathBuf {
-    root().join("tests/fixtures/sklearn").join(name)
-}
+use super::{cpbench, eval_json, fails_with_2, read_json, sklearn_fixture};
 
 fn treatments() -> String {
-    fixture("bbbc021_treatments.csv.gz").display().to_string()
-}
-
-fn sklearn(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap()
-}
-
-/// Runs `cpbench eval <args> --out dir/name` (must succeed) and returns the JSON.
-fn eval_json(dir: &Path, name: &str, args: &[&str]) -> Value {
-    let out = dir.join(name);
-    cpbench()
-        .arg("eval")
-        .args(args)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+    sklearn_fixture("bbbc021_treatments.csv.gz")
+        .display()
+        .to_string()
 }
 
 fn f(v: &Value) -> f64 {
@@ -72,7 +53,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[test]
 fn kmeans_on_bbbc021_treatments_matches_scikit_learn_inertia() {
     let dir = tempfile::tempdir().unwrap();
-    let fx = sklearn("kmeans.json");
+    let fx = read_json(&sklearn_fixture("kmeans.json"));
     let mut checked = 0;
     for case in fx["cases"].as_array().unwrap() {
         if case["data"] != "bbbc021_treatments" {
@@ -103,7 +84,7 @@ fn kmeans_on_bbbc021_treatments_matches_scikit_learn_inertia() {
 #[test]
 fn kmeans_json_follows_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let sil = sklearn("silhouette.json");
+    let sil = read_json(&sklearn_fixture("silhouette.json"));
     let v = bbbc021_kmeans(dir.path(), 20, 3);
     // k = auto = the 12 MoAs.
     assert_eq!(v["k"], 12);
@@ -211,7 +192,7 @@ fn kmeans_assignments_and_sweep_agree_with_eval_partition() {
             .collect::<Vec<_>>(),
         [false, true, false]
     );
-    let want = f(&sklearn("silhouette.json")["bbbc021_moa_cosine_score"]);
+    let want = f(&read_json(&sklearn_fixture("silhouette.json"))["bbbc021_moa_cosine_score"]);
     assert!((f(&v["silhouette"]["labels"]) - want).abs() < 1e-10);
 
     let text = std::fs::read_to_string(&assignments).unwrap();
@@ -261,7 +242,7 @@ fn kmeans_assignments_and_sweep_agree_with_eval_partition() {
 #[test]
 fn partition_matches_scikit_learn_on_a_small_table() {
     let dir = tempfile::tempdir().unwrap();
-    let fx = sklearn("partition.json");
+    let fx = read_json(&sklearn_fixture("partition.json"));
     let case = fx["cases"]
         .as_array()
         .unwrap()

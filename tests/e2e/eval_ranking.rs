@@ -8,25 +8,12 @@ use cpbench_core::io::read_table;
 use polars::prelude::*;
 use serde_json::Value;
 
-use super::{cpbench, fails_with_2, root, shipped};
+use super::{cpbench, eval_json, fails_with_2, root, shipped};
 
 const LINCS: &str = "lincs_sq00015054/SQ00015054_normalized_feature_select.csv.gz";
 
 fn lincs() -> String {
     shipped(LINCS).display().to_string()
-}
-
-/// Runs `cpbench eval <args>` (must succeed) and returns the JSON written to `--out`.
-fn eval_json(dir: &Path, name: &str, args: &[&str]) -> Value {
-    let out = dir.join(name);
-    cpbench()
-        .arg("eval")
-        .args(args)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
 }
 
 fn round(v: f64, digits: i32) -> f64 {

@@ -42,6 +42,34 @@ pub fn info_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.get_output().stdout).unwrap()
 }
 
+/// A golden fixture of `tests/golden/make_sklearn_fixtures.py`, by file name.
+pub fn sklearn_fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/sklearn").join(name)
+}
+
+/// Reads and parses a JSON file.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Runs `cpbench eval <args> --out DIR/name` (must succeed) and returns the JSON written.
+pub fn eval_json(dir: &Path, name: &str, args: &[&str]) -> serde_json::Value {
+    let out = dir.join(name);
+    cpbench()
+        .arg("eval")
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    read_json(&out)
+}
+
+/// The golden tolerance for f32 outputs: `|got − want| ≤ 1e-5 · max(1, |want|)`, NaN equal to NaN.
+pub fn close_f32(got: f64, want: f64) -> bool {
+    (got.is_nan() && want.is_nan()) || (got - want).abs() <= 1e-5 * want.abs().max(1.0)
+}
+
 /// Runs the binary expecting exit code 2 and returns its stderr.
 pub fn fails_with_2(args: &[&str]) -> String {
     let out = cpbench().args(args).assert().code(2);

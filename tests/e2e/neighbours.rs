@@ -6,34 +6,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use super::{cpbench, fails_with_2, root, shipped};
-
-fn fixture(name: &str) -> String {
-    root()
-        .join("tests/fixtures/sklearn")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn fixture_json(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap()
-}
-
-/// Runs `cpbench eval <args> --out DIR/name` (must succeed) and returns the JSON written.
-fn eval_json(dir: &Path, name: &str, args: &[&str]) -> Value {
-    let out = dir.join(name);
-    cpbench()
-        .arg("eval")
-        .args(args)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
-}
+use super::{cpbench, eval_json, fails_with_2, read_json, shipped, sklearn_fixture};
 
 /// Values in [-0.5, 0.5) from a 64-bit LCG, for synthetic tables.
 fn lcg(seed: u64) -> impl FnMut() -> f64 {
@@ -85,7 +58,7 @@ fn bbbc021_nsc_through_cpbench_aggregation_matches_sklearn() {
             "Metadata_Compound",
         ],
     );
-    let want = &fixture_json("bbbc021_knn.json")["nsc"];
+    let want = &read_json(&sklearn_fixture("bbbc021_knn.json"))["nsc"];
     assert_eq!(v["n"], 103);
     assert_eq!(v["accuracy"], want["accuracy"]);
 }
@@ -93,8 +66,10 @@ fn bbbc021_nsc_through_cpbench_aggregation_matches_sklearn() {
 #[test]
 fn bbbc021_nsc_and_nscb_match_sklearn() {
     let dir = tempfile::tempdir().unwrap();
-    let expected = fixture_json("bbbc021_knn.json");
-    let treatments = fixture("bbbc021_treatments.csv.gz");
+    let expected = read_json(&sklearn_fixture("bbbc021_knn.json"));
+    let treatments = sklearn_fixture("bbbc021_treatments.csv.gz")
+        .display()
+        .to_string();
     for (variant, exclude) in [
         ("nsc", "Metadata_Compound"),
         ("nscb", "Metadata_Compound,Metadata_Batch"),
@@ -134,14 +109,14 @@ fn bbbc021_nsc_and_nscb_match_sklearn() {
 #[test]
 fn knn_without_exclusions_matches_sklearn_on_synthetic_data() {
     let dir = tempfile::tempdir().unwrap();
-    let expected = fixture_json("knn_synth.json");
+    let expected = read_json(&sklearn_fixture("knn_synth.json"));
     let v = eval_json(
         dir.path(),
         "k1.json",
         &[
             "knn",
             "--profiles",
-            &fixture("knn_synth.csv"),
+            sklearn_fixture("knn_synth.csv").to_str().unwrap(),
             "--labels",
             "Metadata_label",
         ],
@@ -153,7 +128,9 @@ fn knn_without_exclusions_matches_sklearn_on_synthetic_data() {
 
 #[test]
 fn knn_bad_input_exits_2() {
-    let treatments = fixture("bbbc021_treatments.csv.gz");
+    let treatments = sklearn_fixture("bbbc021_treatments.csv.gz")
+        .display()
+        .to_string();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
     let out = out.to_str().unwrap();
@@ -363,7 +340,7 @@ fn relations_of_a_random_embedding_match_efaar_rules_and_expectation() {
     // against the five shipped annotation files; relations.json holds EFAAR's recall rules
     // evaluated in Python on the same similarities.
     let dir = tempfile::tempdir().unwrap();
-    let expected = fixture_json("relations.json");
+    let expected = read_json(&sklearn_fixture("relations.json"));
     let sources = ["CORUM", "HuMAP", "Reactome", "SIGNOR", "StringDB"];
     let pairs: Vec<String> = sources
         .iter()
@@ -379,7 +356,7 @@ fn relations_of_a_random_embedding_match_efaar_rules_and_expectation() {
         &[
             "relations",
             "--profiles",
-            &fixture("relations_genes.csv"),
+            sklearn_fixture("relations_genes.csv").to_str().unwrap(),
             "--gene-column",
             "Metadata_gene",
             "--pairs",

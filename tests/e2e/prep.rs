@@ -9,7 +9,7 @@ use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles, read_table};
 use polars::prelude::*;
 use serde_json::Value;
 
-use super::{cpbench, fails_with_2, root, shipped};
+use super::{close_f32, cpbench, fails_with_2, root, shipped};
 
 const LINCS: &str = "lincs_sq00015054/SQ00015054_normalized_feature_select.csv.gz";
 
@@ -47,11 +47,6 @@ fn prep(dir: &Path, args: &[&str]) -> PathBuf {
     out
 }
 
-/// `|got − want| ≤ 1e-5 · max(1, |want|)`, NaN equal to NaN.
-fn close(got: f64, want: f64) -> bool {
-    (got.is_nan() && want.is_nan()) || (got - want).abs() <= 1e-5 * want.abs().max(1.0)
-}
-
 fn column_f64(df: &DataFrame, name: &str) -> Vec<f64> {
     df.column(name)
         .unwrap()
@@ -86,7 +81,7 @@ fn compare_features(
         for (k, want_v) in column_f64(want, col).into_iter().enumerate() {
             let got_v = f64::from(got.row(rows[k])[j]);
             assert!(
-                close(got_v, want_v),
+                close_f32(got_v, want_v),
                 "{name}: {col}, row {}: cpbench {got_v}, pycytominer {want_v}",
                 rows[k]
             );
@@ -520,7 +515,7 @@ fn treatment_strength_z_scores_against_plate_controls() {
             .map(|i| z[i])
             .collect();
         let want = wz.iter().sum::<f64>() / wz.len() as f64;
-        assert!(close(*s, want), "{name}: {s} vs {want}");
+        assert!(close_f32(*s, want), "{name}: {s} vs {want}");
     }
     // The two proteasome inhibitors (12 wells at ~20 µM) are far from DMSO; 2 control-sd is a
     // sanity bound, not a published value.

@@ -6,7 +6,7 @@ use std::path::Path;
 use cpbench_core::Profiles;
 use cpbench_core::io::{ReadOptions, read_profiles};
 
-use super::{cpbench, fails_with_2, root, shipped};
+use super::{close_f32, cpbench, fails_with_2, root, shipped};
 
 const LINCS: &str = "lincs_sq00015054/SQ00015054_normalized_feature_select.csv.gz";
 
@@ -25,11 +25,6 @@ fn sphere(input: &Path, args: &[&str]) -> Profiles {
         .assert()
         .success();
     read(&out)
-}
-
-/// `|got − want| ≤ 1e-5 · max(1, |want|)`.
-fn close(got: f64, want: f64) -> bool {
-    (got - want).abs() <= 1e-5 * want.abs().max(1.0)
 }
 
 #[test]
@@ -84,7 +79,7 @@ fn sphering_matches_pycytominer() {
             for (&i, w) in rows.iter().zip(&want) {
                 for (j, (&g, &w)) in got.row(i).iter().zip(w).enumerate() {
                     assert!(
-                        close(f64::from(g), w),
+                        close_f32(f64::from(g), w),
                         "{name}: row {i} col {j}: {g} vs {w}"
                     );
                 }
@@ -109,7 +104,7 @@ fn sphering_matches_pycytominer() {
             for (&i, w) in rows.iter().zip(&want) {
                 let g = sign * f64::from(got.row(i)[k]);
                 assert!(
-                    close(g, w[k]),
+                    close_f32(g, w[k]),
                     "{name}: row {i} PC{}: {g} vs {}",
                     k + 1,
                     w[k]
@@ -124,7 +119,7 @@ fn sphering_matches_pycytominer() {
                 .sqrt();
             let w: f64 = w[r..].iter().map(|v| v * v).sum::<f64>().sqrt();
             assert!(
-                close(g, w),
+                close_f32(g, w),
                 "{name}: row {i} norm past rank {r}: {g} vs {w}"
             );
         }
