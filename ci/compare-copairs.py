@@ -31,7 +31,6 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+import measure  # ci/measure.py, beside this script
 
 CASES = {
     "a": dict(kind="reference", compounds=2000, reps=4, controls=384, d=1000, null=10_000),
@@ -132,27 +133,6 @@ def run_copairs_child(case_name: str, data: Path, out: Path) -> None:
     print(json.dumps({"compute_s": t_all, "ap_s": t_ap, "map_s": t_all - t_ap}))
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """Runs cmd; returns (wall seconds, peak RSS MiB of that command alone, stdout).
-
-    The peak comes from GNU time, not from this process's wait4: Linux carries a process's
-    high-water RSS across fork and exec, so a child started from this (large) Python process
-    would report this process's own footprint as its peak.
-    """
-    with tempfile.NamedTemporaryFile(mode="r", suffix=".rss") as rss, \
-            tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se:
-        t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *map(str, cmd)],
-                           stdout=so, stderr=se)
-        wall = time.perf_counter() - t0
-        so.seek(0)
-        se.seek(0)
-        if p.returncode != 0:
-            sys.stderr.write(se.read().decode(errors="replace"))
-            raise SystemExit(f"command failed ({p.returncode}): {' '.join(map(str, cmd))}")
-        peak_kib = float(rss.read().split()[-1])
-        return wall, peak_kib / 1024.0, so.read().decode()
-
 
 def cpbench_cmd(binary: str, case: dict, data: Path, out: Path) -> list[str]:
     r = rules(case)
@@ -216,14 +196,14 @@ def main() -> None:
             out = work / f"out_{name}"
             out.mkdir(exist_ok=True)
             for rep in range(repeats):
-                wall, rss, _ = timed(cpbench_cmd(args.cpbench, case, data, out))
+                wall, _, rss, _ = measure.run(cpbench_cmd(args.cpbench, case, data, out))
                 cpb_t.append(wall)
                 cpb_m.append(rss)
                 print(f"[{name}] run {rep + 1}/{repeats} cpbench {wall:8.2f} s {rss:8.0f} MiB",
                       file=sys.stderr, flush=True)
                 if case.get("cpbench_only") or args.cpbench_only:
                     continue
-                wall, rss, stdout = timed([sys.executable, __file__, "--child", name, str(data), str(out)])
+                wall, _, rss, stdout = measure.run([sys.executable, __file__, "--child", name, str(data), str(out)])
                 cop_t.append(wall)
                 cop_m.append(rss)
                 cop_c.append(json.loads(stdout.strip().splitlines()[-1])["compute_s"])

@@ -30,7 +30,6 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+import measure  # ci/measure.py, beside this script
 
 CASES = {
     "sphere": dict(kind="sphere", n=100_000, d=1_000, controls=5_000, plates=100),
@@ -121,27 +122,6 @@ def run_pycytominer_child(case_name: str, data: Path, out: Path) -> None:
     print(json.dumps({"compute_s": compute}))
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """Runs cmd; returns (wall seconds, peak RSS MiB of that command alone, stdout).
-
-    The peak comes from GNU time (`/usr/bin/time -f %M`), not from this process's wait4: Linux
-    carries a process's high-water RSS across fork and exec, so a child started from this
-    Python process (numpy and pandas loaded) would report at least this process's footprint.
-    """
-    with tempfile.NamedTemporaryFile(mode="r", suffix=".rss") as rss, \
-            tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se:
-        t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *map(str, cmd)],
-                           stdout=so, stderr=se)
-        wall = time.perf_counter() - t0
-        so.seek(0)
-        se.seek(0)
-        if p.returncode != 0:
-            sys.stderr.write(se.read().decode(errors="replace"))
-            raise SystemExit(f"command failed ({p.returncode}): {' '.join(map(str, cmd))}")
-        peak_kib = float(rss.read().split()[-1])
-        return wall, peak_kib / 1024.0, so.read().decode()
-
 
 def agreement(ours: Path, theirs: Path) -> dict:
     """Same columns in the same order, same rows; max |difference| and max relative difference."""
@@ -191,16 +171,16 @@ def main() -> None:
             data = work / f"case_{name}.parquet"
             if not data.exists():
                 print(f"[{name}] generating {data.name}", file=sys.stderr, flush=True)
-                timed([sys.executable, __file__, "--generate", name, str(data)])
+                measure.run([sys.executable, __file__, "--generate", name, str(data)])
             ours, theirs = work / f"cpbench_{name}.parquet", work / f"pycytominer_{name}.parquet"
             cpb_t, cpb_m, pyc_t, pyc_m, pyc_c = [], [], [], [], []
             for rep in range(args.repeats):
-                wall, rss, _ = timed(cpbench_cmd(args.cpbench, case, data, ours))
+                wall, _, rss, _ = measure.run(cpbench_cmd(args.cpbench, case, data, ours))
                 cpb_t.append(wall)
                 cpb_m.append(rss)
                 print(f"[{name}] run {rep + 1}/{args.repeats} cpbench     {wall:8.2f} s {rss:8.0f} MiB",
                       file=sys.stderr, flush=True)
-                wall, rss, stdout = timed([sys.executable, __file__, "--child", name, str(data), str(theirs)])
+                wall, _, rss, stdout = measure.run([sys.executable, __file__, "--child", name, str(data), str(theirs)])
                 pyc_t.append(wall)
                 pyc_m.append(rss)
                 pyc_c.append(json.loads(stdout.strip().splitlines()[-1])["compute_s"])
@@ -213,7 +193,7 @@ def main() -> None:
             row["speedup"] = row["pycytominer_s"] / row["cpbench_s"]
             row["speedup_vs_compute"] = row["pycytominer_compute_s"] / row["cpbench_s"]
             row["memory_ratio"] = row["pycytominer_mib"] / row["cpbench_mib"]
-            _, _, stdout = timed([sys.executable, __file__, "--agree", str(ours), str(theirs)])
+            stdout = measure.run([sys.executable, __file__, "--agree", str(ours), str(theirs)]).stdout
             row.update(json.loads(stdout.strip().splitlines()[-1]))
             results.append(row)
     finally:

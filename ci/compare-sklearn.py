@@ -27,13 +27,13 @@ import json
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import pandas as pd
+
+import measure  # ci/measure.py, beside this script
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -76,19 +76,7 @@ def timed(cmd, threads=None):
         env.pop(v, None)
     if threads:
         env.update({v: str(threads) for v in THREAD_VARS})
-    with tempfile.NamedTemporaryFile(mode="r", suffix=".rss") as rss, \
-            tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se:
-        t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", rss.name, *map(str, cmd)],
-                           stdout=so, stderr=se, env=env)
-        wall = time.perf_counter() - t0
-        so.seek(0)
-        se.seek(0)
-        if p.returncode != 0:
-            sys.stderr.write(se.read().decode(errors="replace"))
-            raise SystemExit(f"command failed ({p.returncode}): {' '.join(map(str, cmd))}")
-        peak_kib, user, system = map(float, rss.read().split()[-3:])
-        return wall, user + system, peak_kib / 1024.0, so.read().decode()
+    return measure.run(cmd, env)
 
 
 def blobs(n, d, k, spread, seed):
