@@ -12,42 +12,25 @@ use std::hint::black_box;
 use cpbench_metrics::retrieval::{
     ApOptions, PairColumn, PairRules, assign_reference_index, average_precision,
 };
+use cpbench_metrics::rng::SplitMix64;
 use cpbench_metrics::{LabelColumn, Matrix, Similarity};
 use criterion::{Criterion, criterion_group, criterion_main};
-
-/// splitmix64 → standard normal (Box–Muller), deterministic without a rand dependency.
-struct Normal(u64);
-
-impl Normal {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (((z ^ (z >> 31)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn sample(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
 
 /// `compounds × reps` treated wells around per-compound centers, then `controls` around 0.
 /// Returns features and the compound label of each row ("DMSO" for controls).
 fn synthetic(compounds: usize, reps: usize, controls: usize, d: usize) -> (Vec<f32>, Vec<String>) {
-    let mut rng = Normal(2024);
+    let mut rng = SplitMix64::new(2024);
     let mut x = Vec::with_capacity((compounds * reps + controls) * d);
     let mut cpd = Vec::new();
     for c in 0..compounds {
-        let center: Vec<f64> = (0..d).map(|_| 0.5 * rng.sample()).collect();
+        let center: Vec<f64> = (0..d).map(|_| 0.5 * rng.standard_normal()).collect();
         for _ in 0..reps {
-            x.extend(center.iter().map(|m| (m + rng.sample()) as f32));
+            x.extend(center.iter().map(|m| (m + rng.standard_normal()) as f32));
             cpd.push(format!("C{c:05}"));
         }
     }
     for _ in 0..controls {
-        x.extend((0..d).map(|_| rng.sample() as f32));
+        x.extend((0..d).map(|_| rng.standard_normal() as f32));
         cpd.push("DMSO".to_owned());
     }
     (x, cpd)

@@ -9,26 +9,19 @@ use std::hint::black_box;
 
 use cpbench_metrics::Matrix;
 use cpbench_metrics::kmeans::{KMeansOptions, kmeans, score_restarts};
-use cpbench_metrics::rng::Xoshiro256StarStar;
+use cpbench_metrics::rng::SplitMix64;
 use cpbench_metrics::silhouette::{SilhouetteMetric, silhouette_score};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-/// Standard normal draws (Box–Muller) from the crate's seeded generator.
-fn normal(rng: &mut Xoshiro256StarStar) -> f64 {
-    let u = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-    let v = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
-
 /// `n` rows around `k` random centers (spread 1.5 × the noise), labels = the center of each row.
 fn blobs(n: usize, d: usize, k: usize) -> (Vec<f32>, Vec<u32>) {
-    let mut rng = Xoshiro256StarStar::from_key(14);
-    let centers: Vec<f64> = (0..k * d).map(|_| 1.5 * normal(&mut rng)).collect();
+    let mut rng = SplitMix64::new(14);
+    let centers: Vec<f64> = (0..k * d).map(|_| 1.5 * rng.standard_normal()).collect();
     let mut x = Vec::with_capacity(n * d);
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {
         let c = i % k;
-        x.extend((0..d).map(|j| (centers[c * d + j] + 4.0 * normal(&mut rng)) as f32));
+        x.extend((0..d).map(|j| (centers[c * d + j] + 4.0 * rng.standard_normal()) as f32));
         labels.push(c as u32);
     }
     (x, labels)

@@ -15,35 +15,18 @@ use cpbench_metrics::Matrix;
 use cpbench_metrics::classify::{LogisticParams, fit_logistic, stratified_group_kfold};
 use cpbench_metrics::knn::{KnnParams, knn_accuracy};
 use cpbench_metrics::leakage::{LeakageParams, batch_leakage};
+use cpbench_metrics::rng::SplitMix64;
 use criterion::{Criterion, criterion_group, criterion_main};
-
-/// splitmix64 → standard normal (Box–Muller), deterministic without a rand dependency.
-struct Normal(u64);
-
-impl Normal {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (((z ^ (z >> 31)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn sample(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
 
 /// `classes × per_class` profiles around per-class centres (spread `spread`); features, labels.
 fn synthetic(classes: usize, per_class: usize, d: usize, spread: f64) -> (Vec<f32>, Vec<u32>) {
-    let mut rng = Normal(11);
+    let mut rng = SplitMix64::new(11);
     let mut x = Vec::with_capacity(classes * per_class * d);
     let mut labels = Vec::with_capacity(classes * per_class);
     for c in 0..classes {
-        let center: Vec<f64> = (0..d).map(|_| spread * rng.sample()).collect();
+        let center: Vec<f64> = (0..d).map(|_| spread * rng.standard_normal()).collect();
         for _ in 0..per_class {
-            x.extend(center.iter().map(|m| (m + rng.sample()) as f32));
+            x.extend(center.iter().map(|m| (m + rng.standard_normal()) as f32));
             labels.push(c as u32);
         }
     }

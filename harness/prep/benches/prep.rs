@@ -11,32 +11,15 @@
 
 use std::hint::black_box;
 
+use cpbench_metrics::rng::SplitMix64;
 use cpbench_prep::feature_select::{correlation_matrix, correlation_threshold};
 use cpbench_prep::{CorrMethod, Matrix, Method, Normalize, fit_apply_by_group};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-/// splitmix64 → standard normal (Box–Muller), deterministic without a rand dependency.
-struct Normal(u64);
-
-impl Normal {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (((z ^ (z >> 31)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn sample(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
 fn mad_per_plate(c: &mut Criterion) {
     let (n, d, plates) = (100_000, 1_000, 20);
-    let mut rng = Normal(7);
-    let x: Vec<f32> = (0..n * d).map(|_| rng.sample() as f32).collect();
+    let mut rng = SplitMix64::new(7);
+    let x: Vec<f32> = (0..n * d).map(|_| rng.standard_normal() as f32).collect();
     let groups: Vec<u32> = (0..n).map(|i| (i * plates / n) as u32).collect();
     let fit = vec![true; n];
     let mut g = c.benchmark_group("prep");
@@ -65,8 +48,8 @@ fn mad_per_plate(c: &mut Criterion) {
 
 fn corr_threshold(c: &mut Criterion) {
     let (n, d, k) = (20_000, 1_500, 300);
-    let mut rng = Normal(11);
-    let latent: Vec<f64> = (0..n * k).map(|_| rng.sample()).collect();
+    let mut rng = SplitMix64::new(11);
+    let latent: Vec<f64> = (0..n * k).map(|_| rng.standard_normal()).collect();
     let x: Vec<f32> = (0..n)
         .flat_map(|i| {
             let row = &latent[i * k..(i + 1) * k];
@@ -91,8 +74,8 @@ fn corr_threshold(c: &mut Criterion) {
 /// The `d × d` correlation alone (the part `correlation_threshold` spends its time in).
 fn corr_matrix(c: &mut Criterion) {
     let (n, d) = (20_000, 1_500);
-    let mut rng = Normal(13);
-    let x: Vec<f32> = (0..n * d).map(|_| rng.sample() as f32).collect();
+    let mut rng = SplitMix64::new(13);
+    let x: Vec<f32> = (0..n * d).map(|_| rng.standard_normal() as f32).collect();
     let rows: Vec<usize> = (0..n).collect();
     let cols: Vec<usize> = (0..d).collect();
     let m = Matrix::new(&x, n, d).unwrap();

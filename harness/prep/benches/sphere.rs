@@ -6,38 +6,21 @@
 
 use std::hint::black_box;
 
+use cpbench_metrics::rng::SplitMix64;
 use cpbench_prep::{Matrix, Sphere, SphereMethod, Transform, regularized_sweep};
 use criterion::{Criterion, criterion_group, criterion_main};
-
-/// splitmix64 → standard normal (Box–Muller), deterministic without a rand dependency.
-struct Normal(u64);
-
-impl Normal {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (((z ^ (z >> 31)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn sample(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
 
 /// Correlated features: 50 latent factors with random loadings plus unit noise.
 fn synthetic(n: usize, d: usize) -> Vec<f32> {
     let k = 50;
-    let mut rng = Normal(5);
-    let loads: Vec<f64> = (0..k * d).map(|_| rng.sample()).collect();
+    let mut rng = SplitMix64::new(5);
+    let loads: Vec<f64> = (0..k * d).map(|_| rng.standard_normal()).collect();
     let mut x = Vec::with_capacity(n * d);
     for _ in 0..n {
-        let z: Vec<f64> = (0..k).map(|_| rng.sample()).collect();
+        let z: Vec<f64> = (0..k).map(|_| rng.standard_normal()).collect();
         for j in 0..d {
             let signal: f64 = (0..k).map(|f| z[f] * loads[f * d + j]).sum();
-            x.push((signal + rng.sample()) as f32);
+            x.push((signal + rng.standard_normal()) as f32);
         }
     }
     x
