@@ -23,8 +23,8 @@ use cpbench_metrics::classify::{
 use faer::{Accum, Mat, MatMut, MatRef};
 
 use crate::error::PrepError;
-use crate::matrix::{Matrix, check_shape};
-use crate::step::Transform;
+use crate::matrix::Matrix;
+use crate::step::{Transform, fitted_for_apply};
 
 /// Settings of [`Insp`].
 #[derive(Debug, Clone, PartialEq)]
@@ -351,18 +351,7 @@ impl Transform for Insp {
     }
 
     fn apply(&self, x: &mut [f32], n: usize, d: usize) -> Result<(), PrepError> {
-        check_shape(x.len(), n, d)?;
-        let fitted = self
-            .fitted
-            .as_ref()
-            .ok_or(PrepError::NotFitted { step: "insp" })?;
-        if fitted.d != d {
-            return Err(PrepError::ShapeMismatch {
-                what: "features (fitted vs applied)",
-                expected: fitted.d,
-                got: d,
-            });
-        }
+        let fitted = fitted_for_apply(self.fitted.as_ref(), "insp", |f| f.d, (x.len(), n, d))?;
         // The projection mixes every feature of a row, so one NaN would silently spread to the
         // whole row: refuse it instead, naming the value.
         if let Some(i) = x.iter().position(|v| !v.is_finite()) {

@@ -26,9 +26,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::PrepError;
-use crate::matrix::{Matrix, check_shape};
+use crate::matrix::Matrix;
 use crate::stats::{Ddof, column_mean_var, column_median_mad, column_medians, column_quantiles};
-use crate::step::Transform;
+use crate::step::{Transform, fitted_for_apply};
 
 /// pycytominer's default `mad_robustize_epsilon`.
 pub const DEFAULT_MAD_EPSILON: f64 = 1e-18;
@@ -203,18 +203,12 @@ impl Transform for Normalize {
     }
 
     fn apply(&self, x: &mut [f32], n: usize, d: usize) -> Result<(), PrepError> {
-        check_shape(x.len(), n, d)?;
-        let fitted = self
-            .fitted
-            .as_ref()
-            .ok_or(PrepError::NotFitted { step: "normalize" })?;
-        if fitted.center.len() != d {
-            return Err(PrepError::ShapeMismatch {
-                what: "features (fitted vs applied)",
-                expected: fitted.center.len(),
-                got: d,
-            });
-        }
+        let fitted = fitted_for_apply(
+            self.fitted.as_ref(),
+            "normalize",
+            |f| f.center.len(),
+            (x.len(), n, d),
+        )?;
         if d == 0 {
             return Ok(());
         }

@@ -41,8 +41,8 @@ use std::sync::Mutex;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use crate::error::PrepError;
-use crate::matrix::{Matrix, check_shape};
-use crate::step::Transform;
+use crate::matrix::Matrix;
+use crate::step::{Transform, fitted_for_apply};
 
 /// pycytominer's default sphering epsilon.
 pub const DEFAULT_SPHERE_EPSILON: f64 = 1e-6;
@@ -501,18 +501,12 @@ impl Transform for Sphere {
     }
 
     fn apply(&self, x: &mut [f32], n: usize, d: usize) -> Result<(), PrepError> {
-        check_shape(x.len(), n, d)?;
-        let fitted = self
-            .fitted
-            .as_ref()
-            .ok_or(PrepError::NotFitted { step: "sphere" })?;
-        if fitted.mean.len() != d {
-            return Err(PrepError::ShapeMismatch {
-                what: "features (fitted vs applied)",
-                expected: fitted.mean.len(),
-                got: d,
-            });
-        }
+        let fitted = fitted_for_apply(
+            self.fitted.as_ref(),
+            "sphere",
+            |f| f.mean.len(),
+            (x.len(), n, d),
+        )?;
         if d == 0 || n == 0 {
             return Ok(());
         }

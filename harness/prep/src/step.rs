@@ -26,6 +26,26 @@ pub trait Transform {
     fn apply(&self, x: &mut [f32], n: usize, d: usize) -> Result<(), PrepError>;
 }
 
+/// The fitted state a [`Transform::apply`] needs: checks that `x` holds `n × d` values, that
+/// `fit` came first, and that the fit saw `d` features (`fitted_d` says how many it saw).
+pub(crate) fn fitted_for_apply<'a, F>(
+    fitted: Option<&'a F>,
+    step: &'static str,
+    fitted_d: impl Fn(&F) -> usize,
+    (len, n, d): (usize, usize, usize),
+) -> Result<&'a F, PrepError> {
+    check_shape(len, n, d)?;
+    let fitted = fitted.ok_or(PrepError::NotFitted { step })?;
+    if fitted_d(fitted) != d {
+        return Err(PrepError::ShapeMismatch {
+            what: "features (fitted vs applied)",
+            expected: fitted_d(fitted),
+            got: d,
+        });
+    }
+    Ok(fitted)
+}
+
 /// A feature-removing step: decides which columns survive.
 pub trait Selector {
     /// Short name used in errors and provenance, e.g. `"variance_threshold"`.
