@@ -85,6 +85,33 @@ pub enum HostError {
         reason: String,
     },
 
+    /// An ONNX model whose declared inputs or outputs do not fit its plugin manifest.
+    #[error("ONNX model {} does not fit its plugin.toml: {message}", path.display())]
+    OnnxContract {
+        /// The model file.
+        path: PathBuf,
+        /// What differs and what to change.
+        message: String,
+    },
+
+    /// Data handed to an ONNX plugin that does not fit it (lengths, offsets, channels, features).
+    #[error("input for ONNX model {}: {message}", path.display())]
+    OnnxInput {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong with the input.
+        message: String,
+    },
+
+    /// A file a plugin manifest names (vocabulary, feature list) with unusable contents.
+    #[error("{}: {message}", path.display())]
+    PluginFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+
     /// An input name that the model does not have.
     #[error("ONNX model {} has no input '{name}'; its inputs are {}", path.display(), names(expected))]
     UnknownInput {
@@ -180,6 +207,63 @@ pub enum HostError {
         /// ONNX Runtime's message.
         message: String,
     },
+
+    /// A plugin artifact (model, table, library) whose SHA-256 differs from the one pinned.
+    #[error(
+        "{key} {}: SHA-256 is {actual}, but the plugin manifest pins {expected}; the file changed \
+         since the manifest was written: restore it, or update `{key_sha}` if the change is intended",
+        path.display(),
+        key_sha = sha_key(key)
+    )]
+    ArtifactHash {
+        /// The manifest key naming the artifact, e.g. `onnx.model`.
+        key: String,
+        /// The artifact file.
+        path: PathBuf,
+        /// The digest the manifest pins.
+        expected: String,
+        /// The digest of the file on disk.
+        actual: String,
+    },
+
+    /// A file of a plugin could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// Reading a table or profiles failed.
+    #[error(transparent)]
+    Core(#[from] cpbench_core::Error),
+
+    /// The input handed to a plugin does not fit it (missing column, wrong level, no rows).
+    #[error("plugin '{plugin}': {message}")]
+    Input {
+        /// The plugin id.
+        plugin: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+
+    /// The plugin itself failed while running (its own error, a crash, a timeout).
+    #[error("plugin '{plugin}' failed: {message}")]
+    Failed {
+        /// The plugin id.
+        plugin: String,
+        /// Why, including the tail of the plugin's stderr where there is one.
+        message: String,
+    },
+}
+
+/// The manifest key that pins the digest of the artifact under `key`.
+fn sha_key(key: &str) -> String {
+    match key.rsplit_once('.') {
+        Some((table, _)) => format!("{table}.sha256"),
+        None => format!("{key}.sha256"),
+    }
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {

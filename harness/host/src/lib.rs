@@ -1,11 +1,12 @@
 //! cpbench's plugin host: loads representation plugins and runs them.
 //!
-//! At this stage it provides the ONNX Runtime foundation ([`onnx`]) that ONNX plugins run on;
-//! table and native plugins are built beside it.
+//! [`plugin::run_plugin`] is the one entry point for every plugin kind: feature and embedding
+//! tables, builtin controls, ONNX models ([`onnx`]) and native plugins in a worker process.
 
 #![warn(missing_docs)]
 
 pub mod error;
 pub mod onnx;
+pub mod plugin;
 
 pub use error::HostError;

@@ -24,8 +24,9 @@ pub use benchmark::{
 };
 pub use pipeline::PrepPipeline;
 pub use plugin::{
-    EmbeddingSpec, ExecutionProvider, FeatureSpec, Layout, NativeSpec, OnnxShape, OnnxSpec,
-    PluginInput, PluginKind, PluginLevel, PluginManifest, PluginOutput, PluginRole, Vocabulary,
+    BuiltinControl, BuiltinSpec, EmbeddingSpec, ExecutionProvider, FeatureSpec, Layout, NativeSpec,
+    OnnxShape, OnnxSpec, PluginInput, PluginKind, PluginLevel, PluginManifest, PluginOutput,
+    PluginRole, Vocabulary,
 };
 
 use source::Doc;

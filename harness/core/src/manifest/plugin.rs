@@ -58,6 +58,9 @@ pub struct PluginManifest {
     /// Settings of a `native` plugin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<NativeSpec>,
+    /// Settings of a `builtin` control plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<BuiltinSpec>,
 }
 
 /// How a plugin is run.
@@ -72,6 +75,8 @@ pub enum PluginKind {
     Onnx,
     /// A cdylib built against cpbench-plugin-api, run in a worker process (`[native]`).
     Native,
+    /// A control the harness itself implements (`[builtin]`): shuffled profiles, positive control.
+    Builtin,
 }
 
 impl PluginKind {
@@ -83,6 +88,7 @@ impl PluginKind {
             PluginKind::EmbeddingTable => "embedding-table",
             PluginKind::Onnx => "onnx",
             PluginKind::Native => "native",
+            PluginKind::Builtin => "builtin",
         }
     }
 
@@ -93,6 +99,7 @@ impl PluginKind {
             PluginKind::EmbeddingTable => "embedding",
             PluginKind::Onnx => "onnx",
             PluginKind::Native => "native",
+            PluginKind::Builtin => "builtin",
         }
     }
 }
@@ -321,6 +328,16 @@ pub struct OnnxSpec {
     /// Tokens the lookup indices refer to (`shape = "lookup"` only, required there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vocabulary: Option<Vocabulary>,
+    /// Text file naming the model's input features in order, one per line, relative to this
+    /// manifest (`shape = "profile"` or `"set"`); the host picks and orders the benchmark's
+    /// feature columns by it, and a missing feature is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<PathBuf>,
+    /// Largest set fed to the model at once (`shape = "set"` only); larger sets are split into
+    /// chunks whose outputs are averaged weighted by chunk size. Default: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_set_size: Option<u32>,
 }
 
 fn default_batch_size() -> u32 {
@@ -353,6 +370,39 @@ pub struct NativeSpec {
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub config: toml::Table,
+}
+
+/// A control implemented by the harness.
+///
+/// Controls anchor the leaderboard's scaling (0 = negative, 1 = positive control). The positive
+/// control must see labels, which the native plugin interface never carries (its label firewall
+/// admits only plate, well, batch, control flag and split), so it runs inside the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuiltinControl {
+    /// The benchmark's features with rows permuted among the wells of each plate (seeded).
+    Shuffle,
+    /// One-hot encoding of the benchmark's label columns plus seeded Gaussian noise.
+    PositiveControl,
+}
+
+/// The `[builtin]` table of a `builtin` plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinSpec {
+    /// Which control.
+    pub control: BuiltinControl,
+    /// Seed of the permutation or the noise.
+    #[serde(default)]
+    pub seed: u64,
+    /// Standard deviation of the noise added to the positive control's one-hot code.
+    #[serde(default = "default_noise")]
+    #[schemars(range(min = 0.0))]
+    pub noise: f64,
+}
+
+fn default_noise() -> f64 {
+    0.1
 }
 
 static SEMVER: LazyLock<Regex> = LazyLock::new(|| {
@@ -408,6 +458,9 @@ impl Manifest for PluginManifest {
         if let Some(o) = &self.onnx {
             self.validate_onnx(doc, o)?;
         }
+        if let Some(b) = &self.builtin {
+            self.validate_builtin(doc, b)?;
+        }
         if let Some(n) = &self.native {
             let valid_name = !n.library.is_empty()
                 && n.library
@@ -438,6 +491,7 @@ impl PluginManifest {
             (PluginKind::EmbeddingTable, self.embedding.is_some()),
             (PluginKind::Onnx, self.onnx.is_some()),
             (PluginKind::Native, self.native.is_some()),
+            (PluginKind::Builtin, self.builtin.is_some()),
         ];
         // The missing table is the more useful message when a plugin switches kinds.
         if !present
@@ -468,6 +522,29 @@ impl PluginManifest {
             ));
         }
         Ok(())
+    }
+
+    fn validate_builtin(&self, doc: &Doc<'_>, b: &BuiltinSpec) -> Result<(), ManifestError> {
+        if self.role != PluginRole::Control {
+            return Err(doc.invalid(
+                "role",
+                "builtin plugins are controls: set `role = \"control\"`",
+            ));
+        }
+        if !b.noise.is_finite() || b.noise < 0.0 {
+            return Err(doc.invalid("builtin.noise", "must be a finite number >= 0"));
+        }
+        match (b.control, self.sees_labels) {
+            (BuiltinControl::PositiveControl, false) => Err(doc.invalid(
+                "sees_labels",
+                "the positive control encodes the labels: set `sees_labels = true`",
+            )),
+            (BuiltinControl::Shuffle, true) => Err(doc.invalid(
+                "sees_labels",
+                "the shuffle control does not use labels: remove `sees_labels`",
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn validate_onnx(&self, doc: &Doc<'_>, o: &OnnxSpec) -> Result<(), ManifestError> {
@@ -510,6 +587,19 @@ impl PluginManifest {
         only("layout", OnnxShape::Image, o.layout.is_some())?;
         only("scale", OnnxShape::Image, o.scale.is_some())?;
         only("vocabulary", OnnxShape::Lookup, o.vocabulary.is_some())?;
+        only("max_set_size", OnnxShape::Set, o.max_set_size.is_some())?;
+        if let Some(f) = &o.features {
+            if !matches!(o.shape, OnnxShape::Profile | OnnxShape::Set) {
+                return Err(doc.invalid(
+                    "onnx.features",
+                    format!("not used with `shape = \"{shape}\"`"),
+                ));
+            }
+            doc.require_file("onnx.features", f)?;
+        }
+        if let Some(m) = o.max_set_size {
+            doc.check_min("onnx.max_set_size", m.into(), 1)?;
+        }
         match o.shape {
             OnnxShape::Set => match &o.mask_input {
                 Some(m) => doc.check_nonempty("onnx.mask_input", m)?,
@@ -616,6 +706,13 @@ impl Loaded<PluginManifest> {
                     sha256: None,
                 });
             }
+            if let Some(f) = &o.features {
+                out.push(DataRef {
+                    key: "onnx.features".to_string(),
+                    path: self.resolve(f),
+                    sha256: None,
+                });
+            }
         }
         out
     }
@@ -692,6 +789,54 @@ noise = 0.1
 columns = ["Metadata_moa"]
 nested = { a = 1 }
 "#;
+
+    const BUILTIN: &str = r#"
+schema_version = 1
+id = "positive-control"
+version = "1.0.0"
+kind = "builtin"
+role = "control"
+description = "Positive control: one-hot labels plus noise"
+license = "MIT"
+sees_labels = true
+[input]
+level = "well"
+[output]
+level = "well"
+[builtin]
+control = "positive-control"
+seed = 3
+"#;
+
+    #[test]
+    fn builtin_controls_parse_and_are_checked() {
+        let fx = Fixture::new(&[]);
+        let m = fx.load::<PluginManifest>("plugin.toml", BUILTIN).unwrap();
+        let b = m.manifest.builtin.as_ref().unwrap();
+        assert_eq!(b.control, BuiltinControl::PositiveControl);
+        assert_eq!((b.seed, b.noise), (3, 0.1));
+        let err = |from: &str, to: &str| {
+            assert!(BUILTIN.contains(from), "test edit `{from}` does not apply");
+            fx.error::<PluginManifest>("plugin.toml", &BUILTIN.replacen(from, to, 1))
+        };
+        assert_err(
+            &err("sees_labels = true\n", ""),
+            "sees_labels",
+            "set `sees_labels = true`",
+        );
+        assert_err(
+            &err("role = \"control\"", "role = \"method\""),
+            "sees_labels",
+            "positive controls",
+        );
+        assert_err(
+            &err("control = \"positive-control\"", "control = \"shuffle\""),
+            "sees_labels",
+            "remove `sees_labels`",
+        );
+        assert_err(&err("seed = 3", "noise = -1.0"), "builtin.noise", ">= 0");
+        assert_err(&err("[builtin]", "[other]"), "other", "unknown key");
+    }
 
     fn onnx_err(from: &str, to: &str) -> String {
         assert!(ONNX.contains(from), "test edit `{from}` does not apply");
@@ -785,6 +930,49 @@ nested = { a = 1 }
         let err =
             fx.error::<PluginManifest>("p/plugin.toml", &set.replace("mask_input = \"mask\"", ""));
         assert_err(&err, "onnx.mask_input", "required for `shape = \"set\"`");
+
+        let with_features = set.replace(
+            "mask_input = \"mask\"",
+            "mask_input = \"mask\"\nfeatures = \"vocab.txt\"\nmax_set_size = 512",
+        );
+        let m = fx
+            .load::<PluginManifest>("p/plugin.toml", &with_features)
+            .unwrap();
+        let keys: Vec<String> = m.data_files().into_iter().map(|f| f.key).collect();
+        assert_eq!(keys, ["onnx.model", "onnx.features"]);
+        let o = m.manifest.onnx.unwrap();
+        assert_eq!(o.features, Some(PathBuf::from("vocab.txt")));
+        assert_eq!(o.max_set_size, Some(512));
+        let err = fx.error::<PluginManifest>(
+            "p/plugin.toml",
+            &with_features.replace("max_set_size = 512", "max_set_size = 0"),
+        );
+        assert_err(&err, "onnx.max_set_size", "at least 1");
+        let err = fx.error::<PluginManifest>(
+            "p/plugin.toml",
+            &with_features.replace("features = \"vocab.txt\"", "features = \"nope.txt\""),
+        );
+        assert_err(&err, "onnx.features", "file not found");
+        let err = fx.error::<PluginManifest>(
+            "p/plugin.toml",
+            &lookup.replace(
+                "vocabulary = \"vocab.txt\"",
+                "vocabulary = \"vocab.txt\"\nfeatures = \"vocab.txt\"",
+            ),
+        );
+        assert_err(&err, "onnx.features", "not used with `shape = \"lookup\"`");
+        let err = fx.error::<PluginManifest>(
+            "p/plugin.toml",
+            &lookup.replace(
+                "vocabulary = \"vocab.txt\"",
+                "vocabulary = \"vocab.txt\"\nmax_set_size = 4",
+            ),
+        );
+        assert_err(
+            &err,
+            "onnx.max_set_size",
+            "not used with `shape = \"lookup\"`",
+        );
     }
 
     #[test]
