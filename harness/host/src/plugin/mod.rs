@@ -8,8 +8,10 @@
 //! `sees_labels = true` ([`PluginInput::with_labels`] refuses every other plugin). Nothing else of
 //! the benchmark's metadata reaches a plugin.
 
+mod apply;
 mod artifacts;
 mod builtin;
+mod check;
 mod context;
 mod table;
 
@@ -19,7 +21,9 @@ use cpbench_core::manifest::Loaded;
 use cpbench_core::manifest::{PluginKind, PluginManifest};
 use cpbench_plugin_api::ContextColumn;
 
+pub use apply::{Applied, ApplySpec, apply_to_profiles};
 pub use artifacts::{Artifact, ArtifactSet, verify_artifacts};
+pub use check::{CheckItem, CheckReport, CheckStatus, check_plugin};
 pub use context::{ContextRoles, build_context};
 
 use crate::error::HostError;

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use cpbench_core::Profiles;
 use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles};
 
 use super::{OutputRows, Plugin, PluginInput, PluginOutput, input_error};
@@ -68,61 +69,13 @@ pub(super) fn run_embedding_table(
             ),
         )
     })?;
+    let (table, table_keys) = read_embedding_table(plugin)?;
     let path = plugin.resolve(&spec.table);
-    // The key column is read as metadata by naming it as a prefix; it must not also prefix a
-    // vector column, which is checked below.
-    let opts = ReadOptions {
-        metadata_prefixes: vec![spec.key.clone()],
-        nonfinite: NonFinitePolicy::Error,
-        level: None,
-    };
-    let (table, _) = read_profiles(&path, &opts)?;
-    let meta_names = table.meta_names();
-    if !meta_names.iter().any(|n| *n == spec.key) {
-        return Err(cpbench_core::Error::MissingColumn {
-            source_name: path.display().to_string(),
-            column: spec.key.clone(),
-            available: meta_names,
-        }
-        .into());
-    }
-    if let Some(other) = meta_names.iter().find(|n| **n != spec.key) {
-        return Err(input_error(
-            plugin,
-            &format!(
-                "{}: column '{other}' starts with the key name '{}' and would be read as a key; \
-                 rename it",
-                path.display(),
-                spec.key
-            ),
-        ));
-    }
-    let table_keys = table.meta_strings(&spec.key)?;
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(table_keys.len());
-    for (row, key) in table_keys.iter().enumerate() {
-        let Some(key) = key.as_deref().filter(|k| !k.is_empty()) else {
-            return Err(input_error(
-                plugin,
-                &format!(
-                    "{}: row {} has an empty key in column '{}'",
-                    path.display(),
-                    row + 1,
-                    spec.key
-                ),
-            ));
-        };
-        if let Some(first) = index.insert(key, row) {
-            return Err(input_error(
-                plugin,
-                &format!(
-                    "{}: key '{key}' appears on rows {} and {}; keys must be unique",
-                    path.display(),
-                    first + 1,
-                    row + 1
-                ),
-            ));
-        }
-    }
+    let index: HashMap<&str, usize> = table_keys
+        .iter()
+        .enumerate()
+        .map(|(row, key)| (key.as_str(), row))
+        .collect();
     let k = table.n_features();
     let mut data = Vec::new();
     let mut rows = Vec::new();
@@ -180,4 +133,79 @@ pub(super) fn run_embedding_table(
         notes,
         missing_keys: missing.into_iter().collect(),
     })
+}
+
+/// Reads an embedding table: its vectors and its keys, checked to be present and unique.
+fn read_embedding_table(plugin: &Plugin) -> Result<(Profiles, Vec<String>), HostError> {
+    let spec = plugin.manifest.embedding.as_ref().ok_or_else(|| {
+        input_error(
+            plugin,
+            "an embedding-table plugin needs an [embedding] table",
+        )
+    })?;
+    let path = plugin.resolve(&spec.table);
+    // The key column is read as metadata by naming it as a prefix; it must not also prefix a
+    // vector column, which is checked below.
+    let opts = ReadOptions {
+        metadata_prefixes: vec![spec.key.clone()],
+        nonfinite: NonFinitePolicy::Error,
+        level: None,
+    };
+    let (table, _) = read_profiles(&path, &opts)?;
+    let meta_names = table.meta_names();
+    if !meta_names.iter().any(|n| *n == spec.key) {
+        return Err(cpbench_core::Error::MissingColumn {
+            source_name: path.display().to_string(),
+            column: spec.key.clone(),
+            available: meta_names,
+        }
+        .into());
+    }
+    if let Some(other) = meta_names.iter().find(|n| **n != spec.key) {
+        return Err(input_error(
+            plugin,
+            &format!(
+                "{}: column '{other}' starts with the key name '{}' and would be read as a key; \
+                 rename it",
+                path.display(),
+                spec.key
+            ),
+        ));
+    }
+    let table_keys = table.meta_strings(&spec.key)?;
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(table_keys.len());
+    for (row, key) in table_keys.iter().enumerate() {
+        let Some(key) = key.as_deref().filter(|k| !k.is_empty()) else {
+            return Err(input_error(
+                plugin,
+                &format!(
+                    "{}: row {} has an empty key in column '{}'",
+                    path.display(),
+                    row + 1,
+                    spec.key
+                ),
+            ));
+        };
+        if let Some(first) = index.insert(key, row) {
+            return Err(input_error(
+                plugin,
+                &format!(
+                    "{}: key '{key}' appears on rows {} and {}; keys must be unique",
+                    path.display(),
+                    first + 1,
+                    row + 1
+                ),
+            ));
+        }
+    }
+    let keys = table_keys
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    Ok((table, keys))
+}
+
+/// The keys of a plugin's embedding table, in table order.
+pub(super) fn embedding_keys(plugin: &Plugin) -> Result<Vec<String>, HostError> {
+    Ok(read_embedding_table(plugin)?.1)
 }

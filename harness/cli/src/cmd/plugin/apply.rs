@@ -1,0 +1,96 @@
+//! `cpbench plugin apply`: one plugin on one profile table.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use cpbench_host::plugin::{ApplySpec, ContextRoles, apply_to_profiles, load_plugin};
+
+use crate::Outcome;
+use crate::cmd::prep::common::{IoArgs, fit_mask};
+
+/// Arguments of `cpbench plugin apply`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Plugin folder (or its plugin.toml).
+    pub plugin: PathBuf,
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Plate column, handed to the plugin as context.
+    #[arg(long, value_name = "COL")]
+    pub plate: Option<String>,
+    /// Well column, handed to the plugin as context.
+    #[arg(long, value_name = "COL")]
+    pub well: Option<String>,
+    /// Batch column, handed to the plugin as context.
+    #[arg(long, value_name = "COL")]
+    pub batch: Option<String>,
+    /// Split column (train/test), handed to the plugin as context.
+    #[arg(long, value_name = "COL")]
+    pub split: Option<String>,
+    /// The negative-control rows, e.g. 'Metadata_broad_sample=DMSO' (the `control` context flag).
+    #[arg(long, value_name = "EXPR")]
+    pub controls: Option<String>,
+    /// Rows the plugin may fit on: `all`, `controls`, or a row filter.
+    #[arg(long = "fit-on", value_name = "ROWS", default_value = "all")]
+    pub fit_on: String,
+    /// Column with each row's perturbation or gene key (embedding tables, lookup models).
+    #[arg(long, value_name = "COL")]
+    pub key: Option<String>,
+    /// Label columns, given only to a control with `sees_labels = true` (positive control).
+    #[arg(long, value_name = "C[,C]", value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// Columns defining sets (e.g. plate,well) for set encoders: one output row per set.
+    #[arg(long = "set-by", value_name = "C[,C]", value_delimiter = ',')]
+    pub set_by: Vec<String>,
+}
+
+/// Runs the plugin and writes its representation.
+pub fn run(args: Args) -> Result<Outcome> {
+    let plugin = load_plugin(&args.plugin)?;
+    let profiles = args.io.load()?;
+    let file = args.io.file();
+    let controls = match &args.controls {
+        Some(expr) => Some(fit_mask(&profiles, expr, None, &file)?),
+        None => None,
+    };
+    let fit_rows = match args.fit_on.trim() {
+        "all" => None,
+        rows => Some(fit_mask(&profiles, rows, args.controls.as_deref(), &file)?),
+    };
+    let spec = ApplySpec {
+        roles: ContextRoles {
+            plate: args.plate,
+            well: args.well,
+            batch: args.batch,
+            split: args.split,
+        },
+        controls,
+        fit_rows,
+        key_column: args.key,
+        label_columns: args.labels,
+        set_by: args.set_by,
+    };
+    let applied = apply_to_profiles(&plugin, &profiles, &spec, &super::run_env())?;
+    args.io.write(&applied.profiles)?;
+    let m = &plugin.manifest;
+    eprintln!(
+        "{} {} ({}): {} rows × {} → {} rows × {}{}",
+        m.id,
+        m.version,
+        m.kind.as_str(),
+        profiles.n_rows(),
+        profiles.n_features(),
+        applied.profiles.n_rows(),
+        applied.output.k,
+        applied
+            .output
+            .execution_provider
+            .as_deref()
+            .map(|p| format!(" on {p}"))
+            .unwrap_or_default()
+    );
+    for note in &applied.output.notes {
+        eprintln!("  {note}");
+    }
+    Ok(Outcome::Ok)
+}

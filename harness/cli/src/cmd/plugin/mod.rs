@@ -1,0 +1,48 @@
+//! `cpbench plugin <op>`: run a plugin on a table, check a plugin before submitting it, scaffold one.
+
+pub mod apply;
+pub mod check;
+pub mod new;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Subcommand;
+use cpbench_host::plugin::RunEnv;
+
+use crate::Outcome;
+
+/// What `cpbench plugin` does.
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Run a plugin on a profile table and write its representation (metadata reattached).
+    Apply(apply::Args),
+    /// Check a plugin folder before submitting it: manifest, hashes, loading, a dry run, determinism.
+    Check(check::Args),
+    /// Create a plugin folder (onnx or native) that `plugin check` accepts once its artifact exists.
+    New(new::Args),
+}
+
+/// Runs one `cpbench plugin` subcommand.
+pub fn run(cmd: PluginCommand) -> Result<Outcome> {
+    match cmd {
+        PluginCommand::Apply(a) => apply::run(a),
+        PluginCommand::Check(a) => check::run(a),
+        PluginCommand::New(a) => new::run(a),
+    }
+}
+
+/// How this binary starts plugin workers and where native plugin libraries are searched: beside
+/// the running executable (plugins are built from the same workspace, into the same target folder).
+pub fn run_env() -> RunEnv {
+    let exe = std::env::current_exe().ok();
+    let dirs: Vec<PathBuf> = exe
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(|d| vec![d.to_path_buf(), d.join("deps")])
+        .unwrap_or_default();
+    RunEnv {
+        worker: exe.map(|e| (e, vec!["plugin-worker".to_string()])),
+        library_dirs: dirs,
+    }
+}

@@ -1,0 +1,340 @@
+//! `cpbench plugin check`: what a method developer runs before submitting a plugin.
+//!
+//! Each step is reported as passed or failed with what it saw; later steps are skipped once the
+//! plugin cannot be loaded. The dry run uses a small synthetic fixture shaped for the plugin's
+//! input (profiles with CellProfiler-style names, keys from its own table or vocabulary, crops,
+//! sets) with plate, well, batch, control and split context and a label column that only a
+//! `sees_labels` control receives.
+
+use std::path::Path;
+
+use cpbench_core::manifest::{OnnxShape, PluginKind};
+use cpbench_core::{Level, Profiles};
+use cpbench_metrics::rng::SplitMix64;
+use polars::prelude::*;
+
+use super::{
+    ApplySpec, ContextRoles, Plugin, PluginOutput, RunEnv, apply_to_profiles, load_plugin,
+    verify_artifacts,
+};
+use crate::error::HostError;
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckItem {
+    /// What was checked.
+    pub name: String,
+    /// Passed, failed or skipped.
+    pub status: CheckStatus,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckStatus {
+    /// The check passed.
+    Pass,
+    /// The check failed.
+    Fail,
+    /// Not run because an earlier check failed.
+    Skip,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Checks in the order they ran.
+    pub items: Vec<CheckItem>,
+}
+
+impl CheckReport {
+    /// Whether every check that ran passed and none was skipped.
+    pub fn passed(&self) -> bool {
+        self.items.iter().all(|i| i.status == CheckStatus::Pass)
+    }
+
+    fn push(&mut self, name: &str, result: Result<String, String>) -> bool {
+        let (status, detail) = match result {
+            Ok(d) => (CheckStatus::Pass, d),
+            Err(d) => (CheckStatus::Fail, d),
+        };
+        self.items.push(CheckItem {
+            name: name.to_string(),
+            status,
+            detail,
+        });
+        status == CheckStatus::Pass
+    }
+
+    fn skip(&mut self, names: &[&str]) {
+        for n in names {
+            self.items.push(CheckItem {
+                name: n.to_string(),
+                status: CheckStatus::Skip,
+                detail: "skipped: an earlier check failed".into(),
+            });
+        }
+    }
+}
+
+const LATER: [&str; 4] = ["dry run", "output shape", "determinism", "label firewall"];
+
+/// Checks the plugin at `path` (a folder or its plugin.toml).
+pub fn check_plugin(path: &Path, env: &RunEnv) -> CheckReport {
+    let mut report = CheckReport::default();
+    let plugin = match load_plugin(path) {
+        Ok(p) => p,
+        Err(e) => {
+            report.push("manifest", Err(e.to_string()));
+            report.skip(&["artifacts"]);
+            report.skip(&LATER);
+            return report;
+        }
+    };
+    let m = &plugin.manifest;
+    report.push(
+        "manifest",
+        Ok(format!(
+            "{} {} ({}, role {}, input {:?} → output {:?})",
+            m.id,
+            m.version,
+            m.kind.as_str(),
+            format!("{:?}", m.role).to_lowercase(),
+            m.input.level,
+            m.output.level
+        )),
+    );
+    let hashes = verify_artifacts(&plugin, None).map(|set| {
+        set.artifacts
+            .iter()
+            .map(|a| format!("{} {}", a.key, &a.sha256[..12]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    if !report.push("artifacts", hashes.map_err(|e| e.to_string())) {
+        report.skip(&LATER);
+        return report;
+    }
+    let fixture = match Fixture::for_plugin(&plugin) {
+        Ok(f) => f,
+        Err(e) => {
+            report.push("dry run", Err(e.to_string()));
+            report.skip(&LATER[1..]);
+            return report;
+        }
+    };
+    let first = apply_to_profiles(&plugin, &fixture.profiles, &fixture.spec, env);
+    let first = match first {
+        Ok(a) => {
+            report.push(
+                "dry run",
+                Ok(format!(
+                    "{} fixture rows × {} → {} rows × {}{}",
+                    fixture.profiles.n_rows(),
+                    fixture.profiles.n_features(),
+                    a.profiles.n_rows(),
+                    a.output.k,
+                    a.output
+                        .execution_provider
+                        .as_deref()
+                        .map(|p| format!(" on {p}"))
+                        .unwrap_or_default()
+                )),
+            );
+            a
+        }
+        Err(e) => {
+            report.push("dry run", Err(e.to_string()));
+            report.skip(&LATER[1..]);
+            return report;
+        }
+    };
+    report.push("output shape", output_shape(&plugin, &first.output));
+    let second = apply_to_profiles(&plugin, &fixture.profiles, &fixture.spec, env);
+    report.push(
+        "determinism",
+        match second {
+            Ok(b) if b.profiles.features() == first.profiles.features() => {
+                Ok("two runs gave identical output".into())
+            }
+            Ok(b) => {
+                let differing = b
+                    .profiles
+                    .features()
+                    .iter()
+                    .zip(first.profiles.features())
+                    .filter(|(x, y)| x.to_bits() != y.to_bits())
+                    .count();
+                Err(format!(
+                    "two runs on the same input differ in {differing} values: seed every random \
+                     choice (results must be reproducible)"
+                ))
+            }
+            Err(e) => Err(format!("second run failed: {e}")),
+        },
+    );
+    report.push("label firewall", firewall(&plugin, &fixture));
+    report
+}
+
+fn output_shape(plugin: &Plugin, out: &PluginOutput) -> Result<String, String> {
+    match plugin.manifest.output.dim {
+        Some(dim) if dim as usize != out.k => Err(format!(
+            "output has {} columns, [output] dim says {dim}",
+            out.k
+        )),
+        Some(dim) => Ok(format!("{dim} columns, as [output] dim declares")),
+        None => Ok(format!(
+            "{} columns ([output] dim not declared; declaring it lets cpbench check it)",
+            out.k
+        )),
+    }
+}
+
+fn firewall(plugin: &Plugin, fixture: &Fixture) -> Result<String, String> {
+    let m = &plugin.manifest;
+    let given: Vec<&str> = [
+        fixture.spec.roles.plate.as_ref().map(|_| "plate"),
+        fixture.spec.roles.well.as_ref().map(|_| "well"),
+        fixture.spec.roles.batch.as_ref().map(|_| "batch"),
+        fixture.spec.roles.split.as_ref().map(|_| "split"),
+        fixture.spec.controls.as_ref().map(|_| "control"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if m.sees_labels {
+        Ok(format!(
+            "control with sees_labels = true: received {} and the labels {}",
+            given.join(", "),
+            fixture.spec.label_columns.join(", ")
+        ))
+    } else {
+        Ok(format!(
+            "received only {}; the fixture's label column {} was withheld",
+            given.join(", "),
+            fixture.spec.label_columns.join(", ")
+        ))
+    }
+}
+
+/// A small table shaped for one plugin, and how its columns map to roles.
+struct Fixture {
+    profiles: Profiles,
+    spec: ApplySpec,
+}
+
+const PLATES: [&str; 2] = ["P1", "P2"];
+const ROWS_PER_PLATE: usize = 12;
+
+impl Fixture {
+    fn for_plugin(plugin: &Plugin) -> Result<Fixture, HostError> {
+        let m = &plugin.manifest;
+        let n = PLATES.len() * ROWS_PER_PLATE;
+        let mut plate = Vec::new();
+        let mut well = Vec::new();
+        let mut pert = Vec::new();
+        let mut moa = Vec::new();
+        for (p, name) in PLATES.iter().enumerate() {
+            for r in 0..ROWS_PER_PLATE {
+                plate.push(name.to_string());
+                well.push(format!(
+                    "{}{:02}",
+                    (b'A' + (r / 6) as u8) as char,
+                    r % 6 + 1
+                ));
+                // Four controls per plate, four treatments in duplicate.
+                let t = if r < 4 {
+                    "control".to_string()
+                } else {
+                    format!("t{}", (r - 4) / 2 + 4 * p)
+                };
+                moa.push(if r < 4 {
+                    "none".to_string()
+                } else {
+                    format!("moa{}", (r - 4) % 2)
+                });
+                pert.push(t);
+            }
+        }
+        let keys: Option<Vec<String>> = match m.kind {
+            PluginKind::EmbeddingTable => Some(super::table::embedding_keys(plugin)?),
+            _ => None,
+        };
+        if let Some(keys) = &keys {
+            // Every row gets a key from the plugin's own table, except the last, which is absent
+            // from it: coverage reporting is part of what is checked.
+            for (i, p) in pert.iter_mut().enumerate() {
+                *p = if i + 1 == n {
+                    "__not_in_the_table__".into()
+                } else {
+                    keys[i % keys.len()].clone()
+                };
+            }
+        }
+        let names = feature_names(plugin);
+        let mut rng = SplitMix64::new(0);
+        let x: Vec<f32> = (0..n * names.len())
+            .map(|_| rng.standard_normal() as f32)
+            .collect();
+        let split: Vec<&str> = (0..n)
+            .map(|i| if i % 3 == 0 { "test" } else { "train" })
+            .collect();
+        let meta = df!(
+            "Metadata_Plate" => &plate,
+            "Metadata_Well" => &well,
+            "Metadata_Batch" => plate.iter().map(|p| format!("B{p}")).collect::<Vec<_>>(),
+            "Metadata_Split" => split,
+            "Metadata_Perturbation" => &pert,
+            "Metadata_moa" => &moa,
+        )
+        .map_err(|e| cpbench_core::Error::Shape(e.to_string()))?;
+        let level = m.input.level.profile_level().unwrap_or(Level::Well);
+        let profiles = Profiles::new(meta, x, names, level)?;
+        let controls: Vec<bool> = (0..n).map(|i| i % ROWS_PER_PLATE < 4).collect();
+        let key_column = match (m.kind, m.onnx.as_ref().map(|o| o.shape)) {
+            (PluginKind::EmbeddingTable, _) | (_, Some(OnnxShape::Lookup)) => {
+                Some("Metadata_Perturbation".to_string())
+            }
+            _ => None,
+        };
+        let spec = ApplySpec {
+            roles: ContextRoles {
+                plate: Some("Metadata_Plate".into()),
+                well: Some("Metadata_Well".into()),
+                batch: Some("Metadata_Batch".into()),
+                split: Some("Metadata_Split".into()),
+            },
+            fit_rows: Some(controls.clone()),
+            controls: Some(controls),
+            key_column,
+            label_columns: vec!["Metadata_moa".into()],
+            set_by: Vec::new(),
+        };
+        Ok(Fixture { profiles, spec })
+    }
+}
+
+/// Feature names for the fixture: the plugin's declared width, CellProfiler-style so that
+/// compartment, channel and positional selectors have something to select.
+fn feature_names(plugin: &Plugin) -> Vec<String> {
+    const CP: [&str; 12] = [
+        "Cells_AreaShape_Area",
+        "Cells_Intensity_MeanIntensity_DNA",
+        "Cells_Intensity_MeanIntensity_RNA",
+        "Cytoplasm_Texture_SumAverage_ER_3_0",
+        "Cytoplasm_Intensity_MeanIntensity_Mito",
+        "Nuclei_AreaShape_Eccentricity",
+        "Nuclei_Intensity_IntegratedIntensity_DNA",
+        "Nuclei_Texture_Contrast_DNA_5_0",
+        "Nuclei_Granularity_2_DNA",
+        "Nuclei_Location_Center_X",
+        "Cells_Correlation_Correlation_AGP_Mito",
+        "Cytoplasm_RadialDistribution_FracAtD_RNA_2of4",
+    ];
+    match plugin.manifest.input.dim {
+        Some(d) => (0..d as usize).map(|i| format!("feature_{i:04}")).collect(),
+        None => CP.iter().map(|s| s.to_string()).collect(),
+    }
+}
