@@ -22,6 +22,14 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// The file's contents do not follow its format.
+    #[error("{}: {what}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
     /// The file has no header or no data rows.
     #[error("{}: {what}", path.display())]
     Empty {

@@ -5,6 +5,7 @@ pub mod filter;
 pub mod hash;
 pub mod io;
 pub mod manifest;
+pub mod npy;
 pub mod profiles;
 pub mod select;
 

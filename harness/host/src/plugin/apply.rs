@@ -31,6 +31,21 @@ pub struct ApplySpec {
     pub label_columns: Vec<String>,
     /// Columns whose values define sets (e.g. plate and well) for set encoders.
     pub set_by: Vec<String>,
+    /// Image crops, one per row, for image encoders.
+    pub images: Option<ImageStack>,
+}
+
+/// Image crops held by the caller: `n × c × h × w` pixels, channel-first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageStack {
+    /// Pixel values.
+    pub pixels: Vec<f32>,
+    /// Channels.
+    pub c: usize,
+    /// Height.
+    pub h: usize,
+    /// Width.
+    pub w: usize,
 }
 
 /// A plugin's representation of a table, with the table's metadata reattached.
@@ -91,6 +106,28 @@ pub fn apply_to_profiles(
     }
     if let Some((_, offsets)) = &offsets {
         input.sets = Some(offsets.clone());
+    }
+    if let Some(img) = &spec.images {
+        if offsets.is_some() {
+            return Err(input_error(
+                "image crops cannot be grouped into sets".into(),
+            ));
+        }
+        if img.pixels.len() != n * img.c * img.h * img.w {
+            return Err(input_error(format!(
+                "{} crops of {}×{}×{} for {n} rows: one crop per row is needed",
+                img.pixels.len() / (img.c * img.h * img.w).max(1),
+                img.c,
+                img.h,
+                img.w
+            )));
+        }
+        input.images = Some(super::Images {
+            pixels: &img.pixels,
+            c: img.c,
+            h: img.h,
+            w: img.w,
+        });
     }
     if plugin.manifest.sees_labels {
         let columns = spec

@@ -96,13 +96,13 @@ pub fn check_plugin(path: &Path, env: &RunEnv) -> CheckReport {
     report.push(
         "manifest",
         Ok(format!(
-            "{} {} ({}, role {}, input {:?} → output {:?})",
+            "{} {} ({}, role {}, input {} → output {})",
             m.id,
             m.version,
             m.kind.as_str(),
             format!("{:?}", m.role).to_lowercase(),
-            m.input.level,
-            m.output.level
+            format!("{:?}", m.input.level).to_lowercase(),
+            format!("{:?}", m.output.level).to_lowercase()
         )),
     );
     let hashes = verify_artifacts(&plugin, None).map(|set| {
@@ -174,7 +174,10 @@ pub fn check_plugin(path: &Path, env: &RunEnv) -> CheckReport {
             Err(e) => Err(format!("second run failed: {e}")),
         },
     );
-    report.push("label firewall", firewall(&plugin, &fixture));
+    report.push(
+        "label firewall",
+        firewall(&plugin, &fixture, &first.profiles, env),
+    );
     report
 }
 
@@ -192,30 +195,34 @@ fn output_shape(plugin: &Plugin, out: &PluginOutput) -> Result<String, String> {
     }
 }
 
-fn firewall(plugin: &Plugin, fixture: &Fixture) -> Result<String, String> {
-    let m = &plugin.manifest;
-    let given: Vec<&str> = [
-        fixture.spec.roles.plate.as_ref().map(|_| "plate"),
-        fixture.spec.roles.well.as_ref().map(|_| "well"),
-        fixture.spec.roles.batch.as_ref().map(|_| "batch"),
-        fixture.spec.roles.split.as_ref().map(|_| "split"),
-        fixture.spec.controls.as_ref().map(|_| "control"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if m.sees_labels {
-        Ok(format!(
-            "control with sees_labels = true: received {} and the labels {}",
-            given.join(", "),
-            fixture.spec.label_columns.join(", ")
-        ))
-    } else {
-        Ok(format!(
-            "received only {}; the fixture's label column {} was withheld",
-            given.join(", "),
-            fixture.spec.label_columns.join(", ")
-        ))
+/// Runs the plugin again with the fixture's labels reassigned: the output of a plugin that may
+/// not see labels must not change; a positive control's must.
+fn firewall(
+    plugin: &Plugin,
+    fixture: &Fixture,
+    first: &Profiles,
+    env: &RunEnv,
+) -> Result<String, String> {
+    let relabelled = fixture.with_rotated_labels().map_err(|e| e.to_string())?;
+    let again = apply_to_profiles(plugin, &relabelled.profiles, &relabelled.spec, env)
+        .map_err(|e| format!("run with reassigned labels failed: {e}"))?;
+    let same = again.profiles.features() == first.features();
+    let label = fixture.spec.label_columns.join(", ");
+    match (plugin.manifest.sees_labels, same) {
+        (false, true) => Ok(format!(
+            "output unchanged when {label} is reassigned: the plugin saw only plate, well, batch, \
+             split and control"
+        )),
+        (false, false) => Err(format!(
+            "output changed when only {label} was reassigned: labels reached a plugin that may \
+             not see them"
+        )),
+        (true, false) => Ok(format!(
+            "control with sees_labels = true: its output follows {label}, as a positive control's should"
+        )),
+        (true, true) => Err(format!(
+            "sees_labels = true, but the output ignores {label}: a positive control must encode labels"
+        )),
     }
 }
 
@@ -229,6 +236,28 @@ const PLATES: [&str; 2] = ["P1", "P2"];
 const ROWS_PER_PLATE: usize = 12;
 
 impl Fixture {
+    /// The same fixture with each label value moved to the next row (and the last to the first).
+    fn with_rotated_labels(&self) -> Result<Fixture, HostError> {
+        let mut meta = self.profiles.meta().clone();
+        for name in &self.spec.label_columns {
+            let values = self.profiles.meta_strings(name)?;
+            let mut rotated = values.clone();
+            rotated.rotate_right(1);
+            let column = Column::new(name.as_str().into(), rotated);
+            meta.replace(name, column)
+                .map_err(|e| cpbench_core::Error::Shape(e.to_string()))?;
+        }
+        Ok(Fixture {
+            profiles: Profiles::new(
+                meta,
+                self.profiles.features().to_vec(),
+                self.profiles.feature_names().to_vec(),
+                self.profiles.level(),
+            )?,
+            spec: self.spec.clone(),
+        })
+    }
+
     fn for_plugin(plugin: &Plugin) -> Result<Fixture, HostError> {
         let m = &plugin.manifest;
         let n = PLATES.len() * ROWS_PER_PLATE;
@@ -311,6 +340,7 @@ impl Fixture {
             key_column,
             label_columns: vec!["Metadata_moa".into()],
             set_by: Vec::new(),
+            images: None,
         };
         Ok(Fixture { profiles, spec })
     }

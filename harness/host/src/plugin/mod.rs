@@ -13,6 +13,7 @@ mod artifacts;
 mod builtin;
 mod check;
 mod context;
+mod onnx_run;
 mod table;
 
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use cpbench_core::manifest::Loaded;
 use cpbench_core::manifest::{PluginKind, PluginManifest};
 use cpbench_plugin_api::ContextColumn;
 
-pub use apply::{Applied, ApplySpec, apply_to_profiles};
+pub use apply::{Applied, ApplySpec, ImageStack, apply_to_profiles};
 pub use artifacts::{Artifact, ArtifactSet, verify_artifacts};
 pub use check::{CheckItem, CheckReport, CheckStatus, check_plugin};
 pub use context::{ContextRoles, build_context};
@@ -240,7 +241,9 @@ pub fn run_plugin(
             "labels reached a plugin that may not see them",
         ));
     }
+    // An ONNX model checks its own input width after picking its listed features.
     if let Some(dim) = m.input.dim
+        && m.kind != PluginKind::Onnx
         && input.images.is_none()
         && input.keys.is_none()
         && dim as usize != input.d
@@ -257,7 +260,8 @@ pub fn run_plugin(
         PluginKind::FeatureTable => table::run_feature_table(plugin, input)?,
         PluginKind::EmbeddingTable => table::run_embedding_table(plugin, input)?,
         PluginKind::Builtin => builtin::run_builtin(plugin, input)?,
-        PluginKind::Onnx | PluginKind::Native => {
+        PluginKind::Onnx => onnx_run::run_onnx(plugin, input)?,
+        PluginKind::Native => {
             let _ = env;
             return Err(input_error(
                 plugin,

@@ -2,8 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
-use cpbench_host::plugin::{ApplySpec, ContextRoles, apply_to_profiles, load_plugin};
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use cpbench_core::io::read_table;
+use cpbench_core::npy::read_npy;
+use cpbench_core::{Level, Profiles};
+use cpbench_host::plugin::{ApplySpec, ContextRoles, ImageStack, apply_to_profiles, load_plugin};
 
 use crate::Outcome;
 use crate::cmd::prep::common::{IoArgs, fit_mask};
@@ -42,12 +47,25 @@ pub struct Args {
     /// Columns defining sets (e.g. plate,well) for set encoders: one output row per set.
     #[arg(long = "set-by", value_name = "C[,C]", value_delimiter = ',')]
     pub set_by: Vec<String>,
+    /// Image crops for image encoders: a .npy stack `[N, C, H, W]`, one crop per row of --profiles.
+    #[arg(long, value_name = "F.npy")]
+    pub images: Option<PathBuf>,
 }
 
 /// Runs the plugin and writes its representation.
 pub fn run(args: Args) -> Result<Outcome> {
     let plugin = load_plugin(&args.plugin)?;
-    let profiles = args.io.load()?;
+    cpbench_core::io::Format::of(&args.io.out)?;
+    let images = match &args.images {
+        Some(path) => Some(read_images(path)?),
+        None => None,
+    };
+    let profiles = if images.is_some() {
+        // A crop table is all metadata: read it as such.
+        read_metadata_table(&args.io.profiles)?
+    } else {
+        args.io.load()?
+    };
     let file = args.io.file();
     let controls = match &args.controls {
         Some(expr) => Some(fit_mask(&profiles, expr, None, &file)?),
@@ -69,6 +87,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         key_column: args.key,
         label_columns: args.labels,
         set_by: args.set_by,
+        images,
     };
     let applied = apply_to_profiles(&plugin, &profiles, &spec, &super::run_env())?;
     args.io.write(&applied.profiles)?;
@@ -93,4 +112,28 @@ pub fn run(args: Args) -> Result<Outcome> {
         eprintln!("  {note}");
     }
     Ok(Outcome::Ok)
+}
+
+/// Reads a `[N, C, H, W]` crop stack.
+fn read_images(path: &Path) -> Result<ImageStack> {
+    let a = read_npy(path)?;
+    let [_, c, h, w] = a.shape[..] else {
+        bail!(
+            "{}: crops must be a 4-d array [N, C, H, W], got shape {:?}",
+            path.display(),
+            a.shape
+        );
+    };
+    Ok(ImageStack {
+        pixels: a.data,
+        c,
+        h,
+        w,
+    })
+}
+
+/// Reads a table of crops (one row per crop, metadata columns only) as profiles with no features.
+fn read_metadata_table(path: &Path) -> Result<Profiles> {
+    let meta = read_table(path)?;
+    Ok(Profiles::new(meta, Vec::new(), Vec::new(), Level::Cell)?)
 }
