@@ -9,6 +9,7 @@ mod eval_ranking;
 mod insp;
 mod neighbours;
 mod prep;
+mod simulate;
 mod sphere;
 
 use std::path::{Path, PathBuf};

@@ -45,6 +45,9 @@ enum Command {
     Info(cmd::info::Args),
     /// Write the JSON Schemas of the manifests and the result file into a folder.
     Schemas(cmd::schemas::Args),
+    /// Write synthetic data with known structure: heterogeneity, images or large.
+    #[command(subcommand)]
+    Simulate(cmd::simulate::SimulateCommand),
 }
 
 /// Outcome of a command that ran to the end.
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Eval(c) => cmd::eval::run(c),
         Command::Prep(c) => cmd::prep::run(c),
         Command::Schemas(a) => cmd::schemas::run(a),
+        Command::Simulate(c) => cmd::simulate::run(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -24,6 +24,8 @@
 //!   Sets plugin plugs in here) and [`aggregate_groups`].
 //! - [`treatment_strength`] — z-scored distance to the plate's control median
 //!   (CNN-1 paper §5.2).
+//! - [`simulate`] — synthetic screens with known structure (`cpbench simulate`): cell-level
+//!   subpopulation shifts, 5-channel crops, well-level tables at scale.
 //! - [`error`] — [`PrepError`], naming the 0-based row, feature or group at fault.
 
 pub mod aggregate;
@@ -33,6 +35,7 @@ pub mod feature_select;
 pub mod insp;
 pub mod matrix;
 pub mod normalize;
+pub mod simulate;
 pub mod sphere;
 pub mod stats;
 pub mod step;

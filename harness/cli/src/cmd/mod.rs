@@ -5,4 +5,5 @@ pub mod eval;
 pub mod info;
 pub mod prep;
 pub mod schemas;
+pub mod simulate;
 pub mod validate;
