@@ -106,7 +106,10 @@ fn positive_control(
         for (i, v) in values.values_mut().enumerate() {
             *v = i;
         }
-        names.extend(values.keys().map(|v| format!("{name}={v}")));
+        // Output columns must not look like metadata (`Metadata_moa=...` would be read back as
+        // a metadata column), so the prefix is dropped.
+        let short = name.strip_prefix("Metadata_").unwrap_or(name);
+        names.extend(values.keys().map(|v| format!("onehot_{short}={v}")));
         levels.push(values);
     }
     let k: usize = levels.iter().map(BTreeMap::len).sum();
@@ -231,7 +234,7 @@ noise = 0.0
         let out = run_builtin(&pl, &input).unwrap();
         assert_eq!(out.k, 3);
         assert_eq!(&out.data[..6], &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
-        assert_eq!(out.feature_names[2], "Metadata_moa=c");
+        assert_eq!(out.feature_names[2], "onehot_moa=c");
 
         // Labels never reach a plugin that may not see them.
         let shuffle = plugin(BuiltinControl::Shuffle, false);

@@ -256,6 +256,11 @@ pub fn run_plugin(
             ),
         ));
     }
+    // Native plugins hash their library once it is resolved; everything else is checked here,
+    // before any work, so a changed model or table never produces a score.
+    if m.kind != PluginKind::Native {
+        verify_artifacts(plugin, None)?;
+    }
     let out = match m.kind {
         PluginKind::FeatureTable => table::run_feature_table(plugin, input)?,
         PluginKind::EmbeddingTable => table::run_embedding_table(plugin, input)?,
