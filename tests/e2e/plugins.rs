@@ -305,3 +305,186 @@ fn plugin_new_onnx_scaffold_passes_check_once_the_model_is_in_place() {
         .code(2)
         .stderr(contains("already exists"));
 }
+
+/// Runs `cpbench simulate <kind> --out DIR/<kind> <args>` and returns the folder.
+fn simulate(dir: &Path, kind: &str, args: &[&str]) -> PathBuf {
+    let out = dir.join(kind);
+    cpbench()
+        .args(["simulate", kind, "--out"])
+        .arg(&out)
+        .args(args)
+        .assert()
+        .success();
+    out
+}
+
+#[test]
+fn onnx_profile_encoder_runs_on_lincs_and_records_the_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, stderr) = apply(dir.path(), &plugin("contrastive-mlp"), &shipped(LINCS), &[]);
+    assert_eq!((out.n_rows(), out.n_features()), (384, 64));
+    // No GPU here: CUDA is tried first, and the CPU provider that ran is what gets recorded.
+    assert!(stderr.contains("on CPUExecutionProvider"), "{stderr}");
+    assert!(stderr.contains("cuda not used"), "{stderr}");
+    let (again, _) = apply(dir.path(), &plugin("contrastive-mlp"), &shipped(LINCS), &[]);
+    assert_eq!(out.features(), again.features());
+}
+
+#[test]
+fn require_gpu_fails_instead_of_falling_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("gpu-only");
+    std::fs::create_dir(&copy).unwrap();
+    for f in ["model.onnx", "features.txt"] {
+        std::fs::copy(plugin("contrastive-mlp").join(f), copy.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(plugin("contrastive-mlp").join("plugin.toml")).unwrap();
+    std::fs::write(
+        copy.join("plugin.toml"),
+        format!("{text}require_gpu = true\n"),
+    )
+    .unwrap();
+    let out = dir.path().join("out.parquet");
+    cpbench()
+        .args(["plugin", "apply"])
+        .arg(&copy)
+        .arg("--profiles")
+        .arg(shipped(LINCS))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(contains("CUDA was required"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn deep_sets_encodes_each_well_once_whatever_the_cell_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let het = simulate(dir.path(), "heterogeneity", &[]);
+    let cells = het.join("cells.parquet");
+    let set_by = ["--set-by", "Metadata_Plate,Metadata_Well"];
+    let (wells, stderr) = apply(dir.path(), &plugin("deepsets"), &cells, &set_by);
+    assert!(stderr.contains("sets encoded"), "{stderr}");
+    let input = read(&cells);
+    let plates = input.meta_strings("Metadata_Plate").unwrap();
+    let well_col = input.meta_strings("Metadata_Well").unwrap();
+    let distinct: std::collections::BTreeSet<(&Option<String>, &Option<String>)> =
+        plates.iter().zip(&well_col).collect();
+    assert_eq!(wells.n_rows(), distinct.len());
+    assert_eq!(wells.n_features(), 16);
+    // Per-cell columns are gone, per-well ones kept.
+    assert!(!wells.meta_names().iter().any(|c| c == "Metadata_Cell"));
+    assert!(
+        wells
+            .meta_names()
+            .iter()
+            .any(|c| c == "Metadata_Perturbation")
+    );
+
+    // Reverse the cells: every well must get the same vector (sets are unordered).
+    let rev: Vec<usize> = (0..input.n_rows()).rev().collect();
+    let mask_all = vec![true; input.n_rows()];
+    let reversed = input.filter_rows(&mask_all).unwrap();
+    let idx = polars::prelude::IdxCa::from_vec(
+        "i".into(),
+        rev.iter().map(|&i| i as polars::prelude::IdxSize).collect(),
+    );
+    let meta = reversed.meta().take(&idx).unwrap();
+    let x: Vec<f32> = rev.iter().flat_map(|&i| input.row(i).to_vec()).collect();
+    let reversed = Profiles::new(meta, x, input.feature_names().to_vec(), input.level()).unwrap();
+    let rev_path = dir.path().join("reversed.parquet");
+    cpbench_core::io::write_profiles(&reversed, &rev_path).unwrap();
+    let (rev_wells, _) = apply(dir.path(), &plugin("deepsets"), &rev_path, &set_by);
+    let vectors = |p: &Profiles| {
+        let plate = p.meta_strings("Metadata_Plate").unwrap();
+        let well = p.meta_strings("Metadata_Well").unwrap();
+        (0..p.n_rows())
+            .map(|i| ((plate[i].clone(), well[i].clone()), p.row(i).to_vec()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let (a, b) = (vectors(&wells), vectors(&rev_wells));
+    assert_eq!(a.len(), b.len());
+    for (key, v) in &a {
+        let w = &b[key];
+        let diff = v
+            .iter()
+            .zip(w)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-4, "{key:?} differs by {diff}");
+    }
+}
+
+#[test]
+fn image_encoder_fixture_embeds_simulated_crops() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = simulate(dir.path(), "images", &[]);
+    let cells = img.join("cells.csv");
+    let crops = img.join("crops.npy");
+    let crops_arg = crops.to_str().unwrap();
+    let (out, stderr) = apply(
+        dir.path(),
+        &plugin("cnn1"),
+        &cells,
+        &["--images", crops_arg],
+    );
+    assert!(stderr.contains("on CPUExecutionProvider"), "{stderr}");
+    let n_cells = std::fs::read_to_string(&cells).unwrap().lines().count() - 1;
+    assert_eq!((out.n_rows(), out.n_features()), (n_cells, 672));
+    assert!(out.meta_names().iter().any(|c| c == "Metadata_Crop"));
+
+    // A crop table that does not match the stack is refused, naming both counts.
+    let short = dir.path().join("short.csv");
+    let text = std::fs::read_to_string(&cells).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&short, lines[..lines.len() - 1].join("\n")).unwrap();
+    cpbench()
+        .args(["plugin", "apply"])
+        .arg(plugin("cnn1"))
+        .arg("--profiles")
+        .arg(&short)
+        .args(["--images", crops_arg, "--out"])
+        .arg(dir.path().join("x.parquet"))
+        .assert()
+        .code(2)
+        .stderr(contains("one crop per row"));
+}
+
+#[test]
+fn gene_lookup_fixture_reports_genes_outside_its_vocabulary() {
+    let dir = tempfile::tempdir().unwrap();
+    let genes = dir.path().join("genes.csv");
+    std::fs::write(
+        &genes,
+        "Metadata_gene,f1\nADNP,1\nNOT_A_GENE,2\nAHCTF1,3\nADNP,4\n",
+    )
+    .unwrap();
+    let (out, stderr) = apply(
+        dir.path(),
+        &plugin("grape-embedding"),
+        &genes,
+        &["--key", "Metadata_gene"],
+    );
+    assert!(
+        stderr.contains("coverage: 2 of 3 distinct keys (3 of 4 rows)"),
+        "{stderr}"
+    );
+    assert_eq!(out.n_rows(), 3);
+    // A lookup: the same gene gets the same vector.
+    assert_eq!(out.row(0), out.row(2));
+    assert_ne!(out.row(0), out.row(1));
+}
+
+#[test]
+fn plugin_check_passes_the_shipped_onnx_plugins() {
+    for id in ["contrastive-mlp", "deepsets", "cnn1", "grape-embedding"] {
+        cpbench()
+            .args(["plugin", "check"])
+            .arg(plugin(id))
+            .assert()
+            .success()
+            .stdout(contains("PASS  dry run"))
+            .stdout(contains("all checks passed"));
+    }
+}

@@ -403,6 +403,11 @@ impl OnnxPlugin {
         }
     }
 
+    /// The input tensor's declared dimensions, -1 where dynamic (e.g. `[-1, 5, 128, 128]`).
+    pub fn input_dims(&self) -> &[i64] {
+        &self.input_dims
+    }
+
     /// Items per inference call.
     pub fn batch_size(&self) -> usize {
         self.batch_size

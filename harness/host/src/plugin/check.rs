@@ -8,16 +8,17 @@
 
 use std::path::Path;
 
-use cpbench_core::manifest::{OnnxShape, PluginKind};
+use cpbench_core::manifest::{Layout, OnnxShape, PluginKind};
 use cpbench_core::{Level, Profiles};
 use cpbench_metrics::rng::SplitMix64;
 use polars::prelude::*;
 
 use super::{
-    ApplySpec, ContextRoles, Plugin, PluginOutput, RunEnv, apply_to_profiles, load_plugin,
-    verify_artifacts,
+    ApplySpec, ContextRoles, ImageStack, Plugin, PluginOutput, RunEnv, apply_to_profiles,
+    load_plugin, verify_artifacts,
 };
 use crate::error::HostError;
+use crate::onnx::OnnxPlugin;
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,11 +303,33 @@ impl Fixture {
                 };
             }
         }
-        let names = feature_names(plugin);
+        let onnx = match &m.onnx {
+            Some(spec) => Some(OnnxPlugin::load(spec, &plugin.dir)?),
+            None => None,
+        };
+        if let Some(vocab) = onnx.as_ref().and_then(OnnxPlugin::vocabulary) {
+            for (i, p) in pert.iter_mut().enumerate() {
+                *p = if i + 1 == n {
+                    "__not_in_the_vocabulary__".into()
+                } else {
+                    vocab[i % vocab.len()].clone()
+                };
+            }
+        }
+        let names = feature_names(plugin, onnx.as_ref());
         let mut rng = SplitMix64::new(0);
         let x: Vec<f32> = (0..n * names.len())
             .map(|_| rng.standard_normal() as f32)
             .collect();
+        let images = match onnx.as_ref() {
+            Some(model) if model.shape() == OnnxShape::Image => Some(crops(
+                model.input_dims(),
+                m.onnx.as_ref().and_then(|o| o.layout),
+                n,
+                &mut rng,
+            )),
+            _ => None,
+        };
         let split: Vec<&str> = (0..n)
             .map(|i| if i % 3 == 0 { "test" } else { "train" })
             .collect();
@@ -339,8 +362,14 @@ impl Fixture {
             controls: Some(controls),
             key_column,
             label_columns: vec!["Metadata_moa".into()],
-            set_by: Vec::new(),
-            images: None,
+            // Sets for set encoders: rows grouped by batch and split (never by a label, which the
+            // firewall check reassigns).
+            set_by: if m.onnx.as_ref().map(|o| o.shape) == Some(OnnxShape::Set) {
+                vec!["Metadata_Batch".into(), "Metadata_Split".into()]
+            } else {
+                Vec::new()
+            },
+            images,
         };
         Ok(Fixture { profiles, spec })
     }
@@ -348,7 +377,7 @@ impl Fixture {
 
 /// Feature names for the fixture: the plugin's declared width, CellProfiler-style so that
 /// compartment, channel and positional selectors have something to select.
-fn feature_names(plugin: &Plugin) -> Vec<String> {
+fn feature_names(plugin: &Plugin, onnx: Option<&OnnxPlugin>) -> Vec<String> {
     const CP: [&str; 12] = [
         "Cells_AreaShape_Area",
         "Cells_Intensity_MeanIntensity_DNA",
@@ -363,8 +392,34 @@ fn feature_names(plugin: &Plugin) -> Vec<String> {
         "Cells_Correlation_Correlation_AGP_Mito",
         "Cytoplasm_RadialDistribution_FracAtD_RNA_2of4",
     ];
-    match plugin.manifest.input.dim {
-        Some(d) => (0..d as usize).map(|i| format!("feature_{i:04}")).collect(),
+    if let Some(features) = onnx.and_then(OnnxPlugin::features) {
+        return features.to_vec();
+    }
+    let width = match onnx {
+        Some(model) if matches!(model.shape(), OnnxShape::Image | OnnxShape::Lookup) => Some(1),
+        Some(model) => model.input_dim(),
+        None => None,
+    }
+    .or(plugin.manifest.input.dim.map(|d| d as usize));
+    match width {
+        Some(d) => (0..d).map(|i| format!("feature_{i:04}")).collect(),
         None => CP.iter().map(|s| s.to_string()).collect(),
     }
+}
+
+/// Random crops shaped as the model's input (`[N, C, H, W]` or NHWC), stored channel-first.
+fn crops(dims: &[i64], layout: Option<Layout>, n: usize, rng: &mut SplitMix64) -> ImageStack {
+    let dim = |i: usize, default: usize| {
+        dims.get(i)
+            .and_then(|&d| usize::try_from(d).ok())
+            .unwrap_or(default)
+    };
+    let (c, h, w) = match layout {
+        Some(Layout::Nhwc) => (dim(3, 5), dim(1, 64), dim(2, 64)),
+        _ => (dim(1, 5), dim(2, 64), dim(3, 64)),
+    };
+    let pixels = (0..n * c * h * w)
+        .map(|_| rng.next_open01() as f32)
+        .collect();
+    ImageStack { pixels, c, h, w }
 }
