@@ -7,6 +7,7 @@ mod data;
 mod eval_map;
 mod eval_ranking;
 mod insp;
+mod native;
 mod neighbours;
 mod prep;
 mod simulate;

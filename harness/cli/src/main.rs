@@ -45,6 +45,9 @@ enum Command {
     Info(cmd::info::Args),
     /// Write the JSON Schemas of the manifests and the result file into a folder.
     Schemas(cmd::schemas::Args),
+    /// Run one native plugin job read from stdin, isolated from the host (started by cpbench).
+    #[command(hide = true)]
+    PluginWorker,
     /// Write synthetic data with known structure: heterogeneity, images or large.
     #[command(subcommand)]
     Simulate(cmd::simulate::SimulateCommand),
@@ -67,6 +70,9 @@ fn main() -> ExitCode {
         Command::Eval(c) => cmd::eval::run(c),
         Command::Prep(c) => cmd::prep::run(c),
         Command::Schemas(a) => cmd::schemas::run(a),
+        // The worker speaks a binary protocol on stdout and reports failures there, so it
+        // chooses its own exit code instead of going through the error printing below.
+        Command::PluginWorker => return cmd::plugin_worker::run(),
         Command::Simulate(c) => cmd::simulate::run(c),
     };
     match result {

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod native;
 pub mod onnx;
 pub mod plugin;
 
