@@ -9,6 +9,7 @@ mod eval_ranking;
 mod insp;
 mod native;
 mod neighbours;
+mod plugins;
 mod prep;
 mod simulate;
 mod sphere;

@@ -488,3 +488,75 @@ fn plugin_check_passes_the_shipped_onnx_plugins() {
             .stdout(contains("all checks passed"));
     }
 }
+
+#[test]
+fn label_firewall_only_allowed_context_reaches_a_native_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("context-report");
+    std::fs::create_dir(&copy).unwrap();
+    let report = dir.path().join("report.json");
+    let text =
+        std::fs::read_to_string(plugin("testing/context-report").join("plugin.toml")).unwrap();
+    let text = text.replace("[native.config]\n", "");
+    std::fs::write(
+        copy.join("plugin.toml"),
+        format!(
+            "{text}\n[native.config]\nreport = \"{}\"\n",
+            report.display()
+        ),
+    )
+    .unwrap();
+    let input = read(&shipped(LINCS));
+    // Every role the CLI can hand over, plus label columns a method must never get.
+    let (out, _) = apply(
+        dir.path(),
+        &copy,
+        &shipped(LINCS),
+        &[
+            "--plate",
+            "Metadata_Plate",
+            "--well",
+            "Metadata_Well",
+            "--batch",
+            "Metadata_Batch_Number",
+            "--controls",
+            "Metadata_broad_sample=DMSO",
+            "--fit-on",
+            "controls",
+            "--labels",
+            "Metadata_moa,Metadata_broad_sample",
+        ],
+    );
+    assert_eq!(out.features(), input.features());
+    let seen = super::read_json(&report);
+    let allowed = cpbench_plugin_api::context::ALLOWED_CONTEXT;
+    let labels: std::collections::BTreeSet<String> = ["Metadata_moa", "Metadata_broad_sample"]
+        .iter()
+        .flat_map(|c| input.meta_strings(c).unwrap())
+        .flatten()
+        .filter(|v| v.len() > 3)
+        .collect();
+    let dmso = input
+        .meta_strings("Metadata_broad_sample")
+        .unwrap()
+        .iter()
+        .filter(|v| v.as_deref() == Some("DMSO"))
+        .count();
+    assert_eq!(seen["fit"]["rows"], dmso);
+    assert_eq!(seen["transform"]["rows"], input.n_rows());
+    for call in ["fit", "transform"] {
+        let columns = seen[call]["columns"].as_array().unwrap();
+        let names: Vec<&str> = columns
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["plate", "well", "batch", "control"], "{call}");
+        for c in columns {
+            assert!(allowed.contains(&c["name"].as_str().unwrap()));
+            for v in c["values"].as_array().unwrap() {
+                let v = v.as_str().unwrap();
+                assert!(!labels.contains(v), "label value {v} reached the plugin");
+            }
+        }
+    }
+}

@@ -51,6 +51,9 @@ enum Command {
     /// Write synthetic data with known structure: heterogeneity, images or large.
     #[command(subcommand)]
     Simulate(cmd::simulate::SimulateCommand),
+    /// Run, check or scaffold representation plugins.
+    #[command(subcommand)]
+    Plugin(cmd::plugin::PluginCommand),
 }
 
 /// Outcome of a command that ran to the end.
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         // chooses its own exit code instead of going through the error printing below.
         Command::PluginWorker => return cmd::plugin_worker::run(),
         Command::Simulate(c) => cmd::simulate::run(c),
+        Command::Plugin(c) => cmd::plugin::run(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 pub mod doctor;
 pub mod eval;
 pub mod info;
+pub mod plugin;
 pub mod plugin_worker;
 pub mod prep;
 pub mod schemas;

@@ -106,7 +106,19 @@ pub fn check_plugin(path: &Path, env: &RunEnv) -> CheckReport {
             format!("{:?}", m.output.level).to_lowercase()
         )),
     );
-    let hashes = verify_artifacts(&plugin, None).map(|set| {
+    // A native plugin's library is part of its artifacts: resolving it is the load check.
+    let library = match &m.native {
+        Some(native) => match crate::native::resolve_library(&native.library, &env.library_dirs) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                report.push("artifacts", Err(e.to_string()));
+                report.skip(&LATER);
+                return report;
+            }
+        },
+        None => None,
+    };
+    let hashes = verify_artifacts(&plugin, library.as_deref()).map(|set| {
         set.artifacts
             .iter()
             .map(|a| format!("{} {}", a.key, &a.sha256[..12]))

@@ -13,6 +13,7 @@ mod artifacts;
 mod builtin;
 mod check;
 mod context;
+mod native_run;
 mod onnx_run;
 mod table;
 
@@ -221,8 +222,8 @@ impl PluginOutput {
 /// Where the host finds what native plugins need.
 #[derive(Debug, Clone, Default)]
 pub struct RunEnv {
-    /// Program and arguments that start a plugin worker (`cpbench plugin-worker`).
-    pub worker: Option<(PathBuf, Vec<String>)>,
+    /// How to start a plugin worker; `None`: the running executable's `plugin-worker`.
+    pub worker: Option<crate::native::WorkerCommand>,
     /// Extra folders searched for native plugin libraries.
     pub library_dirs: Vec<PathBuf>,
 }
@@ -266,16 +267,7 @@ pub fn run_plugin(
         PluginKind::EmbeddingTable => table::run_embedding_table(plugin, input)?,
         PluginKind::Builtin => builtin::run_builtin(plugin, input)?,
         PluginKind::Onnx => onnx_run::run_onnx(plugin, input)?,
-        PluginKind::Native => {
-            let _ = env;
-            return Err(input_error(
-                plugin,
-                &format!(
-                    "`kind = \"{}\"` is not wired into run_plugin yet",
-                    m.kind.as_str()
-                ),
-            ));
-        }
+        PluginKind::Native => native_run::run_native_plugin(plugin, input, env)?,
     };
     check_output(plugin, input, &out)?;
     Ok(out)

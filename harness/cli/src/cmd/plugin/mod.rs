@@ -4,8 +4,6 @@ pub mod apply;
 pub mod check;
 pub mod new;
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use clap::Subcommand;
 use cpbench_host::plugin::RunEnv;
@@ -32,17 +30,9 @@ pub fn run(cmd: PluginCommand) -> Result<Outcome> {
     }
 }
 
-/// How this binary starts plugin workers and where native plugin libraries are searched: beside
-/// the running executable (plugins are built from the same workspace, into the same target folder).
+/// How this binary runs plugins: workers are this executable's `plugin-worker`, and native
+/// libraries are searched beside it (plugins are built from the same workspace, into the same
+/// target folder, which `resolve_library` searches first).
 pub fn run_env() -> RunEnv {
-    let exe = std::env::current_exe().ok();
-    let dirs: Vec<PathBuf> = exe
-        .as_deref()
-        .and_then(std::path::Path::parent)
-        .map(|d| vec![d.to_path_buf(), d.join("deps")])
-        .unwrap_or_default();
-    RunEnv {
-        worker: exe.map(|e| (e, vec!["plugin-worker".to_string()])),
-        library_dirs: dirs,
-    }
+    RunEnv::default()
 }
