@@ -211,11 +211,7 @@ pub struct PluginOutput {
 impl PluginOutput {
     /// Number of output rows.
     pub fn n_rows(&self) -> usize {
-        if self.k == 0 {
-            0
-        } else {
-            self.data.len() / self.k
-        }
+        self.data.len().checked_div(self.k).unwrap_or(0)
     }
 }
 

@@ -153,7 +153,7 @@ fn read_embedding_table(plugin: &Plugin) -> Result<(Profiles, Vec<String>), Host
     };
     let (table, _) = read_profiles(&path, &opts)?;
     let meta_names = table.meta_names();
-    if !meta_names.iter().any(|n| *n == spec.key) {
+    if !meta_names.contains(&spec.key) {
         return Err(cpbench_core::Error::MissingColumn {
             source_name: path.display().to_string(),
             column: spec.key.clone(),

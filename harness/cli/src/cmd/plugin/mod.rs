@@ -14,7 +14,7 @@ use crate::Outcome;
 #[derive(Subcommand)]
 pub enum PluginCommand {
     /// Run a plugin on a profile table and write its representation (metadata reattached).
-    Apply(apply::Args),
+    Apply(Box<apply::Args>),
     /// Check a plugin folder before submitting it: manifest, hashes, loading, a dry run, determinism.
     Check(check::Args),
     /// Create a plugin folder (onnx or native) that `plugin check` accepts once its artifact exists.
@@ -24,7 +24,7 @@ pub enum PluginCommand {
 /// Runs one `cpbench plugin` subcommand.
 pub fn run(cmd: PluginCommand) -> Result<Outcome> {
     match cmd {
-        PluginCommand::Apply(a) => apply::run(a),
+        PluginCommand::Apply(a) => apply::run(*a),
         PluginCommand::Check(a) => check::run(a),
         PluginCommand::New(a) => new::run(a),
     }
