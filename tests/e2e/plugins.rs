@@ -560,3 +560,19 @@ fn label_firewall_only_allowed_context_reaches_a_native_plugin() {
         }
     }
 }
+
+#[test]
+fn embedding_table_runs_on_a_gene_list_without_feature_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let genes = root().join("benchmarks/grape-corum14/genes.csv");
+    let (out, stderr) = apply(
+        dir.path(),
+        &plugin("stringdb-spectral"),
+        &genes,
+        &["--key", "Metadata_gene"],
+    );
+    assert!(stderr.contains("105 of 106 distinct keys"), "{stderr}");
+    assert!(stderr.contains("SPEF2"), "{stderr}");
+    assert_eq!((out.n_rows(), out.n_features()), (105, 64));
+    assert!(out.meta_names().iter().any(|c| c == "Metadata_complex"));
+}

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::path::Path;
 
 use anyhow::{Result, bail};
+use cpbench_core::Profiles;
 use cpbench_core::io::read_table;
+use cpbench_core::manifest::{OnnxShape, PluginKind};
 use cpbench_core::npy::read_npy;
-use cpbench_core::{Level, Profiles};
 use cpbench_host::plugin::{ApplySpec, ContextRoles, ImageStack, apply_to_profiles, load_plugin};
 
 use crate::Outcome;
@@ -60,9 +61,12 @@ pub fn run(args: Args) -> Result<Outcome> {
         Some(path) => Some(read_images(path)?),
         None => None,
     };
-    let profiles = if images.is_some() {
-        // A crop table is all metadata: read it as such.
-        read_metadata_table(&args.io.profiles)?
+    // Crop tables and key tables (gene lists for embedding tables and lookup models) need no
+    // feature columns: only their metadata reaches the plugin.
+    let keyed = plugin.manifest.kind == PluginKind::EmbeddingTable
+        || plugin.manifest.onnx.as_ref().map(|o| o.shape) == Some(OnnxShape::Lookup);
+    let profiles = if images.is_some() || keyed {
+        read_metadata_table(&args.io.profiles, &args.io.metadata_prefix)?
     } else {
         args.io.load()?
     };
@@ -132,8 +136,29 @@ fn read_images(path: &Path) -> Result<ImageStack> {
     })
 }
 
-/// Reads a table of crops (one row per crop, metadata columns only) as profiles with no features.
-fn read_metadata_table(path: &Path) -> Result<Profiles> {
-    let meta = read_table(path)?;
-    Ok(Profiles::new(meta, Vec::new(), Vec::new(), Level::Cell)?)
+/// Reads only the metadata columns of a table (crops, genes) as profiles with no features.
+fn read_metadata_table(path: &Path, prefixes: &[String]) -> Result<Profiles> {
+    let default = [cpbench_core::io::DEFAULT_METADATA_PREFIX.to_string()];
+    let prefixes = if prefixes.is_empty() {
+        &default[..]
+    } else {
+        prefixes
+    };
+    let table = read_table(path)?;
+    let names: Vec<String> = table
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .filter(|c| prefixes.iter().any(|p| c.starts_with(p.as_str())))
+        .collect();
+    if names.is_empty() {
+        bail!(
+            "{}: no metadata column (none starts with {})",
+            path.display(),
+            prefixes.join(" or ")
+        );
+    }
+    let meta = table.select(names)?;
+    let level = cpbench_core::io::guess_level(&meta);
+    Ok(Profiles::new(meta, Vec::new(), Vec::new(), level)?)
 }
