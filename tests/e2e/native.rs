@@ -120,6 +120,12 @@ fn random_control_is_deterministic_per_seed_and_per_well() {
         (a.plugin_name.as_str(), a.plugin_version.as_str()),
         ("random", "0.1.0")
     );
+    assert!(
+        a.plugin_time > Duration::ZERO && a.plugin_time < a.total_time,
+        "{:?} {:?}",
+        a.plugin_time,
+        a.total_time
+    );
     let again = run_ok(&input, "cpbench_plugin_random", r#"{"seed": 7, "dim": 16}"#);
     assert_eq!(bits(&a.data), bits(&again.data));
     let other = run_ok(&input, "cpbench_plugin_random", r#"{"seed": 8, "dim": 16}"#);

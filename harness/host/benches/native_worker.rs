@@ -6,6 +6,10 @@
 //! - `pca_20000x1000/{worker,in_process}`: the `pca` plugin, fitted on 5,000 control rows and
 //!   applied to all 20,000 rows, all 1,000 components.
 //!
+//! `worker_overhead` times the same worker runs as `worker` but counts only what is not spent
+//! inside the plugin's calls (`NativeOutput::total_time − plugin_time`, both from one run), so
+//! it does not drift with the machine's load between the `worker` and `in_process` samples.
+//!
 //! In-process runs load the same cdylib into the bench process (abi_stable, without its
 //! one-module-per-process cache) and make the same calls the worker makes. The worker is this
 //! bench binary itself: `main` runs [`worker_main`] when called as `<bench> plugin-worker`.
@@ -98,6 +102,16 @@ fn limits() -> NativeLimits {
     }
 }
 
+/// Total time of `iters` worker runs minus the time their plugin calls took.
+fn overhead(job: &NativeJob<'_>, iters: u64) -> Duration {
+    (0..iters)
+        .map(|_| {
+            let out = run_native(&worker(), job, &limits()).unwrap();
+            out.total_time.saturating_sub(out.plugin_time)
+        })
+        .sum()
+}
+
 fn round_trip(c: &mut Criterion) {
     let path = library("cpbench_plugin_test_context_report");
     let module = load_in_process(&path);
@@ -120,6 +134,18 @@ fn round_trip(c: &mut Criterion) {
                 fit_rows: &fit_rows,
             };
             b.iter(|| black_box(run_native(&worker(), &job, &limits()).unwrap()));
+        });
+        group.bench_with_input(BenchmarkId::new("worker_overhead", mib), &x, |b, x| {
+            let job = NativeJob {
+                library: &path,
+                config_json: config.into(),
+                x,
+                n,
+                d: ROUND_TRIP_COLS,
+                context: &[],
+                fit_rows: &fit_rows,
+            };
+            b.iter_custom(|iters| overhead(&job, iters));
         });
         group.bench_with_input(BenchmarkId::new("in_process", mib), &x, |b, x| {
             b.iter(|| black_box(run_in_process(module, config, x, n, ROUND_TRIP_COLS, &[])));
@@ -154,6 +180,9 @@ fn pca(c: &mut Criterion) {
     };
     group.bench_function("worker", |b| {
         b.iter(|| black_box(run_native(&worker(), &job, &limits()).unwrap()));
+    });
+    group.bench_function("worker_overhead", |b| {
+        b.iter_custom(|iters| overhead(&job, iters));
     });
     group.bench_function("in_process", |b| {
         b.iter(|| black_box(run_in_process(module, "{}", &x, n, d, &context)));

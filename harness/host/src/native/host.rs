@@ -64,7 +64,11 @@ pub(crate) fn run(
         let tail = stderr_reader.join().unwrap_or_default();
         (reply, status, killed, tail)
     });
-    classify(job, limits, reply, status, killed, stderr)
+    let mut result = classify(job, limits, reply, status, killed, stderr);
+    if let Ok(output) = &mut result {
+        output.total_time = started.elapsed();
+    }
+    result
 }
 
 /// Checks the job's shapes and builds its JSON message.
@@ -560,6 +564,9 @@ fn classify(
         plugin_name: loaded.name,
         plugin_version: loaded.version,
         stderr_tail: stderr.tail,
+        plugin_time: Duration::try_from_secs_f64(output.plugin_seconds).unwrap_or_default(),
+        // Set by `run`, which knows when the worker started.
+        total_time: Duration::ZERO,
     })
 }
 

@@ -139,6 +139,10 @@ pub struct NativeOutput {
     pub plugin_version: String,
     /// The last few KiB of the worker's stderr (warnings the plugin printed).
     pub stderr_tail: String,
+    /// Time spent inside the plugin's `new`, `fit` and `transform`, as the worker measured it.
+    pub plugin_time: Duration,
+    /// Wall-clock time of the whole run: worker start, transfers, loading and the plugin calls.
+    pub total_time: Duration,
 }
 
 /// How a native plugin run failed.

@@ -18,9 +18,8 @@
 //! lets the host say *where* a crash or hang happened.
 //!
 //! Reading never trusts a length: each is checked against [`FrameLimits`] before anything is
-//! read, and payload memory grows with the bytes that actually arrive (by at most one 64 MiB
-//! step beyond them), so a corrupt or hostile header cannot make the reader reserve the
-//! announced size up front.
+//! read, and payload memory is only touched as bytes arrive (at most one 64 MiB step beyond
+//! them), so a corrupt or hostile header costs address space, not memory.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -34,7 +33,7 @@ pub(crate) const PROTOCOL_VERSION: u16 = 1;
 /// Size of the fixed header.
 pub(crate) const HEADER_LEN: usize = 20;
 
-/// Payload values reserved in one step while reading (64 MiB of f32).
+/// Payload values filled in one step while reading (64 MiB of f32).
 const READ_STEP_VALUES: usize = 16 << 20;
 
 /// What a frame carries.
@@ -219,6 +218,32 @@ fn f32_bytes_mut(values: &mut [f32]) -> &mut [u8] {
     unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), size_of_val(values)) }
 }
 
+/// Asks for transparent huge pages on the unused capacity of a large buffer.
+///
+/// Every payload lands in fresh memory, and on virtual machines a 4 KiB page fault costs
+/// microseconds: faulting in 80 MB page by page took longer than moving it through the pipe.
+/// With 2 MiB pages the faults all but disappear. Only advice: where THP is off, nothing changes.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(values: &mut Vec<f32>) {
+    const HUGE: usize = 2 << 20;
+    let spare = values.spare_capacity_mut();
+    if size_of_val(spare) < 2 * HUGE {
+        return;
+    }
+    let begin = spare.as_mut_ptr() as usize;
+    let end = begin + size_of_val(spare);
+    let page = 4096;
+    let (begin, end) = (begin.next_multiple_of(page), end / page * page);
+    // SAFETY: the range lies inside this Vec's allocation, page-aligned; MADV_HUGEPAGE changes
+    // how the kernel backs those pages, never their contents or validity.
+    unsafe {
+        libc::madvise(begin as *mut libc::c_void, end - begin, libc::MADV_HUGEPAGE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_values: &mut Vec<f32>) {}
+
 /// Reads exactly `buf.len()` bytes, reporting how many arrived when the stream ends early.
 fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<usize, io::Error> {
     let mut got = 0;
@@ -302,14 +327,16 @@ fn read_payload<R: Read>(r: &mut R, bytes: u64) -> Result<Vec<f32>, ProtocolErro
         len: bytes,
         max: usize::MAX as u64,
     })?;
+    // Reserving takes address space only; pages are touched step by step as bytes arrive, so a
+    // lying header costs at most one step of real memory. One reservation also means no
+    // reallocation copies, and one huge-page advice that covers the whole payload.
     let mut values: Vec<f32> = Vec::new();
+    values
+        .try_reserve_exact(total)
+        .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e.to_string()))?;
+    advise_huge_pages(&mut values);
     while values.len() < total {
-        // Reserve at most what already arrived (or one step): exact doubling, so the final
-        // capacity is exactly `total` and a lying header never reserves much beyond the data.
-        let step = (total - values.len()).min(values.len().max(READ_STEP_VALUES));
-        values
-            .try_reserve_exact(step)
-            .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e.to_string()))?;
+        let step = (total - values.len()).min(READ_STEP_VALUES);
         let start = values.len();
         values.resize(start + step, 0.0);
         let got = read_full(r, f32_bytes_mut(&mut values[start..]))?;
@@ -404,6 +431,8 @@ pub(crate) struct OutputMessage {
     pub n: u64,
     /// Columns of the output.
     pub k: u64,
+    /// Wall-clock seconds spent inside the plugin's `new`, `fit` and `transform`.
+    pub plugin_seconds: f64,
 }
 
 /// What went wrong, as the worker classifies it.
@@ -455,14 +484,13 @@ mod tests {
             f32::MIN_POSITIVE,
             3e38,
         ];
-        let bytes = encode(FrameKind::Output, br#"{"n":2,"k":3}"#, &payload);
-        assert_eq!(bytes.len(), HEADER_LEN + 13 + 24);
+        let json = br#"{"n":2,"k":3,"plugin_seconds":0.5}"#;
+        let bytes = encode(FrameKind::Output, json, &payload);
+        assert_eq!(bytes.len(), HEADER_LEN + json.len() + 24);
         assert_eq!(&bytes[0..4], b"CPBW");
         // Little-endian on the wire whatever the machine: 1.5 = 0x3fc00000.
-        assert_eq!(
-            &bytes[HEADER_LEN + 13..HEADER_LEN + 17],
-            &[0, 0, 0xc0, 0x3f]
-        );
+        let at = HEADER_LEN + json.len();
+        assert_eq!(&bytes[at..at + 4], &[0, 0, 0xc0, 0x3f]);
         let mut reader = &bytes[..];
         let frame = read_frame(&mut reader, &FrameLimits::DEFAULT)
             .unwrap()
@@ -473,7 +501,11 @@ mod tests {
         assert_eq!(got, want);
         assert_eq!(
             frame.message::<OutputMessage>().unwrap(),
-            OutputMessage { n: 2, k: 3 }
+            OutputMessage {
+                n: 2,
+                k: 3,
+                plugin_seconds: 0.5
+            }
         );
         assert!(
             read_frame(&mut reader, &FrameLimits::DEFAULT)

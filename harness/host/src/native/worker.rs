@@ -5,6 +5,7 @@ use std::io::{self, BufReader, Write};
 use std::os::fd::AsFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use cpbench_plugin_api::abi_stable::library::RootModule;
 use cpbench_plugin_api::abi_stable::std_types::{RSlice, RStr, RVec};
@@ -192,28 +193,27 @@ fn run_job(out: &mut File) -> Result<(), ErrorMessage> {
         stage,
         rows: rows as u64,
     };
+    // Time spent inside the plugin's own calls, so callers can tell it from the worker's cost.
     send(out, FrameKind::Stage, &stage(Stage::New, 0), &[])?;
-    let mut rep = module.new()(RStr::from_str(&job.message.config_json))
+    let started = Instant::now();
+    let built = module.new()(RStr::from_str(&job.message.config_json));
+    let mut plugin_time = started.elapsed();
+    let mut rep = built
         .into_result()
         .map_err(|e| plugin_failure(Stage::New, &e))?;
 
     let (n, d) = (job.n, job.d);
     let nf = job.fit_rows.len();
     send(out, FrameKind::Stage, &stage(Stage::Fit, nf), &[])?;
-    let fit_result = if nf == n {
-        rep.fit(
-            RSlice::from_slice(&job.x),
-            n as u64,
-            d as u64,
-            job.context.clone().into(),
-        )
+    let (x_fit, context_fit): (Vec<f32>, RVec<ContextColumn>) = if nf == n {
+        (Vec::new(), job.context.clone().into())
     } else {
         // The plugin gets only the fit rows, features and context alike.
         let mut x_fit = Vec::with_capacity(nf * d);
         for &i in &job.fit_rows {
             x_fit.extend_from_slice(&job.x[i * d..(i + 1) * d]);
         }
-        let context_fit: RVec<ContextColumn> = job
+        let context_fit = job
             .context
             .iter()
             .map(|c| {
@@ -221,20 +221,26 @@ fn run_job(out: &mut File) -> Result<(), ErrorMessage> {
                 ContextColumn::new(c.name(), values).expect("a subset of a valid column is valid")
             })
             .collect();
-        rep.fit(RSlice::from_slice(&x_fit), nf as u64, d as u64, context_fit)
+        (x_fit, context_fit)
     };
-    fit_result
+    let x_fit = if nf == n { &job.x } else { &x_fit };
+    let started = Instant::now();
+    let fitted = rep.fit(RSlice::from_slice(x_fit), nf as u64, d as u64, context_fit);
+    plugin_time += started.elapsed();
+    fitted
         .into_result()
         .map_err(|e| plugin_failure(Stage::Fit, &e))?;
 
     send(out, FrameKind::Stage, &stage(Stage::Transform, n), &[])?;
-    let y = rep
-        .transform(
-            RSlice::from_slice(&job.x),
-            n as u64,
-            d as u64,
-            job.context.into(),
-        )
+    let started = Instant::now();
+    let transformed = rep.transform(
+        RSlice::from_slice(&job.x),
+        n as u64,
+        d as u64,
+        job.context.into(),
+    );
+    plugin_time += started.elapsed();
+    let y = transformed
         .into_result()
         .map_err(|e| plugin_failure(Stage::Transform, &e))?;
     let k = rep.output_dim(d as u32) as usize;
@@ -253,6 +259,7 @@ fn run_job(out: &mut File) -> Result<(), ErrorMessage> {
         &OutputMessage {
             n: n as u64,
             k: k as u64,
+            plugin_seconds: plugin_time.as_secs_f64(),
         },
         &y,
     )?;
