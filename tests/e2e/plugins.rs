@@ -24,6 +24,24 @@ fn read(path: &Path) -> Profiles {
     read_profiles(path, &ReadOptions::default()).unwrap().0
 }
 
+/// Copies plugin folder `src` to `dir/name` (the manifest and `files`), editing the manifest.
+fn copy_plugin(
+    dir: &Path,
+    name: &str,
+    src: &Path,
+    files: &[&str],
+    edit: impl FnOnce(String) -> String,
+) -> PathBuf {
+    let copy = dir.join(name);
+    std::fs::create_dir(&copy).unwrap();
+    for f in files {
+        std::fs::copy(src.join(f), copy.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(src.join("plugin.toml")).unwrap();
+    std::fs::write(copy.join("plugin.toml"), edit(text)).unwrap();
+    copy
+}
+
 /// `cpbench plugin apply <plugin> --profiles <input> <args> --out <dir>/out.parquet`.
 fn apply(dir: &Path, plugin: &Path, input: &Path, args: &[&str]) -> (Profiles, String) {
     let out = dir.join("out.parquet");
@@ -118,9 +136,7 @@ fn embedding_table_joins_on_the_key_and_lists_missing_keys() {
 #[test]
 fn a_changed_artifact_is_refused_before_running() {
     let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("embedding");
-    std::fs::create_dir(&copy).unwrap();
-    std::fs::copy(fixture("embedding/plugin.toml"), copy.join("plugin.toml")).unwrap();
+    let copy = copy_plugin(dir.path(), "embedding", &fixture("embedding"), &[], |t| t);
     let table = std::fs::read_to_string(fixture("embedding/vectors.csv")).unwrap();
     std::fs::write(
         copy.join("vectors.csv"),
@@ -215,14 +231,13 @@ fn positive_control_sees_labels_and_methods_cannot() {
         .assert()
         .code(2)
         .stderr(contains("needs at least one label column"));
-    let method = dir.path().join("method");
-    std::fs::create_dir(&method).unwrap();
-    let text = std::fs::read_to_string(plugin("positive-control").join("plugin.toml")).unwrap();
-    std::fs::write(
-        method.join("plugin.toml"),
-        text.replace("role = \"control\"", "role = \"method\""),
-    )
-    .unwrap();
+    let method = copy_plugin(
+        dir.path(),
+        "method",
+        &plugin("positive-control"),
+        &[],
+        |t| t.replace("role = \"control\"", "role = \"method\""),
+    );
     cpbench()
         .args(["plugin", "check"])
         .arg(&method)
@@ -333,17 +348,13 @@ fn onnx_profile_encoder_runs_on_lincs_and_records_the_provider() {
 #[test]
 fn require_gpu_fails_instead_of_falling_back() {
     let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("gpu-only");
-    std::fs::create_dir(&copy).unwrap();
-    for f in ["model.onnx", "features.txt"] {
-        std::fs::copy(plugin("contrastive-mlp").join(f), copy.join(f)).unwrap();
-    }
-    let text = std::fs::read_to_string(plugin("contrastive-mlp").join("plugin.toml")).unwrap();
-    std::fs::write(
-        copy.join("plugin.toml"),
-        format!("{text}require_gpu = true\n"),
-    )
-    .unwrap();
+    let copy = copy_plugin(
+        dir.path(),
+        "gpu-only",
+        &plugin("contrastive-mlp"),
+        &["model.onnx", "features.txt"],
+        |t| format!("{t}require_gpu = true\n"),
+    );
     let out = dir.path().join("out.parquet");
     cpbench()
         .args(["plugin", "apply"])
@@ -492,20 +503,17 @@ fn plugin_check_passes_the_shipped_onnx_plugins() {
 #[test]
 fn label_firewall_only_allowed_context_reaches_a_native_plugin() {
     let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("context-report");
-    std::fs::create_dir(&copy).unwrap();
     let report = dir.path().join("report.json");
-    let text =
-        std::fs::read_to_string(plugin("testing/context-report").join("plugin.toml")).unwrap();
-    let text = text.replace("[native.config]\n", "");
-    std::fs::write(
-        copy.join("plugin.toml"),
-        format!(
-            "{text}\n[native.config]\nreport = \"{}\"\n",
-            report.display()
-        ),
-    )
-    .unwrap();
+    let copy = copy_plugin(
+        dir.path(),
+        "context-report",
+        &plugin("testing/context-report"),
+        &[],
+        |t| {
+            let t = t.replace("[native.config]\n", "");
+            format!("{t}\n[native.config]\nreport = \"{}\"\n", report.display())
+        },
+    );
     let input = read(&shipped(LINCS));
     // Every role the CLI can hand over, plus label columns a method must never get.
     let (out, _) = apply(
