@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::protocol::{
     ContextMessage, ErrorKind, ErrorMessage, Frame, FrameKind, FrameLimits, JobMessage,
-    LoadedMessage, OutputMessage, ProtocolError, StageMessage, read_frame, write_message,
+    LoadedMessage, OutputMessage, ProtocolError, StageMessage, read_frame, write_message_spliced,
 };
 use super::{
     NativeFailure, NativeFailureKind, NativeJob, NativeLimits, NativeOutput, WorkerCommand,
@@ -184,10 +184,12 @@ fn grow_pipe(fd: std::os::fd::RawFd) {
 #[cfg(not(target_os = "linux"))]
 fn grow_pipe(_fd: std::os::fd::RawFd) {}
 
+/// Sends the job. `x` stays borrowed until `run` returns, which is after the worker has exited,
+/// so the spliced pages are never modified before the worker has read them.
 fn send_job(mut stdin: ChildStdin, message: &JobMessage, x: &[f32]) {
     // A worker that dies while reading closes the pipe; the exit status says why, so the write
     // error adds nothing.
-    let _ = write_message(&mut stdin, FrameKind::Job, message, x);
+    let _ = write_message_spliced(&mut stdin, FrameKind::Job, message, x);
     let _ = stdin.flush();
 }
 

@@ -56,9 +56,9 @@ pub fn library_file_name(crate_name: &str) -> String {
 /// Locates the cdylib of plugin crate `spec_library` (`[native] library` in `plugin.toml`).
 ///
 /// Looks in the running executable's build folder first: its own folder and `deps/` beside it
-/// (or, for a test or bench binary inside `deps/`, that folder and its parent), taking the more
-/// recently built file when both hold one, since `cargo test` refreshes only `deps/`. Then each
-/// of `search_dirs` in order.
+/// (or, for a test, bench or example binary inside `deps/` or `examples/`, also the profile
+/// folder and its `deps/`), taking the most recently built file when several hold one, since
+/// `cargo test` refreshes only `deps/`. Then each of `search_dirs` in order.
 pub fn resolve_library(
     spec_library: &str,
     search_dirs: &[PathBuf],
@@ -111,14 +111,24 @@ fn resolve_from(
     })
 }
 
-/// The executable's folder and the other half of its cargo output folder (`deps/` or parent).
+/// The executable's folder and the rest of its cargo output folder: for a binary in
+/// `target/<profile>/`, its `deps/`; for a test, bench or example binary in `deps/` or
+/// `examples/`, also `target/<profile>/` and its `deps/`.
 fn build_folders(exe_dir: &Path) -> Vec<PathBuf> {
-    if exe_dir.file_name().is_some_and(|n| n == "deps")
-        && let Some(parent) = exe_dir.parent()
-    {
-        return vec![exe_dir.to_path_buf(), parent.to_path_buf()];
+    let nested = exe_dir
+        .file_name()
+        .is_some_and(|n| n == "deps" || n == "examples");
+    match exe_dir.parent() {
+        Some(profile) if nested => {
+            let mut dirs = vec![exe_dir.to_path_buf(), profile.to_path_buf()];
+            let deps = profile.join("deps");
+            if deps != exe_dir {
+                dirs.push(deps);
+            }
+            dirs
+        }
+        _ => vec![exe_dir.to_path_buf(), exe_dir.join("deps")],
     }
-    vec![exe_dir.to_path_buf(), exe_dir.join("deps")]
 }
 
 /// Modification time of a regular file, `None` when there is none.
@@ -180,6 +190,11 @@ mod tests {
         touch(&debug.join("deps").join(&name), Duration::from_secs(60));
         let found = resolve_from(Some(&test_exe), "cpbench_plugin_x", &[]).unwrap();
         assert_eq!(found, debug.join(&name));
+        // An example binary looks in examples/, the profile folder and deps/.
+        let example = debug.join("examples/demo");
+        touch(&debug.join(&name), Duration::from_secs(120));
+        let found = resolve_from(Some(&example), "cpbench_plugin_x", &[]).unwrap();
+        assert_eq!(found, debug.join("deps").join(&name));
     }
 
     #[test]

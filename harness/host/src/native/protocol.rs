@@ -22,6 +22,9 @@
 //! them), so a corrupt or hostile header costs address space, not memory.
 
 use std::io::{self, Read, Write};
+#[cfg(target_os = "linux")]
+use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -156,13 +159,8 @@ pub(crate) enum ProtocolError {
     Invalid(String),
 }
 
-/// Writes one frame.
-pub(crate) fn write_frame<W: Write>(
-    w: &mut W,
-    kind: FrameKind,
-    json: &[u8],
-    payload: &[f32],
-) -> io::Result<()> {
+/// The header and JSON of a frame whose payload has `payload_bytes` bytes.
+fn frame_head(kind: FrameKind, json: &[u8], payload_bytes: usize) -> io::Result<Vec<u8>> {
     let json_len = u32::try_from(json.len()).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -174,9 +172,19 @@ pub(crate) fn write_frame<W: Write>(
     head.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
     head.extend_from_slice(&(kind as u16).to_le_bytes());
     head.extend_from_slice(&json_len.to_le_bytes());
-    head.extend_from_slice(&(size_of_val(payload) as u64).to_le_bytes());
+    head.extend_from_slice(&(payload_bytes as u64).to_le_bytes());
     head.extend_from_slice(json);
-    w.write_all(&head)?;
+    Ok(head)
+}
+
+/// Writes one frame.
+pub(crate) fn write_frame<W: Write>(
+    w: &mut W,
+    kind: FrameKind,
+    json: &[u8],
+    payload: &[f32],
+) -> io::Result<()> {
+    w.write_all(&frame_head(kind, json, size_of_val(payload))?)?;
     write_f32s(w, payload)?;
     w.flush()
 }
@@ -190,6 +198,71 @@ pub(crate) fn write_message<W: Write, T: Serialize>(
 ) -> io::Result<()> {
     let json = serde_json::to_vec(message).map_err(io::Error::other)?;
     write_frame(w, kind, &json, payload)
+}
+
+/// Writes one frame to a pipe, handing the payload's pages to the pipe (`vmsplice`) instead of
+/// copying them; falls back to copying when `w` is not a pipe.
+///
+/// Copying into a pipe means writing into fresh kernel pages, which on a virtual machine costs
+/// about as much as the reader's copy out; splicing measured 30–40% less worker overhead. The
+/// caller must leave `payload` unmodified, and its memory unreused, until the reader has read
+/// it: the pipe refers to those pages until then. Memory safety does not depend on this (the
+/// pipe holds its own references to the pages), only the bytes the reader sees.
+pub(crate) fn write_frame_spliced<W: Write + AsFd>(
+    w: &mut W,
+    kind: FrameKind,
+    json: &[u8],
+    payload: &[f32],
+) -> io::Result<()> {
+    w.write_all(&frame_head(kind, json, size_of_val(payload))?)?;
+    w.flush()?;
+    if cfg!(target_endian = "little") && splice_all(w.as_fd(), f32_bytes(payload))? {
+        return Ok(());
+    }
+    write_f32s(w, payload)?;
+    w.flush()
+}
+
+/// Serializes `message` and writes it as one frame with [`write_frame_spliced`] (same contract).
+pub(crate) fn write_message_spliced<W: Write + AsFd, T: Serialize>(
+    w: &mut W,
+    kind: FrameKind,
+    message: &T,
+    payload: &[f32],
+) -> io::Result<()> {
+    let json = serde_json::to_vec(message).map_err(io::Error::other)?;
+    write_frame_spliced(w, kind, &json, payload)
+}
+
+/// Hands `bytes` to the pipe `fd`; `Ok(false)` when `fd` is not a pipe and nothing was sent.
+#[cfg(target_os = "linux")]
+fn splice_all(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<bool> {
+    let mut sent = 0;
+    while sent < bytes.len() {
+        let rest = &bytes[sent..];
+        let iov = libc::iovec {
+            iov_base: rest.as_ptr() as *mut libc::c_void,
+            iov_len: rest.len(),
+        };
+        // SAFETY: `iov` describes `rest`, which outlives the call; without SPLICE_F_GIFT the
+        // kernel only reads the pages, and keeps its own references to them.
+        let n = unsafe { libc::vmsplice(fd.as_raw_fd(), &iov, 1, 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EBADF | libc::EINVAL | libc::ENOSYS) if sent == 0 => return Ok(false),
+                _ => return Err(e),
+            }
+        }
+        sent += n as usize;
+    }
+    Ok(true)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn splice_all(_fd: BorrowedFd<'_>, _bytes: &[u8]) -> io::Result<bool> {
+    Ok(false)
 }
 
 fn write_f32s<W: Write>(w: &mut W, values: &[f32]) -> io::Result<()> {
@@ -530,6 +603,41 @@ mod tests {
         assert_eq!(second.payload.len(), big.len());
         assert_eq!(second.payload.capacity(), big.len());
         assert_eq!(second.payload[READ_STEP_VALUES + 12344], big[big.len() - 1]);
+    }
+
+    #[test]
+    fn spliced_frames_match_copied_ones_through_a_pipe_and_a_file() {
+        let payload: Vec<f32> = (0..(3 << 18) + 7).map(|i| i as f32 * 0.25).collect();
+        let (mut reader, mut writer) = io::pipe().unwrap();
+        let sent = payload.clone();
+        let writer_thread = std::thread::spawn(move || {
+            write_frame_spliced(&mut writer, FrameKind::Output, b"{}", &sent).unwrap();
+            write_frame_spliced(&mut writer, FrameKind::Stage, b"[]", &[]).unwrap();
+            // The pipe may refer to `sent` until it is read: keep it until the reader is done.
+            sent
+        });
+        let frame = read_frame(&mut reader, &FrameLimits::DEFAULT)
+            .unwrap()
+            .unwrap();
+        assert_eq!(bits(&frame.payload), bits(&payload));
+        let empty = read_frame(&mut reader, &FrameLimits::DEFAULT)
+            .unwrap()
+            .unwrap();
+        assert_eq!((empty.kind, empty.payload.len()), (FrameKind::Stage, 0));
+        drop(writer_thread.join().unwrap());
+
+        // A regular file is not a pipe: the same bytes are written by copying.
+        let mut file = tempfile::tempfile().unwrap();
+        write_frame_spliced(&mut file, FrameKind::Output, b"{}", &payload[..5]).unwrap();
+        use std::io::Seek;
+        file.rewind().unwrap();
+        let mut written = Vec::new();
+        file.read_to_end(&mut written).unwrap();
+        assert_eq!(written, encode(FrameKind::Output, b"{}", &payload[..5]));
+    }
+
+    fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|v| v.to_bits()).collect()
     }
 
     #[test]

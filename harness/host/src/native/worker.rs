@@ -1,7 +1,7 @@
 //! The worker side: `cpbench plugin-worker` runs one job read from stdin and answers on stdout.
 
 use std::fs::File;
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader};
 use std::os::fd::AsFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use cpbench_plugin_api::{Context, ContextColumn, PluginRootMod_Ref};
 
 use super::protocol::{
     ErrorKind, ErrorMessage, FrameKind, FrameLimits, JobMessage, LoadedMessage, OutputMessage,
-    Stage, StageMessage, read_frame, write_message,
+    Stage, StageMessage, read_frame, write_message, write_message_spliced,
 };
 
 /// Exit code after an error frame was sent; the frame, not the code, carries the reason.
@@ -253,18 +253,17 @@ fn run_job(out: &mut File) -> Result<(), ErrorMessage> {
             ),
         });
     }
-    send(
-        out,
-        FrameKind::Output,
-        &OutputMessage {
-            n: n as u64,
-            k: k as u64,
-            plugin_seconds: plugin_time.as_secs_f64(),
-        },
-        &y,
-    )?;
-    out.flush()
-        .map_err(|e| protocol_error(format!("cannot write to the host: {e}")))
+    let output = OutputMessage {
+        n: n as u64,
+        k: k as u64,
+        plugin_seconds: plugin_time.as_secs_f64(),
+    };
+    write_message_spliced(out, FrameKind::Output, &output, &y)
+        .map_err(|e| protocol_error(format!("cannot write to the host: {e}")))?;
+    // The pipe may still refer to the output's pages until the host has read them, and the
+    // process exits right after: never free (and so never reuse) them.
+    std::mem::forget(y);
+    Ok(())
 }
 
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
