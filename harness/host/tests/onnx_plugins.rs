@@ -106,7 +106,7 @@ fn assert_fixture_is_current(plugin: &OnnxPlugin, sha: &Value) {
     assert_eq!(
         plugin.sha256(),
         sha.as_str().unwrap(),
-        "{} changed since its fixture was written: run tests/golden/make_onnx_plugin_fixtures.py",
+        "{} changed since its fixture was written: rerun the script named in the fixture's `generator` field",
         plugin.model_path().display()
     );
 }
@@ -737,4 +737,72 @@ fn require_gpu_without_cuda_fails_with_a_clear_message() {
 fn onnx_plugin_can_be_shared_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<OnnxPlugin>();
+}
+
+// ---- set encoder: plugins/deepsets against the outputs plugins/deepsets/train.py wrote ------
+
+/// The fixture's sets (deepsets.expected.json): all members row-major, their width, the offsets.
+fn deepsets_input(doc: &Value) -> (Vec<f32>, usize, Vec<usize>) {
+    let input = &doc["input"];
+    (
+        floats(&input["data"]),
+        input["d"].as_u64().unwrap() as usize,
+        usizes(&input["offsets"]),
+    )
+}
+
+#[test]
+fn deepsets_matches_python_onnxruntime_at_any_batch_size() {
+    let doc = expected("deepsets");
+    let (mut spec, dir) = shipped("deepsets");
+    let (x, d, offsets) = deepsets_input(&doc);
+    // Python ran each set alone; here sets of 1 to 12 cells share padded batches.
+    for batch_size in [1, 2, 64] {
+        spec.batch_size = batch_size;
+        let plugin = load(&spec, &dir);
+        assert_fixture_is_current(&plugin, &doc["model_sha256"]);
+        assert_eq!(plugin.shape(), OnnxShape::Set);
+        assert_eq!(plugin.output_dim(), 16);
+        assert_eq!(plugin.features().map(<[String]>::len), Some(d));
+        let got = plugin.encode_sets(&x, d, &offsets).unwrap();
+        assert_eq!(got.chunked_sets, 0);
+        assert_matches_fixture(
+            &got.values,
+            &doc,
+            "output",
+            &format!("batch size {batch_size}"),
+        );
+    }
+}
+
+#[test]
+fn deepsets_ignores_cell_order_and_additive_well_effects() {
+    let doc = expected("deepsets");
+    let (spec, dir) = shipped("deepsets");
+    let plugin = load(&spec, &dir);
+    let (x, d, offsets) = deepsets_input(&doc);
+    let base = plugin.encode_sets(&x, d, &offsets).unwrap().values;
+
+    // Reverse the cells within every set: a set function must not notice.
+    let mut reversed = Vec::with_capacity(x.len());
+    for pair in offsets.windows(2) {
+        for row in (pair[0]..pair[1]).rev() {
+            reversed.extend_from_slice(&x[row * d..(row + 1) * d]);
+        }
+    }
+    let got = plugin.encode_sets(&reversed, d, &offsets).unwrap().values;
+    assert_close(&got, &base, 1e-4, 1e-5, "cells reversed");
+
+    // Add a different constant vector to each set's cells (a plate or well offset): the model
+    // centres every set first, so the embedding stays.
+    let mut shifted = x.clone();
+    for (s, pair) in offsets.windows(2).enumerate() {
+        for row in pair[0]..pair[1] {
+            for (j, v) in shifted[row * d..(row + 1) * d].iter_mut().enumerate() {
+                *v += 0.5 * (s as f32 + 1.0) * if j % 2 == 0 { 1.0 } else { -1.0 };
+            }
+        }
+    }
+    let got = plugin.encode_sets(&shifted, d, &offsets).unwrap().values;
+    assert_close(&got, &base, 1e-3, 1e-4, "additive shift per set");
 }
