@@ -14,9 +14,11 @@
 //!   minijinja templates, with the per-task plots of the design document.
 
 pub mod error;
+pub mod figures;
 pub mod result;
 
 pub use error::{Error, Invalid, Result};
+pub use figures::RunFigures;
 pub use result::{
     BenchmarkRef, DatasetFile, HarnessInfo, PluginKind, PluginRef, PluginRole, Provenance,
     RESULT_SCHEMA_FILE, RunResult, SCHEMA_VERSION, Score, Status, Timing, result_json_schema,

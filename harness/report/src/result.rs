@@ -176,6 +176,9 @@ pub struct Score {
     pub n: Option<u64>,
     /// The parameters that produced the value (k, thresholds, similarity, ...).
     pub params: BTreeMap<String, serde_json::Value>,
+    /// Whether this is one of the task's headline scores, shown as a leaderboard column.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub primary: bool,
 }
 
 impl RunResult {
@@ -411,6 +414,7 @@ mod tests {
                         ("similarity".into(), serde_json::json!("cosine")),
                         ("null_size".into(), serde_json::json!(10000)),
                     ]),
+                    primary: true,
                 },
                 Score {
                     task: "moa-kmeans".into(),
@@ -421,6 +425,7 @@ mod tests {
                     ci: Some([0.58, 0.64]),
                     n: Some(100),
                     params: BTreeMap::new(),
+                    primary: false,
                 },
             ],
         }
