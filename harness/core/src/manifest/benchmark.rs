@@ -42,6 +42,26 @@ pub struct BenchmarkManifest {
     /// The tasks scored on the preprocessed profiles (`[[task]]`, at least one).
     #[serde(rename = "task")]
     pub tasks: Vec<Task>,
+    /// Datasets whose information the data or labels carry (e.g. `CORUM`); a plugin trained on
+    /// one of them, or on this benchmark, is flagged as contaminated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub datasets: Vec<String>,
+    /// Re-score one task over several sphering regularizations (CNN-1 paper, Fig. 6B).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_sweep: Option<LambdaSweepSpec>,
+}
+
+/// The `[lambda_sweep]` table: the benchmark's one `sphere` step rerun with each λ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaSweepSpec {
+    /// Id of the task rescored at each λ.
+    pub task: String,
+    /// Which score of the task to plot (default: its first primary score).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// The λ values, each > 0.
+    pub values: Vec<f64>,
 }
 
 /// The `[data]` table: the profile table and its annotation files.
@@ -692,6 +712,32 @@ impl Manifest for BenchmarkManifest {
                 ));
             }
             self.validate_task(doc, i, task)?;
+        }
+        if let Some(sweep) = &self.lambda_sweep {
+            if !self.tasks.iter().any(|t| t.id == sweep.task) {
+                return Err(doc.invalid(
+                    "lambda_sweep.task",
+                    format!("no [[task]] has id `{}`", sweep.task),
+                ));
+            }
+            let spheres = self
+                .preprocess
+                .iter()
+                .filter(|s| s.op == PrepOp::Sphere)
+                .count();
+            if spheres != 1 {
+                return Err(doc.invalid(
+                    "lambda_sweep",
+                    format!("needs exactly one `sphere` step in [[preprocess]], found {spheres}"),
+                ));
+            }
+            if sweep.values.is_empty() || sweep.values.iter().any(|v| !(*v > 0.0 && v.is_finite()))
+            {
+                return Err(doc.invalid(
+                    "lambda_sweep.values",
+                    "must list at least one λ, each finite and > 0",
+                ));
+            }
         }
         Ok(())
     }

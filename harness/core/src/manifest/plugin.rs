@@ -158,6 +158,9 @@ impl PluginLevel {
 pub struct PluginInput {
     /// What one input item is.
     pub level: PluginLevel,
+    /// Further levels the plugin accepts unchanged (e.g. a random control works at any level).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<PluginLevel>,
     /// Expected input width (features per profile, or channels for images); checked when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
