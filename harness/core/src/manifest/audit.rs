@@ -49,6 +49,9 @@ pub struct Claim {
     /// Which score of the task, when it reports several, e.g. `nmi` for a kmeans task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
+    /// Picks one of several scores of that metric by its parameters, e.g. `{ k = 1 }`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, serde_json::Value>,
     /// Which statistic of the score, e.g. `mean` or `sd` over k-means restarts (default: the value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statistic: Option<String>,

@@ -85,6 +85,13 @@ pub struct DataSpec {
     /// Extra files tasks refer to by name: label tables, gene-pair lists.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+    /// Image crops (`.npy`, `[N, C, H, W]` float32), one per profile row, for image plugins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<PathBuf>,
+    /// Expected SHA-256 of the images file; checked when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[0-9a-f]{64}$"))]
+    pub images_sha256: Option<String>,
 }
 
 fn default_metadata_prefix() -> String {
@@ -761,6 +768,12 @@ impl BenchmarkManifest {
             doc.check_sha256(&format!("{key}.sha256"), a.sha256.as_deref())?;
             doc.require_file(&format!("{key}.path"), &a.path)?;
         }
+        doc.check_sha256("data.images_sha256", data.images_sha256.as_deref())?;
+        if let Some(images) = &data.images {
+            doc.require_file("data.images", images)?;
+        } else if data.images_sha256.is_some() {
+            return Err(doc.invalid("data.images_sha256", "given without data.images"));
+        }
         Ok(())
     }
 
@@ -1105,6 +1118,11 @@ impl Loaded<BenchmarkManifest> {
             path: self.resolve(&data.profiles),
             sha256: data.sha256.clone(),
         }];
+        out.extend(data.images.iter().map(|images| DataRef {
+            key: "data.images".to_string(),
+            path: self.resolve(images),
+            sha256: data.images_sha256.clone(),
+        }));
         out.extend(data.annotations.iter().enumerate().map(|(i, a)| DataRef {
             key: format!("data.annotations[{i}].path"),
             path: self.resolve(&a.path),
