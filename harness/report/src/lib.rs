@@ -15,10 +15,16 @@
 
 pub mod error;
 pub mod figures;
+pub mod leaderboard;
 pub mod result;
 
 pub use error::{Error, Invalid, Result};
 pub use figures::RunFigures;
+pub use leaderboard::{
+    BenchmarkBoard, BenchmarkMeta, BoardRow, Cell, ControlAnchor, LEADERBOARD_SCHEMA_FILE,
+    LEADERBOARD_SCHEMA_VERSION, LOWER_IS_BETTER, Leaderboard, OverallRow, PluginMeta, Regression,
+    RunEntry, TaskColumn,
+};
 pub use result::{
     BenchmarkRef, DatasetFile, HarnessInfo, PluginKind, PluginRef, PluginRole, Provenance,
     RESULT_SCHEMA_FILE, RunResult, SCHEMA_VERSION, Score, Status, Timing, result_json_schema,
