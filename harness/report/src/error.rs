@@ -37,6 +37,14 @@ pub enum Error {
         /// The parse error, with line and column.
         source: serde_json::Error,
     },
+    /// The file is not JSON of the leaderboard schema; serde_json's message gives line and column.
+    #[error("{}: not a cpbench leaderboard: {source}", path.display())]
+    ParseLeaderboard {
+        /// The file.
+        path: PathBuf,
+        /// The parse error, with line and column.
+        source: serde_json::Error,
+    },
     /// The file parsed but breaks a rule of the schema.
     #[error("{}: {source}", path.display())]
     Invalid {

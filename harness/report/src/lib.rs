@@ -23,7 +23,8 @@ pub use figures::RunFigures;
 pub use leaderboard::{
     BenchmarkBoard, BenchmarkMeta, BoardRow, Cell, ControlAnchor, LEADERBOARD_SCHEMA_FILE,
     LEADERBOARD_SCHEMA_VERSION, LOWER_IS_BETTER, Leaderboard, OverallRow, PluginMeta, Regression,
-    RunEntry, TaskColumn,
+    RunEntry, TaskColumn, build_leaderboard, higher_is_better, leaderboard_json_schema,
+    regressions,
 };
 pub use result::{
     BenchmarkRef, DatasetFile, HarnessInfo, PluginKind, PluginRef, PluginRole, Provenance,

@@ -299,9 +299,20 @@ pub fn result_json_schema() -> String {
 /// Writes every schema this crate defines into `dir` (created if missing); returns the files.
 pub fn write_schemas(dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| cpbench_core::Error::io(dir, e))?;
-    let path = dir.join(RESULT_SCHEMA_FILE);
-    cpbench_core::io::write_bytes_atomic(&path, result_json_schema().as_bytes())?;
-    Ok(vec![path])
+    let schemas = [
+        (RESULT_SCHEMA_FILE, result_json_schema()),
+        (
+            crate::leaderboard::LEADERBOARD_SCHEMA_FILE,
+            crate::leaderboard::leaderboard_json_schema(),
+        ),
+    ];
+    let mut written = Vec::with_capacity(schemas.len());
+    for (name, text) in schemas {
+        let path = dir.join(name);
+        cpbench_core::io::write_bytes_atomic(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 fn invalid(at: &str, what: String) -> std::result::Result<(), Invalid> {
@@ -628,10 +639,20 @@ mod tests {
     fn write_schemas_creates_the_folder() {
         let dir = scratch("schemas").join("nested");
         let files = write_schemas(&dir).unwrap();
-        assert_eq!(files, [dir.join(RESULT_SCHEMA_FILE)]);
+        assert_eq!(
+            files,
+            [
+                dir.join(RESULT_SCHEMA_FILE),
+                dir.join(crate::leaderboard::LEADERBOARD_SCHEMA_FILE)
+            ]
+        );
         assert_eq!(
             std::fs::read_to_string(&files[0]).unwrap(),
             result_json_schema()
+        );
+        assert_eq!(
+            std::fs::read_to_string(&files[1]).unwrap(),
+            crate::leaderboard::leaderboard_json_schema()
         );
         std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
     }
