@@ -358,10 +358,10 @@ fn build_board(entries: Vec<&RunEntry>) -> BenchmarkBoard {
                 controls[0].0
             )),
             (Some(w), Some(b)) if (b.value - w.value).abs() < MIN_CONTROL_SPREAD => {
+                let ids: Vec<&str> = controls.iter().map(|(id, _)| *id).collect();
                 notes.push(format!(
-                    "{key}: not scaled, the best and worst control ({} and {}) are equal ({})",
-                    b.plugin,
-                    w.plugin,
+                    "{key}: not scaled, every control ({}) scores {}",
+                    ids.join(", "),
                     fmt_raw(b.value)
                 ))
             }
@@ -1157,8 +1157,7 @@ mod tests {
             board.notes,
             [
                 "replicate-map/map/copairs-0.5: not scaled, only one control has a value (random)",
-                "batch/batch-leakage/knn-5: not scaled, the best and worst control \
-                 (random and random) are equal (0.500)",
+                "batch/batch-leakage/knn-5: not scaled, every control (random, shuffled) scores 0.500",
             ]
         );
         let m = row(board, "m");
