@@ -15,11 +15,18 @@
 
 pub mod error;
 pub mod figures;
+#[doc(hidden)]
+pub mod fixtures;
+pub mod html;
 pub mod leaderboard;
 pub mod result;
+pub mod svg;
 
 pub use error::{Error, Invalid, Result};
 pub use figures::RunFigures;
+pub use html::{
+    BenchmarkRuns, LeaderboardPage, RenderError, RunPage, render_leaderboard, render_run_report,
+};
 pub use leaderboard::{
     BenchmarkBoard, BenchmarkMeta, BoardRow, Cell, ControlAnchor, LEADERBOARD_SCHEMA_FILE,
     LEADERBOARD_SCHEMA_VERSION, LOWER_IS_BETTER, Leaderboard, OverallRow, PluginMeta, Regression,
