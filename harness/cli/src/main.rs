@@ -1,6 +1,7 @@
 //! The `cpbench` binary: parses arguments and calls the library crates. Exit codes: 0 ok,
 //! 1 a check failed, 2 bad input or usage.
 
+mod bench;
 mod cmd;
 mod prep_exec;
 mod progress;
@@ -31,6 +32,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run one plugin on one benchmark: result JSON, plot data and HTML report (cached).
+    Run(cmd::run::Args),
+    /// Run every applicable (benchmark, plugin) pair and write the leaderboard (HTML, JSON, Markdown).
+    Leaderboard(cmd::leaderboard::Args),
+    /// Recompute published claims (benchmarks/audits/<id>.toml) and say which ones hold.
+    Audit(cmd::audit::Args),
     /// Report the environment: cpbench version, ONNX Runtime location and version, CUDA, threads.
     Doctor(cmd::doctor::Args),
     /// Check benchmark, plugin and audit manifests and the hashes of the data they name.
@@ -67,6 +74,9 @@ pub enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(a) => cmd::run::run(a),
+        Command::Leaderboard(a) => cmd::leaderboard::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
         Command::Doctor(a) => cmd::doctor::run(a),
         Command::Validate(a) => cmd::validate::run(a),
         Command::Info(a) => cmd::info::run(a),

@@ -521,7 +521,7 @@ mod tests {
     #[test]
     fn fingerprint_is_compact_with_sorted_keys() {
         let fp = sample().scores_fingerprint();
-        assert!(fp.starts_with(r#"[{"ci":null,"metric":"map","n":316,"params":{"null_size":10000,"similarity":"cosine"},"sd":null,"task":"replicate-map""#), "{fp}");
+        assert!(fp.starts_with(r#"[{"ci":null,"metric":"map","n":316,"params":{"null_size":10000,"similarity":"cosine"},"primary":true,"sd":null,"task":"replicate-map""#), "{fp}");
     }
 
     #[test]

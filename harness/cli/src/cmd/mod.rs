@@ -1,11 +1,14 @@
 //! One module per subcommand.
 
+pub mod audit;
 pub mod doctor;
 pub mod eval;
 pub mod info;
+pub mod leaderboard;
 pub mod plugin;
 pub mod plugin_worker;
 pub mod prep;
+pub mod run;
 pub mod schemas;
 pub mod simulate;
 pub mod validate;

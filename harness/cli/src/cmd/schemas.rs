@@ -21,6 +21,10 @@ pub fn run(args: Args) -> Result<Outcome> {
         .with_context(|| format!("creating {}", args.dir.display()))?;
     let mut all = cpbench_core::manifest::json_schemas();
     all.push(("result.schema.json", cpbench_report::result_json_schema()));
+    all.push((
+        cpbench_report::LEADERBOARD_SCHEMA_FILE,
+        cpbench_report::leaderboard_json_schema(),
+    ));
     for (name, text) in all {
         let path = args.dir.join(name);
         write_bytes_atomic(&path, text.as_bytes())?;

@@ -128,7 +128,17 @@ fn check_columns(b: &Loaded<BenchmarkManifest>) -> Result<()> {
         },
         level: Some(data.level),
     };
-    let (profiles, _) = read_profiles(&file, &opts)?;
+    // A key or crop table (gene list, crop index) has metadata only: plugins bring the features.
+    let table = cpbench_core::io::read_table(&file)?;
+    let has_features = table
+        .get_column_names()
+        .iter()
+        .any(|c| !c.starts_with(data.metadata_prefix.as_str()));
+    let profiles = if has_features {
+        read_profiles(&file, &opts)?.0
+    } else {
+        cpbench_core::Profiles::new(table, Vec::new(), Vec::new(), data.level)?
+    };
     let names = profiles.meta_names();
     for (key, column) in b.referenced_columns() {
         if !names.contains(&column) {

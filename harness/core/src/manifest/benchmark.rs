@@ -450,7 +450,13 @@ impl Metric {
             Metric::Kmeans => (&["labels"], &["k", "k_sweep", "restarts", "seed"], &[]),
             Metric::KnnAccuracy => (
                 &["labels"],
-                &["k", "k_values", "exclude_same", "multilabel_sep"],
+                &[
+                    "k",
+                    "k_values",
+                    "exclude_same",
+                    "multilabel_sep",
+                    "similarity",
+                ],
                 &[],
             ),
             Metric::BatchLeakage => (
@@ -509,6 +515,9 @@ pub struct Task {
     /// Level the profiles are scored at (all metrics; default: the level after preprocessing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
+    /// Score only the rows matching this filter (all metrics), e.g. `Metadata_moa != DMSO`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<String>,
     /// Label column: a `[columns] labels` entry or the perturbation column (enrichment, precision-at-k, kmeans, knn-accuracy, partition; map: multilabel column; relations: gene column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<String>,
@@ -941,7 +950,10 @@ impl BenchmarkManifest {
             .chain(COMMON_TASK_PARAMS)
             .copied()
             .collect();
-        let present = present_keys(doc, &prefix, task, &["id", "metric", "description"]);
+        let present = present_keys(doc, &prefix, task, &["id", "metric", "description", "rows"]);
+        if let Some(rows) = &task.rows {
+            check_rows(doc, &key("rows"), rows, false, &self.columns)?;
+        }
         check_params(doc, &prefix, &what, &present, required, &allowed, one_of)?;
 
         let columns = &self.columns;

@@ -19,8 +19,8 @@ use schemars::JsonSchema;
 
 pub use audit::{AuditManifest, Claim, ManifestRef};
 pub use benchmark::{
-    Annotation, BenchmarkManifest, Columns, ControlSpec, DataSpec, Metric, PrepOp, PrepStep,
-    Similarity, SplitSpec, Task,
+    Annotation, BenchmarkManifest, Columns, ControlSpec, DataSpec, LambdaSweepSpec, Metric, PrepOp,
+    PrepStep, Similarity, SplitSpec, Task,
 };
 pub use pipeline::PrepPipeline;
 pub use plugin::{

@@ -18,7 +18,7 @@ use cpbench_core::io::{Format, write_table};
 use cpbench_metrics::enrichment::{Enrichment, EnrichmentOptions, Labels, folds_of_enrichment};
 use cpbench_metrics::{MetricError, Similarity};
 use polars::prelude::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::common::{ProfileArgs, label_column, matrix, multilabel_column, write_json};
 use crate::Outcome;
@@ -53,6 +53,14 @@ pub struct Args {
 
 /// Runs `cpbench eval enrichment`.
 pub fn run(args: Args) -> Result<Outcome> {
+    let profiles = args.input.load()?;
+    let report = compute(&args, profiles)?;
+    write_json(&args.out, &report)?;
+    Ok(Outcome::Ok)
+}
+
+/// Computes the `--out` report of `cpbench eval enrichment` on already loaded profiles.
+pub fn compute(args: &Args, profiles: Profiles) -> Result<Value> {
     if let Some(p) = &args.out_queries {
         Format::of(p)?;
     }
@@ -64,7 +72,6 @@ pub fn run(args: Args) -> Result<Outcome> {
         bail!("--sep must not be empty");
     }
     let file = args.input.profiles.display().to_string();
-    let profiles = args.input.load()?;
     require_columns(&profiles, std::slice::from_ref(&args.labels), &file)?;
     let n = profiles.n_rows();
     let single;
@@ -121,8 +128,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     if let (Some(path), Some(df)) = (&args.out_queries, queries.as_mut()) {
         write_table(df, path)?;
     }
-    write_json(&args.out, &summary)?;
-    println!(
+    crate::say!(
         "folds of enrichment (top {}%, {}): {} over {} queries (Haldane-corrected {}); \
          interpolated MAP {} over {} queries",
         100.0 - args.percentile,
@@ -133,7 +139,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         result.interpolated_map,
         result.n_interpolated_queries
     );
-    Ok(Outcome::Ok)
+    Ok(summary)
 }
 
 /// The query rows' metadata with their tables and statistics.

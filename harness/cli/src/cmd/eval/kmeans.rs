@@ -163,6 +163,14 @@ fn explain(e: MetricError, file: &str, filtered: bool) -> anyhow::Error {
 
 /// Runs `cpbench eval kmeans`.
 pub fn run(args: Args) -> Result<Outcome> {
+    let profiles = args.input.load()?;
+    let report = compute(&args, profiles)?;
+    write_json(&args.out, &report)?;
+    Ok(Outcome::Ok)
+}
+
+/// Computes the `--out` report of `cpbench eval kmeans` on already loaded profiles.
+pub fn compute(args: &Args, profiles: Profiles) -> Result<Value> {
     let k_flag: Option<usize> = match args.k.as_str() {
         "auto" => None,
         v => Some(
@@ -187,7 +195,6 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let file = args.input.profiles.display().to_string();
     let filtered = !args.input.filters.is_empty();
-    let profiles = args.input.load()?;
     let mut wanted = vec![args.labels.clone()];
     wanted.extend(args.batch.clone());
     require_columns(&profiles, &wanted, &file)?;
@@ -328,7 +335,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             })
             .collect();
     }
-    println!(
+    crate::say!(
         "k-means (k = {k}, {} restarts): NMI {:.4} ± {:.4}, ARI {:.4} ± {:.4}, purity {:.4} ± \
          {:.4}; best inertia {}",
         args.restarts,
@@ -350,6 +357,5 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
         write_table(&mut df, path)?;
     }
-    write_json(&args.out, &out)?;
-    Ok(Outcome::Ok)
+    Ok(out)
 }

@@ -13,9 +13,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow, bail};
+use cpbench_core::Profiles;
 use cpbench_metrics::Similarity;
 use cpbench_metrics::knn::{KnnParams, knn_accuracy};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::common::{ProfileArgs, label_column, matrix, split_list, write_json};
 use super::enrichment::{explain, require_columns, row_note};
@@ -49,6 +50,14 @@ pub struct Args {
 
 /// Runs `cpbench eval knn`.
 pub fn run(args: Args) -> Result<Outcome> {
+    let profiles = args.input.load()?;
+    let report = compute(&args, profiles)?;
+    write_json(&args.out, &report)?;
+    Ok(Outcome::Ok)
+}
+
+/// Computes the `--out` report of `cpbench eval knn` on already loaded profiles.
+pub fn compute(args: &Args, profiles: Profiles) -> Result<Value> {
     let similarity: Similarity = args.similarity.parse()?;
     if args.k == 0 {
         bail!("--k 0: at least one neighbour must vote");
@@ -59,7 +68,6 @@ pub fn run(args: Args) -> Result<Outcome> {
         .map(split_list)
         .unwrap_or_default();
     let file = args.input.profiles.display().to_string();
-    let profiles = args.input.load()?;
     let mut wanted = vec![args.labels.clone()];
     wanted.extend(exclude_columns.iter().cloned());
     require_columns(&profiles, &wanted, &file)?;
@@ -125,8 +133,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         "per_class": per_class,
         "confusion": confusion,
     });
-    write_json(&args.out, &report)?;
-    println!(
+    crate::say!(
         "kNN accuracy (k = {}, {}): {:.4} ({} of {} queries{})",
         args.k,
         similarity,
@@ -139,5 +146,5 @@ pub fn run(args: Args) -> Result<Outcome> {
             String::new()
         }
     );
-    Ok(Outcome::Ok)
+    Ok(report)
 }

@@ -100,6 +100,14 @@ fn folds_error(e: MetricError, args: &Args, file: &str, rows: &str) -> anyhow::E
 
 /// Runs `cpbench eval batch-leakage`.
 pub fn run(args: Args) -> Result<Outcome> {
+    let all = args.input.load()?;
+    let report = compute(&args, all)?;
+    write_json(&args.out, &report)?;
+    Ok(Outcome::Ok)
+}
+
+/// Computes the `--out` report of `cpbench eval leakage` on already loaded profiles.
+pub fn compute(args: &Args, all: Profiles) -> Result<Value> {
     let controls = RowFilter::parse(&args.controls)?;
     if args.folds < 2 {
         bail!("--folds {}: cross-validation needs at least 2", args.folds);
@@ -118,7 +126,6 @@ pub fn run(args: Args) -> Result<Outcome> {
         );
     }
     let file = args.input.profiles.display().to_string();
-    let all = args.input.load()?;
     let mut wanted = vec![args.target.clone(), args.groups.clone()];
     wanted.extend(args.label.iter().cloned());
     require_columns(&all, &wanted, &file)?;
@@ -181,7 +188,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         "knn": {"k": args.knn_k, "similarity": params.knn_similarity.name(), "standardized": true,
                 "balanced_accuracy": scores_json(&result.knn)},
     });
-    println!(
+    crate::say!(
         "batch leakage ({} from {} control rows, {} folds): logistic {:.3} ± {:.3}, kNN {:.3} ± {:.3}, chance {:.3}",
         args.target,
         ctrl.n_rows(),
@@ -222,7 +229,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             &params.logistic,
         )
         .map_err(|e| anyhow::anyhow!("{file}: --label {label}: {e}"))?;
-        println!(
+        crate::say!(
             "{label} from {} alone: {:.3} ± {:.3} (chance {:.3})",
             args.target,
             scores.mean,
@@ -237,6 +244,5 @@ pub fn run(args: Args) -> Result<Outcome> {
             "balanced_accuracy": scores_json(&scores),
         });
     }
-    write_json(&args.out, &report)?;
-    Ok(Outcome::Ok)
+    Ok(report)
 }

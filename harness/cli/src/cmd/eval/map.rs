@@ -98,6 +98,25 @@ pub fn run(args: Args) -> Result<Outcome> {
     for p in [&args.out_ap, &args.out_map] {
         Format::of(p)?;
     }
+    let profiles = args.input.load()?;
+    let mut out = compute(&args, profiles)?;
+    write_table(&mut out.ap, &args.out_ap)?;
+    write_table(&mut out.map, &args.out_map)?;
+    Ok(Outcome::Ok)
+}
+
+/// What `cpbench eval map` computes: the two output tables and the fraction retrieved.
+pub struct MapOutput {
+    /// Average precision per profile (the `--out-ap` table).
+    pub ap: DataFrame,
+    /// mAP, p-value and q-value per group (the `--out-map` table).
+    pub map: DataFrame,
+    /// Share of groups with a corrected p-value below the threshold.
+    pub fraction: Option<f64>,
+}
+
+/// Computes `cpbench eval map` on already loaded profiles.
+pub fn compute(args: &Args, profiles: Profiles) -> Result<MapOutput> {
     let similarity: Similarity = args.similarity.parse()?;
     let params = MapParams {
         null_size: args.null_size,
@@ -113,7 +132,6 @@ pub fn run(args: Args) -> Result<Outcome> {
     params.validate()?;
 
     let file = args.input.profiles.display().to_string();
-    let profiles = args.input.load()?;
     let filtered = !args.input.filters.is_empty();
     let row_note = if filtered {
         " (0-based, counting the rows kept by --filter)"
@@ -121,7 +139,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         " (0-based data row)"
     };
 
-    let spec = RuleSpec::parse(&args)?;
+    let spec = RuleSpec::parse(args)?;
     for c in spec.all_columns() {
         require_column(&profiles, &c, &file)?;
     }
@@ -186,7 +204,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         PairColumn::Multi(c) => (m.as_str(), c),
         PairColumn::Single(_) => unreachable!("encoded as multilabel above"),
     });
-    let mut ap_frame = ap_frame(&profiles, &table, multilabel)?;
+    let ap_frame = ap_frame(&profiles, &table, multilabel)?;
     let map_by = match &args.map_by {
         Some(list) => split_list(list),
         None => spec.pos_sameby.clone(),
@@ -199,16 +217,14 @@ pub fn run(args: Args) -> Result<Outcome> {
             require_column(&profiles, c, &file)?;
         }
     }
-    let (mut map_frame, fraction) = map_frame(&ap_frame, &table, &map_by, &params)?;
+    let (map_frame, fraction) = map_frame(&ap_frame, &table, &map_by, &params)?;
 
-    write_table(&mut ap_frame, &args.out_ap)?;
-    write_table(&mut map_frame, &args.out_map)?;
     let scored = table
         .average_precision
         .iter()
         .filter(|a| !a.is_nan())
         .count();
-    println!(
+    crate::say!(
         "average precision: {scored} of {} rows have positives ({} profiles, {similarity}); \
          mAP: {} groups, fraction retrieved (q < {}): {}",
         table.len(),
@@ -217,7 +233,11 @@ pub fn run(args: Args) -> Result<Outcome> {
         args.threshold,
         fraction.map_or("n/a".to_owned(), |f| format!("{f:.4}")),
     );
-    Ok(Outcome::Ok)
+    Ok(MapOutput {
+        ap: ap_frame,
+        map: map_frame,
+        fraction,
+    })
 }
 
 /// The four rule lists as column names.
@@ -314,14 +334,17 @@ fn drop_missing(
     if rows.len() == n {
         return Ok((profiles, rows));
     }
-    for (name, count, _) in &report {
-        eprintln!("note: --drop-missing: {count} rows have no value in {name}");
+    // A benchmark run records its own notes; only the ad-hoc command prints these.
+    if !crate::progress::quiet() {
+        for (name, count, _) in &report {
+            eprintln!("note: --drop-missing: {count} rows have no value in {name}");
+        }
+        eprintln!(
+            "note: --drop-missing: dropped {} of {n} rows, scoring {}",
+            n - rows.len(),
+            rows.len()
+        );
     }
-    eprintln!(
-        "note: --drop-missing: dropped {} of {n} rows, scoring {}",
-        n - rows.len(),
-        rows.len()
-    );
     if rows.is_empty() {
         bail!("{file}: every row misses a value in a rule column; nothing to score");
     }

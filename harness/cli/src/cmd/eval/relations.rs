@@ -12,11 +12,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use cpbench_core::Profiles;
 use cpbench_core::io::read_table;
 use cpbench_metrics::Similarity;
 use cpbench_metrics::relations::{RelationParams, relationship_recall};
 use polars::prelude::DataType;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::common::{ProfileArgs, label_column, matrix, split_list, write_json};
 use super::enrichment::{explain, require_columns, row_note};
@@ -92,6 +93,14 @@ fn source_name(path: &Path) -> String {
 
 /// Runs `cpbench eval relations`.
 pub fn run(args: Args) -> Result<Outcome> {
+    let profiles = args.input.load()?;
+    let report = compute(&args, profiles)?;
+    write_json(&args.out, &report)?;
+    Ok(Outcome::Ok)
+}
+
+/// Computes the `--out` report of `cpbench eval relations` on already loaded profiles.
+pub fn compute(args: &Args, profiles: Profiles) -> Result<Value> {
     let similarity: Similarity = args.similarity.parse()?;
     let files: Vec<PathBuf> = split_list(&args.pairs)
         .into_iter()
@@ -101,7 +110,6 @@ pub fn run(args: Args) -> Result<Outcome> {
         bail!("--pairs names no file");
     }
     let file = args.input.profiles.display().to_string();
-    let profiles = args.input.load()?;
     require_columns(&profiles, std::slice::from_ref(&args.gene_column), &file)?;
     let filtered = !args.input.filters.is_empty();
     let genes = label_column(&profiles, &args.gene_column)?;
@@ -158,9 +166,11 @@ pub fn run(args: Args) -> Result<Outcome> {
             .map(|t| json!({"lower": t.lower, "upper": t.upper, "recall": t.recall, "expected": t.expected}))
             .collect();
         if r.tails.is_empty() {
-            println!(
+            crate::say!(
                 "{name}: not scored ({} usable pairs over {} genes, fewer than --min-genes {})",
-                r.n_pairs, r.n_genes, args.min_genes
+                r.n_pairs,
+                r.n_genes,
+                args.min_genes
             );
         } else {
             let parts: Vec<String> = r
@@ -176,7 +186,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                     )
                 })
                 .collect();
-            println!("{name} ({} pairs): {}", r.n_pairs, parts.join(", "));
+            crate::say!("{name} ({} pairs): {}", r.n_pairs, parts.join(", "));
         }
         entries.push(json!({
             "source": name,
@@ -197,6 +207,5 @@ pub fn run(args: Args) -> Result<Outcome> {
         "min_genes": args.min_genes,
         "sources": entries,
     });
-    write_json(&args.out, &report)?;
-    Ok(Outcome::Ok)
+    Ok(report)
 }

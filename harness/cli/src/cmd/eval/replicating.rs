@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::ValueEnum;
+use cpbench_core::Profiles;
 use cpbench_metrics::Similarity;
 use cpbench_metrics::replicating::{
     GroupMedianOptions, percent_replicating_group_median, percent_replicating_pairs,
@@ -62,6 +63,14 @@ pub struct Args {
 
 /// Runs `cpbench eval replicating`.
 pub fn run(args: Args) -> Result<Outcome> {
+    let profiles = args.input.load()?;
+    let report = compute(&args, profiles)?;
+    write_json(&args.out, &report)?;
+    Ok(Outcome::Ok)
+}
+
+/// Computes the `--out` report of `cpbench eval replicating` on already loaded profiles.
+pub fn compute(args: &Args, profiles: Profiles) -> Result<Value> {
     let similarity: Similarity = args.similarity.parse()?;
     if !(0.0..=1.0).contains(&args.quantile) {
         bail!("--quantile {} must be within [0, 1]", args.quantile);
@@ -77,7 +86,6 @@ pub fn run(args: Args) -> Result<Outcome> {
         bail!("--replicate names no column");
     }
     let file = args.input.profiles.display().to_string();
-    let profiles = args.input.load()?;
     let groups = group_keys(&profiles, &columns, &file)?;
     let x = matrix(&profiles)?;
     let filtered = !args.input.filters.is_empty();
@@ -113,9 +121,13 @@ pub fn run(args: Args) -> Result<Outcome> {
                     "n_above": r.n_above,
                 }),
             );
-            println!(
+            crate::say!(
                 "percent replicating (pair, q = {}): {} ({} of {} replicate pairs above {})",
-                args.quantile, r.percent_replicating, r.n_above, r.n_replicate_pairs, r.threshold
+                args.quantile,
+                r.percent_replicating,
+                r.n_above,
+                r.n_replicate_pairs,
+                r.threshold
             );
             r.percent_replicating
         }
@@ -164,7 +176,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                     "groups": group_rows,
                 }),
             );
-            println!(
+            crate::say!(
                 "percent replicating (group-median, q = {}): {} ({n_replicating} of {} groups)",
                 args.quantile,
                 r.percent_replicating,
@@ -174,8 +186,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
     };
     debug_assert!(percent.is_finite());
-    write_json(&args.out, &out)?;
-    Ok(Outcome::Ok)
+    Ok(out)
 }
 
 /// Moves the fields of the object `more` into `fields`.
