@@ -88,6 +88,20 @@ fn environment() -> Environment<'static> {
             .build()
             .expect("default delimiters are valid"),
     );
+    // Escape `& < > " '` only: minijinja's HTML escape also writes `/` as `&#x2f;`, which is
+    // valid but makes every link and path in the page source unreadable.
+    env.set_formatter(|out, state, value| {
+        if matches!(state.auto_escape(), minijinja::AutoEscape::Html)
+            && !value.is_safe()
+            && let Some(text) = value.as_str()
+        {
+            out.write_str(&svg::escape(text)).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+            })
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
     for (name, text) in [
         ("base.css", BASE_CSS),
         ("_macros.html", MACROS),
@@ -529,7 +543,14 @@ fn row_view(row: &BoardRow) -> RowView<'_> {
                 raw: fmt_num(c.raw),
                 sd: c.sd.filter(|v| v.is_finite()).map(svg::fmt3),
                 scaled: fmt_num(scaled),
-                bar: scaled.map(|v| (v.clamp(0.0, 1.0) * 1000.0).round() / 10.0),
+                // Below the worst control: a short orange stub, so the cell does not look empty.
+                bar: scaled.map(|v| {
+                    if v < 0.0 {
+                        8.0
+                    } else {
+                        (v.min(1.0) * 1000.0).round() / 10.0
+                    }
+                }),
                 bar_class: match scaled {
                     Some(v) if v > 1.0 => "over",
                     Some(v) if v < 0.0 => "under",
@@ -924,4 +945,269 @@ pub fn render_leaderboard(page: &LeaderboardPage) -> Result<String, RenderError>
         benchmarks => ser(benchmarks),
     };
     render("leaderboard.html", ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    fn run_page<'a>(result: &'a RunResult, figures: &'a RunFigures) -> RunPage<'a> {
+        RunPage {
+            result,
+            figures,
+            benchmark_title: "Demo compound screen",
+            benchmark_description: Some("A small simulated screen."),
+            plugin_description: "CNN features",
+            task_descriptions: vec![("replicate-map".into(), "mAP of replicates".into())],
+            index_href: Some("../../index.html"),
+        }
+    }
+
+    fn leaderboard_html() -> String {
+        let board = fixtures::leaderboard();
+        let figures: Vec<(&str, RunFigures)> = fixtures::LEADERBOARD_RUNS
+            .iter()
+            .map(|(p, q, s)| (*p, fixtures::run_figures_with(*q, *s)))
+            .collect();
+        let regressions = fixtures::regressions();
+        render_leaderboard(&LeaderboardPage {
+            board: &board,
+            runs: vec![BenchmarkRuns {
+                benchmark: "demo-screen",
+                description: Some("A small simulated screen."),
+                runs: figures.iter().map(|(p, f)| (*p, f)).collect(),
+            }],
+            generated_note: Some("fixture"),
+            regressions: &regressions,
+        })
+        .unwrap()
+    }
+
+    /// The page with the CSS and the inside of every SVG left out: its structure and text.
+    fn outline(html: &str) -> String {
+        let mut out = String::new();
+        let mut rest = html;
+        while let Some(start) = rest.find("<svg") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find("</svg>").unwrap() + start + "</svg>".len();
+            let svg = &rest[start..end];
+            let label = svg
+                .split("aria-label=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap_or("");
+            out.push_str(&format!("<svg aria-label=\"{label}\">…</svg>"));
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        let a = out.find("<style>").unwrap() + "<style>".len();
+        let b = out.find("</style>").unwrap();
+        out.replace_range(a..b, "…");
+        out
+    }
+
+    fn section<'h>(html: &'h str, id: &str) -> Option<&'h str> {
+        let start = html.find(&format!("<section id=\"{id}\">"))?;
+        let end = html[start..].find("</section>")? + start;
+        Some(&html[start..end])
+    }
+
+    #[test]
+    fn run_report_structure() {
+        let (result, figures) = (fixtures::run_result(), fixtures::run_figures());
+        let html = render_run_report(&run_page(&result, &figures)).unwrap();
+        insta::assert_snapshot!("run_report_outline", outline(&html));
+    }
+
+    #[test]
+    fn leaderboard_structure() {
+        insta::assert_snapshot!("leaderboard_outline", outline(&leaderboard_html()));
+    }
+
+    #[test]
+    fn every_figure_section_has_a_plot() {
+        let (result, figures) = (fixtures::run_result(), fixtures::run_figures());
+        let html = render_run_report(&run_page(&result, &figures)).unwrap();
+        for id in [
+            "map",
+            "k-curves",
+            "leakage",
+            "lambda",
+            "projection",
+            "similarity",
+            "coverage",
+        ] {
+            let s = section(&html, id).unwrap_or_else(|| panic!("no section {id}"));
+            assert!(s.contains("<svg"), "section {id} has no plot");
+            assert!(
+                s.contains("How to read this:"),
+                "section {id} has no caption"
+            );
+        }
+        // Label and batch colourings each get a scatter.
+        assert_eq!(
+            section(&html, "projection")
+                .unwrap()
+                .matches("<svg")
+                .count(),
+            2
+        );
+
+        let html = leaderboard_html();
+        for id in [
+            "demo-screen-scores",
+            "demo-screen-map-replicate-map",
+            "demo-screen-k",
+            "demo-screen-leakage",
+            "demo-screen-lambda",
+            "demo-screen-coverage",
+        ] {
+            let s = section(&html, id).unwrap_or_else(|| panic!("no section {id}"));
+            assert!(s.contains("<svg"), "section {id} has no plot");
+        }
+        // One small multiple per plugin with figures, one k chart per metric, coverage once.
+        let map = section(&html, "demo-screen-map-replicate-map").unwrap();
+        assert_eq!(
+            map.matches("<svg").count(),
+            fixtures::LEADERBOARD_RUNS.len()
+        );
+        assert_eq!(
+            section(&html, "demo-screen-k")
+                .unwrap()
+                .matches("<svg")
+                .count(),
+            3
+        );
+        assert_eq!(html.matches("profiles per Metadata_compound").count(), 2);
+    }
+
+    #[test]
+    fn missing_sections_leave_no_empty_headings() {
+        let result = fixtures::run_result();
+        let figures = RunFigures::default();
+        let html = render_run_report(&run_page(&result, &figures)).unwrap();
+        assert!(!html.contains("<svg"));
+        for id in [
+            "map",
+            "k-curves",
+            "leakage",
+            "lambda",
+            "projection",
+            "similarity",
+            "coverage",
+        ] {
+            assert!(section(&html, id).is_none(), "empty section {id}");
+        }
+        // Only the scores table explains itself; no heading is followed directly by another.
+        assert_eq!(html.matches("How to read this:").count(), 1);
+        assert!(!html.contains("<h2></h2>") && !html.contains("<h3></h3>"));
+
+        // Present but empty data counts as missing too.
+        let mut figures = fixtures::run_figures();
+        figures.map_groups[0].groups.clear();
+        figures.k_curves[0]
+            .curves
+            .iter_mut()
+            .for_each(|c| c.points.clear());
+        figures.similarity.as_mut().unwrap().labels.clear();
+        let html = render_run_report(&run_page(&result, &figures)).unwrap();
+        for id in ["map", "k-curves", "similarity"] {
+            assert!(section(&html, id).is_none(), "empty section {id}");
+        }
+        assert!(section(&html, "coverage").is_some());
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let mut result = fixtures::run_result();
+        result.plugin.id = "<script>alert(1)</script>".into();
+        result.status = Status::Failed;
+        result.reasons = vec!["broke on <img src=x onerror=alert(2)>".into()];
+        let mut figures = fixtures::run_figures();
+        figures.map_groups[0].groups[0].label = "<script>alert(3)</script>".into();
+        let html = render_run_report(&run_page(&result, &figures)).unwrap();
+        assert!(!html.contains("<script"), "unescaped script");
+        assert!(!html.contains("<img"), "unescaped reason");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+                || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+        );
+        // The fixture leaderboard has a plugin description with a script tag.
+        let html = leaderboard_html();
+        assert!(
+            !html.contains("<script"),
+            "unescaped script on the leaderboard"
+        );
+    }
+
+    #[test]
+    fn pages_name_no_url_and_no_nan() {
+        let (result, mut figures) = (fixtures::run_result(), fixtures::run_figures());
+        figures.map_groups[0].groups[0].q_value = f64::NAN;
+        figures.map_groups[0].groups[1].map = f64::NAN;
+        figures.k_curves[0].curves[0].points[0].sd = f64::NAN;
+        figures.projection.as_mut().unwrap().x[0] = f64::NAN;
+        figures.similarity.as_mut().unwrap().values[1] = f64::NAN;
+        let pages = [
+            render_run_report(&run_page(&result, &figures)).unwrap(),
+            leaderboard_html(),
+        ];
+        for html in &pages {
+            assert!(!html.contains("http"), "a URL (or xmlns) in the page");
+            assert!(
+                !html.contains("NaN") && !html.contains("inf<"),
+                "NaN in the page"
+            );
+            assert!(!html.contains("<script"), "the pages need no JavaScript");
+            assert!(html.starts_with("<!DOCTYPE html>"));
+        }
+        // Missing cells read as a dash on the leaderboard.
+        assert!(pages[1].contains("<td class=\"num\">—</td>"));
+    }
+
+    #[test]
+    fn failed_and_not_applicable_runs_show_their_reasons() {
+        let html = leaderboard_html();
+        assert!(html.contains(r#"<span class="badge failed">failed</span>"#));
+        assert!(html.contains(r#"<span class="badge not_applicable">not applicable</span>"#));
+        assert!(html.contains("plugin worker crashed: signal 11 (SIGSEGV)"));
+        assert!(html.contains("benchmark has compound wells"));
+        assert!(html.contains("⚠ trained on cpg0004"));
+        assert!(html.contains("Examples for plugin authors (unranked)"));
+        assert!(html.contains(r#"href="runs/demo-screen/cnn-demo.html""#));
+        assert!(
+            html.contains("0 = random (0.210)") && html.contains("1 = positive-control (0.930)")
+        );
+        assert!(html.contains(r#"id="regressions""#) && html.contains("0.520 → 0.470"));
+
+        let mut result = fixtures::run_result();
+        result.status = Status::Skipped;
+        result.reasons = vec!["no CUDA device".into()];
+        result.scores.clear();
+        let figures = RunFigures::default();
+        let html = render_run_report(&run_page(&result, &figures)).unwrap();
+        assert!(html.contains(r#"<span class="badge skipped">skipped</span>"#));
+        assert!(html.contains("<li>no CUDA device</li>"));
+        assert!(html.contains("This run produced no scores."));
+    }
+
+    #[test]
+    fn numbers_show_three_decimals_or_a_dash() {
+        assert_eq!(fmt_num(Some(0.5)), "0.500");
+        assert_eq!(fmt_num(Some(-0.0004)), "0.000");
+        assert_eq!(fmt_num(Some(f64::NAN)), "—");
+        assert_eq!(fmt_num(None), "—");
+        assert_eq!(fmt_seconds(83.4), "1 min 23 s");
+        assert_eq!(fmt_seconds(5.25), "5.2 s");
+        let params = BTreeMap::from([
+            ("k".to_string(), serde_json::json!(5)),
+            ("threshold".to_string(), serde_json::json!(0.05)),
+            ("similarity".to_string(), serde_json::json!("cosine")),
+        ]);
+        assert_eq!(
+            params_text(&params),
+            "k=5, similarity=cosine, threshold=0.05"
+        );
+    }
 }

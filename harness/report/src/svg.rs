@@ -28,7 +28,7 @@ pub const OTHER: &str = "#b4b4b4";
 pub const MAX_CATEGORIES: usize = 10;
 
 /// Width of a full-width plot, in SVG units (pixels at 100%).
-pub const WIDTH: f64 = 640.0;
+pub const WIDTH: f64 = 600.0;
 
 const FONT: &str = "system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif";
 const AXIS: &str = "#444";
@@ -287,7 +287,7 @@ fn format_log_tick(v: f64) -> String {
 
 /// Rough rendered width of `text` at `size` px in a sans-serif font.
 fn text_width(text: &str, size: f64) -> f64 {
-    text.chars().count() as f64 * size * 0.58
+    text.chars().count() as f64 * size * 0.56
 }
 
 /// `text` shortened to `max` characters with an ellipsis.
@@ -1214,7 +1214,7 @@ pub fn category_scatter(chart: &CategoryScatter) -> String {
     let plot = Rect {
         left: 56.0,
         top: 30.0,
-        right: 420.0,
+        right: 380.0,
         bottom: height - 44.0,
     };
     let count = chart.x.len().min(chart.y.len());
@@ -1810,5 +1810,66 @@ mod tests {
             small: true,
         });
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+    }
+
+    #[test]
+    fn small_plots_are_stable() {
+        let bars = BarChart {
+            title: "leakage".into(),
+            value_label: "balanced accuracy".into(),
+            series: vec![
+                ("a".into(), categorical(0).into()),
+                ("b".into(), categorical(1).into()),
+            ],
+            groups: vec![BarGroup {
+                label: "task (plate)".into(),
+                values: vec![
+                    Some(BarValue {
+                        value: 0.4,
+                        err: Some(0.05),
+                    }),
+                    None,
+                ],
+                marker: Some(0.25),
+                colour: None,
+            }],
+            references: vec![Reference {
+                value: 0.3,
+                label: "worst control: random".into(),
+            }],
+            marker_label: Some("chance".into()),
+        };
+        let svg = bar_chart(&bars);
+        assert_eq!(svg, bar_chart(&bars), "deterministic");
+        insta::assert_snapshot!("bar_chart", svg);
+        let lines = LineChart {
+            title: "nsc vs λ".into(),
+            x_label: "λ".into(),
+            y_label: "accuracy".into(),
+            series: vec![LineSeries {
+                name: "pca".into(),
+                colour: categorical(0).into(),
+                points: vec![
+                    LinePoint {
+                        x: 0.001,
+                        y: 0.4,
+                        sd: None,
+                    },
+                    LinePoint {
+                        x: 0.1,
+                        y: 0.5,
+                        sd: Some(0.02),
+                    },
+                ],
+            }],
+            x_marker: Some(Reference {
+                value: 0.01,
+                label: "λ used".into(),
+            }),
+            log_x: true,
+            integer_x: false,
+            y_range: None,
+        };
+        insta::assert_snapshot!("line_chart_log_x", line_chart(&lines));
     }
 }
