@@ -667,7 +667,8 @@ pub fn bar_chart(chart: &BarChart) -> String {
         .map(|g| g.label.chars().count().min(32))
         .max()
         .unwrap_or(4);
-    let left = (text_width(&"m".repeat(label_chars), 11.0) * 0.9 + 16.0).clamp(60.0, 230.0);
+    // Generous (0.62 em per character): a clipped category label is worse than some space.
+    let left = (label_chars as f64 * 11.0 * 0.62 + 18.0).clamp(60.0, 250.0);
     let right = WIDTH - 56.0;
     let bar_h = if series_n == 1 { 16.0 } else { 11.0 };
     let band = bar_h * series_n as f64 + 10.0;
