@@ -1,6 +1,7 @@
 //! End-to-end tests of the `cpbench` binary on the shipped data and on bad input.
 
 mod bad_input;
+mod bench;
 mod cli;
 mod clustering;
 mod data;

@@ -656,10 +656,15 @@ fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Resu
     }
     let final_level = profiles.level();
 
+    // Tasks score the plugin's preprocessed output, not the data file: say so in messages.
+    let scored_name = format!(
+        "{}: profiles of plugin `{}` after preprocessing",
+        m.id, pm.id
+    );
     let task_env = TaskEnv {
         manifest: m,
         dir: &bench.dir,
-        file: &data.file,
+        file: &scored_name,
     };
     let mut scores = Vec::new();
     let mut figures = RunFigures::default();
