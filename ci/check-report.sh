@@ -63,6 +63,9 @@ for page in "${pages[@]}"; do
     # runs/bench/plugin.html -> runs_bench_plugin.png, so run reports of one plugin do not clash.
     shot_name="$(realpath --relative-to="$(pwd)" "$abs" 2>/dev/null || echo "$abs")"
     shot_name="${shot_name#./}"
+    # Outside the working folder the relative path starts with ../: drop those parts.
+    while [ "${shot_name#../}" != "$shot_name" ]; do shot_name="${shot_name#../}"; done
+    shot_name="${shot_name#/}"
     shot_name="${shot_name//\//_}"
     shot_name="${shot_name%.html}.png"
     shot="$out/$shot_name"
