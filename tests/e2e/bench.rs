@@ -238,12 +238,15 @@ fn a_benchmark_whose_data_changed_is_refused_with_exit_2_and_no_output() {
 fn leaderboard_of_the_shipped_data_scales_ranks_shows_failures_and_gates_regressions() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("site");
+    // The shipped plugins plus one that panics: its failure must show, not stop the board.
     let assert = cpbench()
         .arg("leaderboard")
         .arg("--benchmarks")
         .arg(root().join("benchmarks"))
         .arg("--plugins")
         .arg(root().join("plugins"))
+        .arg("--plugins")
+        .arg(root().join("plugins/testing/panic"))
         .arg("--out")
         .arg(&out)
         .assert()
@@ -329,7 +332,18 @@ fn leaderboard_of_the_shipped_data_scales_ranks_shows_failures_and_gates_regress
         let head = reason.split(['/', ':']).next().unwrap();
         assert!(html.contains(head), "failed run reason {head:?} not shown");
     }
-    assert!(!failed.is_empty() || html.contains("failed"));
+    assert_eq!(
+        failed.len(),
+        2,
+        "the panicking plugin fails on both well-level feature benchmarks"
+    );
+    assert!(
+        failed.iter().all(|r| r["plugin"]["id"] == "test-panic"),
+        "{failed:?}"
+    );
+    // The PCA plugin on BBBC021 (330 DMSO wells × 329 components, nearly singular after
+    // per-plate normalization) is sphered without NaN.
+    assert_eq!(row("bbbc021-moa", "pca")["status"], "succeeded");
     let md = std::fs::read_to_string(out.join("leaderboard.md")).unwrap();
     assert!(md.contains("| Rank |") && md.contains("deepsets"), "{md}");
     assert!(stdout.contains("leaderboard: "), "{stdout}");
@@ -342,6 +356,8 @@ fn leaderboard_of_the_shipped_data_scales_ranks_shows_failures_and_gates_regress
             .arg(root().join("benchmarks"))
             .arg("--plugins")
             .arg(root().join("plugins"))
+            .arg("--plugins")
+            .arg(root().join("plugins/testing/panic"))
             .arg("--out")
             .arg(&out)
             .arg("--baseline")

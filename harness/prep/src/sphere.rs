@@ -413,7 +413,45 @@ fn singular_values_and_v(xc: Mat<f64>) -> Result<(Vec<f64>, Mat<f64>), PrepError
         what: "sphere fit SVD",
         reason: format!("{e:?}"),
     })?;
-    Ok((s.column_vector().iter().copied().collect(), v))
+    let s: Vec<f64> = s.column_vector().iter().copied().collect();
+    let finite =
+        s.iter().all(|x| x.is_finite()) && (0..d).all(|i| (0..d).all(|k| v[(i, k)].is_finite()));
+    if finite {
+        return Ok((s, v));
+    }
+    // faer's SVD can return NaN without an error on nearly rank-deficient input (seen on
+    // 330 DMSO wells × 329 PCA components of BBBC021, singular values down to 1e-9). The
+    // eigendecomposition of the Gram matrix XᵀX (eigenvalues s²) is the robust fallback.
+    gram_singular_values_and_v(xc.as_ref())
+}
+
+/// Singular values (nonincreasing, `min(n, d)`) and right singular vectors (`d × d`) of `xc`
+/// from the eigendecomposition of `xcᵀ xc`.
+fn gram_singular_values_and_v(xc: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>), PrepError> {
+    let (n, d) = xc.shape();
+    let mut g = Mat::<f64>::zeros(d, d);
+    faer::linalg::matmul::matmul(
+        g.as_mut(),
+        Accum::Replace,
+        xc.transpose(),
+        xc,
+        1.0,
+        faer::get_global_parallelism(),
+    );
+    let evd = g
+        .self_adjoint_eigen(faer::Side::Lower)
+        .map_err(|e| PrepError::Decomposition {
+            what: "sphere fit eigendecomposition",
+            reason: format!("{e:?}"),
+        })?;
+    // Eigenvalues come in nondecreasing order: reverse to match the SVD's order.
+    let ev: Vec<f64> = evd.S().column_vector().iter().copied().collect();
+    let u = evd.U();
+    let v = Mat::<f64>::from_fn(d, d, |i, k| u[(i, d - 1 - k)]);
+    let s = (0..n.min(d))
+        .map(|k| ev[d - 1 - k].max(0.0).sqrt())
+        .collect();
+    Ok((s, v))
 }
 
 /// sklearn `StandardScaler` scale on centered columns: population sd; a zero
@@ -847,6 +885,48 @@ mod tests {
         assert!(Sphere::regularized(0.0, true).is_err());
         assert!(Sphere::regularized(f64::NAN, true).is_err());
         assert!(regularized_sweep(view, &[0, 1], &[], true).is_err());
+    }
+
+    #[test]
+    fn gram_fallback_matches_the_svd() {
+        let (n, d) = (40, 7);
+        let x = data(n, d, 3);
+        let xc = Mat::<f64>::from_fn(n, d, |i, j| f64::from(x[i * d + j]));
+        let (s1, v1) = singular_values_and_v(xc.clone()).unwrap();
+        let (s2, v2) = gram_singular_values_and_v(xc.as_ref()).unwrap();
+        for (a, b) in s1.iter().zip(&s2) {
+            assert!((a - b).abs() < 1e-9 * s1[0], "{s1:?} vs {s2:?}");
+        }
+        // Same singular vectors up to sign.
+        for k in 0..d {
+            let dot: f64 = (0..d).map(|i| v1[(i, k)] * v2[(i, k)]).sum();
+            assert!(
+                (dot.abs() - 1.0).abs() < 1e-8,
+                "component {k}: |dot| = {}",
+                dot.abs()
+            );
+        }
+    }
+
+    #[test]
+    fn regularized_fit_on_nearly_square_rank_deficient_controls_is_finite() {
+        // 330 controls × 329 features, centered within 55 groups of 6 (rank ≤ 275): the shape
+        // of a PCA plugin's output on BBBC021 after per-plate normalization.
+        let (n, d) = (330, 329);
+        let mut x = data(n, d, 11);
+        for g in 0..55 {
+            for j in 0..d {
+                let m: f32 = (0..6).map(|i| x[(g * 6 + i) * d + j]).sum::<f32>() / 6.0;
+                (0..6).for_each(|i| x[(g * 6 + i) * d + j] -= m);
+            }
+        }
+        let rows: Vec<usize> = (0..n).collect();
+        let t = fitted(Sphere::regularized(1.0, true).unwrap(), &x, n, d, &rows);
+        let w = t.whitening_matrix().unwrap();
+        assert!(
+            w.iter().all(|v| v.is_finite()),
+            "non-finite whitening matrix"
+        );
     }
 
     #[test]

@@ -1,17 +1,14 @@
 //! cpbench-report: what a run leaves behind and how it is shown.
 //!
-//! Today this crate holds the versioned result schema ([`result`]): one JSON file per
-//! (benchmark@version, plugin@version+hash) with status, provenance, timing and long-form
-//! scores, written atomically, read back with errors that name the file, and published as a
-//! JSON Schema in `ci/schemas/result.schema.json`.
-//!
-//! Later modules build on those files:
-//!
-//! - *leaderboard*: for each (benchmark, task) score, scaling between the worst and best
-//!   `role = "control"` plugin (never between methods), with raw and scaled values side by
-//!   side, failed runs visible, and a regression check against a previous `leaderboard.json`;
-//! - *html*: self-contained reports (inline CSS and SVG, no JavaScript needed) rendered with
-//!   minijinja templates, with the per-task plots of the design document.
+//! - [`result`]: the versioned result of one (benchmark@version, plugin@version+hash) run —
+//!   status, provenance, timing, long-form scores — written atomically and published as a JSON
+//!   Schema (`ci/schemas/result.schema.json`); [`figures`]: the plot data written beside it.
+//! - [`leaderboard`]: each headline score scaled between the worst and best `role = "control"`
+//!   plugin (never between methods), raw and scaled side by side, failed and not-applicable runs
+//!   kept, contamination flagged, and the regression check against a previous
+//!   `leaderboard.json`.
+//! - [`html`] and [`svg`]: self-contained pages (inline CSS and SVG, no JavaScript) rendered with
+//!   minijinja templates compiled in from `reports/templates/`.
 
 pub mod error;
 pub mod figures;

@@ -89,8 +89,6 @@ impl RunFiles {
 pub struct PairOutcome {
     /// The result (read back from the cache, or fresh).
     pub result: RunResult,
-    /// Its plot data.
-    pub figures: RunFigures,
     /// Where both were written.
     pub files: RunFiles,
     /// True when nothing was recomputed.
@@ -203,12 +201,11 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions) -> Result
     let id = identify(bench, plugin, &opts.env)?;
     let files = RunFiles::new(&opts.out_dir, &bench.manifest, plugin);
     if !opts.force
-        && let Some((result, figures)) = read_cached(&files)
+        && let Some(result) = read_cached(&files)
         && same_inputs(&result, &id)
     {
         return Ok(PairOutcome {
             result,
-            figures,
             files,
             cached: true,
         });
@@ -267,7 +264,6 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions) -> Result
     write_run(&files, &result, &figures, bench, plugin)?;
     Ok(PairOutcome {
         result,
-        figures,
         files,
         cached: false,
     })
@@ -349,11 +345,12 @@ fn render_run_html(
     Ok(cpbench_report::html::render_run_report(&page)?)
 }
 
-fn read_cached(files: &RunFiles) -> Option<(RunResult, RunFigures)> {
+/// A complete earlier run: its result, with readable plot data and a report beside it.
+fn read_cached(files: &RunFiles) -> Option<RunResult> {
     let result = RunResult::read_json(&files.result).ok()?;
     let text = std::fs::read(&files.figures).ok()?;
-    let figures = serde_json::from_slice(&text).ok()?;
-    files.report.exists().then_some((result, figures))
+    serde_json::from_slice::<RunFigures>(&text).ok()?;
+    files.report.exists().then_some(result)
 }
 
 /// The benchmark's table, its images, and whether it has features.
@@ -517,6 +514,15 @@ fn not_applicable(bench: &Benchmark, plugin: &Plugin, data: &Data) -> Option<Str
             level_name(pm.input.level)
         ));
     }
+    if let Some(spec) = &pm.features
+        && let Ok(selector) = spec.selector()
+        && selector.indices(data.profiles.feature_names()).is_empty()
+    {
+        return Some(format!(
+            "the plugin's [features] selectors keep none of this benchmark's {} features",
+            data.profiles.n_features()
+        ));
+    }
     if let Some(features) = pm.onnx.as_ref().and_then(|o| o.features.as_ref()) {
         let wanted = std::fs::read_to_string(plugin.resolve(features)).ok()?;
         let have: std::collections::HashSet<&str> = data
@@ -655,6 +661,9 @@ fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Resu
         states.insert(level_index(profiles.level()), profiles.clone());
     }
     let final_level = profiles.level();
+    for p in states.values() {
+        check_finite(p)?;
+    }
 
     // Tasks score the plugin's preprocessed output, not the data file: say so in messages.
     let scored_name = format!(
@@ -699,6 +708,34 @@ fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Resu
         execution_provider: applied.output.execution_provider,
         seeds,
     })
+}
+
+/// Refuses profiles with NaN or infinite values, naming the feature and how many rows.
+fn check_finite(p: &Profiles) -> Result<()> {
+    let d = p.n_features();
+    if d == 0 {
+        return Ok(());
+    }
+    let bad: Vec<usize> = (0..d)
+        .filter(|&j| p.features().chunks(d).any(|row| !row[j].is_finite()))
+        .collect();
+    if let Some(&j) = bad.first() {
+        let rows = p
+            .features()
+            .chunks(d)
+            .filter(|row| !row[j].is_finite())
+            .count();
+        bail!(
+            "after preprocessing, {} of {d} {}-level features hold NaN or infinite values \
+             (first: {}, in {rows} of {} rows): the benchmark's [[preprocess]] steps do not \
+             suit this plugin's output (e.g. a feature constant within a normalization group)",
+            bad.len(),
+            p.level(),
+            p.feature_names()[j],
+            p.n_rows()
+        );
+    }
+    Ok(())
 }
 
 /// The rows a task's `rows` filter keeps.

@@ -26,9 +26,10 @@ pub struct Args {
     /// Folder of benchmarks: every `*/benchmark.toml` in it.
     #[arg(long, default_value = "benchmarks")]
     pub benchmarks: PathBuf,
-    /// Folder of plugins: every `*/plugin.toml` in it.
+    /// Folder of plugins: every `*/plugin.toml` in it; a folder holding a plugin.toml is that
+    /// one plugin. Repeatable.
     #[arg(long, default_value = "plugins")]
-    pub plugins: PathBuf,
+    pub plugins: Vec<PathBuf>,
     /// Output folder: index.html, leaderboard.json, leaderboard.md and runs/.
     #[arg(long, default_value = "reports/site")]
     pub out: PathBuf,
@@ -91,7 +92,15 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
     }
     let mut plugins: Vec<Plugin> = Vec::new();
-    for path in discover(&args.plugins, "plugin.toml")? {
+    let mut plugin_files = Vec::new();
+    for dir in &args.plugins {
+        if dir.join("plugin.toml").is_file() {
+            plugin_files.push(dir.join("plugin.toml"));
+        } else {
+            plugin_files.extend(discover(dir, "plugin.toml")?);
+        }
+    }
+    for path in plugin_files {
         let p = load_plugin(&path)?;
         if args.only_plugins.is_empty() || args.only_plugins.contains(&p.manifest.id) {
             plugins.push(p);
@@ -125,7 +134,11 @@ pub fn run(args: Args) -> Result<Outcome> {
             benches.len(),
             args.benchmarks.display(),
             plugins.len(),
-            args.plugins.display()
+            args.plugins
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     std::fs::create_dir_all(&args.out)
