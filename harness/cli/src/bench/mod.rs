@@ -908,10 +908,8 @@ mod tests {
 
     #[test]
     fn aggregation_is_skipped_only_when_it_would_not_coarsen() {
-        let step = |level: Option<Level>| PrepStep {
-            op: PrepOp::Aggregate,
-            level,
-            ..PrepStep::default()
+        let step = |level: Option<Level>| -> PrepStep {
+            serde_json::from_value(serde_json::json!({"op": "aggregate", "level": level})).unwrap()
         };
         assert_eq!(
             skipped_aggregation(&step(Some(Level::Well)), Level::Cell),

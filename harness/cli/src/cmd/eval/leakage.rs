@@ -156,7 +156,7 @@ pub fn compute(args: &Args, all: Profiles) -> Result<Value> {
         );
     }
     let folds = stratified_group_kfold(&target, &groups, args.folds, args.seed)
-        .map_err(|e| folds_error(e, &args, &file, "control rows"))?;
+        .map_err(|e| folds_error(e, args, &file, "control rows"))?;
     let params = LeakageParams {
         logistic: LogisticParams {
             c: args.c,
@@ -219,7 +219,7 @@ pub fn compute(args: &Args, all: Profiles) -> Result<Value> {
             bail!("{file}: --label {label} has fewer than two values: nothing to predict");
         }
         let label_folds = stratified_group_kfold(&label_codes, &row_groups, args.folds, args.seed)
-            .map_err(|e| folds_error(e, &args, &file, "labelled rows"))?;
+            .map_err(|e| folds_error(e, args, &file, "labelled rows"))?;
         let scores = label_from_source(
             &source,
             source_col.labels.len(),

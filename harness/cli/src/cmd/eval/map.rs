@@ -153,7 +153,7 @@ pub fn compute(args: &Args, profiles: Profiles) -> Result<MapOutput> {
     }
 
     // Rows of `profiles` that are scored, and rows missing a rule label.
-    let (profiles, rows) = drop_missing(profiles, &spec, &args, &file, row_note)?;
+    let (profiles, rows) = drop_missing(profiles, &spec, args, &file, row_note)?;
     let n = profiles.n_rows();
 
     let mut columns: Vec<PairColumn> = Vec::new();
@@ -198,7 +198,7 @@ pub fn compute(args: &Args, profiles: Profiles) -> Result<MapOutput> {
         threads: args.threads,
     };
     let table = average_precision(x, &columns, &rules, similarity, &opts)
-        .map_err(|e| explain(e, &file, &rows, row_note, &args))?;
+        .map_err(|e| explain(e, &file, &rows, row_note, args))?;
 
     let multilabel = args.multilabel.as_ref().map(|m| match &columns[index[m]] {
         PairColumn::Multi(c) => (m.as_str(), c),
