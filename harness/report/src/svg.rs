@@ -555,6 +555,25 @@ impl Svg {
         y + 16.0
     }
 
+    /// A bold title over a one-column legend of `(name, count, colour)` categories.
+    fn category_legend(
+        &mut self,
+        title: &str,
+        categories: &[(String, usize, &str)],
+        swatch: Swatch,
+        x: f64,
+        y: f64,
+    ) {
+        self.text(x, y, "start", r#"font-weight="600""#, &truncate(title, 30));
+        let entries: Vec<LegendEntry> = categories
+            .iter()
+            .map(|(name, count, colour)| {
+                LegendEntry::new(swatch, colour, format!("{} ({count})", truncate(name, 26)))
+            })
+            .collect();
+        self.legend_column(&entries, x, y + 18.0);
+    }
+
     /// A one-column legend; returns the y below it.
     fn legend_column(&mut self, entries: &[LegendEntry], x: f64, y0: f64) -> f64 {
         let mut y = y0;
@@ -1267,25 +1286,7 @@ pub fn category_scatter(chart: &CategoryScatter) -> String {
         );
     }
     if let Some((column, _)) = &chart.categories {
-        let x = plot.right + 20.0;
-        svg.text(
-            x,
-            42.0,
-            "start",
-            r#"font-weight="600""#,
-            &truncate(column, 30),
-        );
-        let entries: Vec<LegendEntry> = legend
-            .iter()
-            .map(|(name, count, colour)| {
-                LegendEntry::new(
-                    Swatch::Dot,
-                    colour,
-                    format!("{} ({count})", truncate(name, 26)),
-                )
-            })
-            .collect();
-        svg.legend_column(&entries, x, 60.0);
+        svg.category_legend(column, &legend, Swatch::Dot, plot.right + 20.0, 42.0);
     }
     svg.finish()
 }
@@ -1457,24 +1458,7 @@ pub fn heatmap(chart: &Heatmap) -> String {
     if !legend.is_empty() {
         let x = bar_x + 50.0;
         let column = chart.annotation.as_ref().map_or("", |(c, _)| c.as_str());
-        svg.text(
-            x,
-            top + 4.0,
-            "start",
-            r#"font-weight="600""#,
-            &truncate(column, 28),
-        );
-        let entries: Vec<LegendEntry> = legend
-            .iter()
-            .map(|(name, count, colour)| {
-                LegendEntry::new(
-                    Swatch::Square,
-                    colour,
-                    format!("{} ({count})", truncate(name, 26)),
-                )
-            })
-            .collect();
-        svg.legend_column(&entries, x, top + 22.0);
+        svg.category_legend(column, &legend, Swatch::Square, x, top + 4.0);
     }
     svg.finish()
 }

@@ -903,7 +903,7 @@ mod tests {
         let at = |s: u64| rfc3339(UNIX_EPOCH + std::time::Duration::from_secs(s));
         assert_eq!(at(0), "1970-01-01T00:00:00Z");
         assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(at(1_795_269_845), "2026-11-21T13:24:05Z");
+        assert_eq!(at(1_795_269_845), "2026-11-21T14:04:05Z");
     }
 
     #[test]

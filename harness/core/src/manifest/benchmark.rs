@@ -376,7 +376,7 @@ pub enum Metric {
 }
 
 /// Parameters every metric accepts.
-const COMMON_TASK_PARAMS: &[&str] = &["level"];
+const COMMON_TASK_PARAMS: &[&str] = &["level", "rows"];
 
 impl Metric {
     /// The name used in manifests.
