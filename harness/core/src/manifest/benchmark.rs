@@ -419,22 +419,13 @@ impl Metric {
                 ],
                 &[],
             ),
+            // Only what the metric implements: a key it would ignore is an error, not a no-op.
             Metric::Enrichment => (
                 &["labels"],
-                &[
-                    "multilabel_sep",
-                    "percentile",
-                    "similarity",
-                    "exclude_same",
-                    "variant",
-                ],
+                &["multilabel_sep", "percentile", "similarity", "variant"],
                 &[],
             ),
-            Metric::PrecisionAtK => (
-                &["labels"],
-                &["multilabel_sep", "similarity", "exclude_same"],
-                &["k", "k_values"],
-            ),
+            Metric::PrecisionAtK => (&["labels"], &["similarity"], &["k", "k_values"]),
             Metric::Replicating => (
                 &[],
                 &[
@@ -450,13 +441,7 @@ impl Metric {
             Metric::Kmeans => (&["labels"], &["k", "k_sweep", "restarts", "seed"], &[]),
             Metric::KnnAccuracy => (
                 &["labels"],
-                &[
-                    "k",
-                    "k_values",
-                    "exclude_same",
-                    "multilabel_sep",
-                    "similarity",
-                ],
+                &["k", "k_values", "exclude_same", "similarity"],
                 &[],
             ),
             Metric::BatchLeakage => (
@@ -464,7 +449,7 @@ impl Metric {
                 &["groups", "folds", "seed", "controls", "variant"],
                 &[],
             ),
-            Metric::Relations => (&["pairs"], &["labels", "quantile", "similarity"], &[]),
+            Metric::Relations => (&["pairs"], &["labels", "similarity"], &[]),
             Metric::Partition => (
                 &["labels"],
                 &["k", "exclude_same", "similarity", "variant"],
@@ -521,7 +506,7 @@ pub struct Task {
     /// Label column: a `[columns] labels` entry or the perturbation column (enrichment, precision-at-k, kmeans, knn-accuracy, partition; map: multilabel column; relations: gene column).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<String>,
-    /// Separator of multiple labels in one `labels` cell, e.g. `|` (map, enrichment, precision-at-k, knn-accuracy).
+    /// Separator of multiple labels in one `labels` cell, e.g. `|` (map, enrichment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multilabel_sep: Option<String>,
     /// Map: positive pairs are equal on all these columns.
@@ -569,13 +554,13 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub restarts: Option<u32>,
-    /// Neighbours equal to the query on any of these columns are skipped, e.g. compound (NSC) and batch (NSCB).
+    /// Neighbours equal to the query on any of these columns are skipped (knn-accuracy, partition), e.g. compound (NSC) and batch (NSCB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_same: Option<Vec<String>>,
     /// Named variant of the metric, recorded next to its value (enrichment, replicating, batch-leakage, partition).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    /// Quantile in [0, 1] (replicating: of the null, default 0.95; relations: tail mass on each side, default 0.05).
+    /// Replicating: quantile in [0, 1] of the non-replicate similarities (default 0.95).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantile: Option<f64>,
     /// Replicating: columns that together identify replicates (default `[columns] replicate`).
@@ -1325,7 +1310,6 @@ threshold = 0.05
 id = "moa-knn"
 metric = "knn-accuracy"
 labels = "Metadata_moa"
-multilabel_sep = "|"
 k = 1
 exclude_same = ["Metadata_broad_sample"]
 
@@ -1367,7 +1351,6 @@ id = "corum"
 metric = "relations"
 labels = "Metadata_gene"
 pairs = ["CORUM"]
-quantile = 0.05
 
 [[task]]
 id = "held-out"
