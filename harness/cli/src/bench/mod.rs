@@ -696,11 +696,6 @@ fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Resu
 
     let final_profiles = scoring_profiles(bench, &states, final_level)?;
     views::add_views(&mut figures, &final_profiles, input, c);
-    for (key, seed) in &seeds {
-        if !key.contains('.') {
-            notes.push(format!("seed {key} = {seed}"));
-        }
-    }
     Ok(Executed {
         scores,
         figures,
