@@ -132,12 +132,36 @@ const WRITE_BATCH_BYTES: usize = 64 << 20;
 
 /// Reads a profile table: metadata columns by prefix, every other column a numeric feature.
 pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadReport)> {
+    let table = open_split(path, opts)?;
+    profiles_from(path, table, opts)
+}
+
+/// Like [`read_profiles`], but a table with metadata columns only (a gene list, a crop index:
+/// the plugin brings the representation) gives profiles without features instead of an error.
+pub fn read_profiles_or_keys(path: &Path, opts: &ReadOptions) -> Result<Profiles> {
+    let table = open_split(path, opts)?;
+    if table.feature_names.is_empty() && !table.meta.is_empty() {
+        let meta = DataFrame::new_infer_height(table.meta).map_err(|e| polars_at(path, e))?;
+        let level = opts.level.unwrap_or_else(|| guess_level(&meta));
+        return Profiles::new(meta, Vec::new(), Vec::new(), level);
+    }
+    Ok(profiles_from(path, table, opts)?.0)
+}
+
+fn open_split(path: &Path, opts: &ReadOptions) -> Result<SplitTable> {
     let is_meta = |name: &str| {
         opts.metadata_prefixes
             .iter()
             .any(|p| name.starts_with(p.as_str()))
     };
-    let mut table = SplitTable::open(path, &is_meta)?;
+    SplitTable::open(path, &is_meta)
+}
+
+fn profiles_from(
+    path: &Path,
+    mut table: SplitTable,
+    opts: &ReadOptions,
+) -> Result<(Profiles, ReadReport)> {
     let n = table.n_rows;
     if table.feature_names.is_empty() {
         return Err(Error::NoFeatures {

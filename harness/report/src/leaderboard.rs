@@ -1718,14 +1718,7 @@ Harness 0.1.0 (commit 0123456789ab). Each headline score is shown raw with its s
             .replace("\r\n", "\n");
         assert!(
             on_disk == leaderboard_json_schema(),
-            "ci/schemas/leaderboard.schema.json is stale: run `cargo test -p cpbench-report -- --ignored bless_committed_schema`"
+            "ci/schemas/leaderboard.schema.json is stale: run `cpbench schemas ci/schemas`"
         );
-    }
-
-    #[test]
-    #[ignore = "regenerates ci/schemas/leaderboard.schema.json; run with --ignored"]
-    fn bless_committed_schema() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ci/schemas");
-        std::fs::write(dir.join(LEADERBOARD_SCHEMA_FILE), leaderboard_json_schema()).unwrap();
     }
 }

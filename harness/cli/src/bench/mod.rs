@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, anyhow, bail};
 use cpbench_core::filter::RowFilter;
 use cpbench_core::hash::sha256_file;
-use cpbench_core::io::{ReadOptions, read_profiles, read_table};
+use cpbench_core::io::{ReadOptions, read_profiles_or_keys};
 use cpbench_core::manifest::{
     BenchmarkManifest, BuiltinControl, Loaded, OnnxShape, PluginKind, PluginLevel, PrepOp, PrepStep,
 };
@@ -194,10 +194,46 @@ fn same_inputs(old: &RunResult, id: &Identity) -> bool {
         && old.provenance.dataset_files == id.dataset_files
 }
 
+/// Writes a benchmark's synthetic data with `cpbench simulate` (`[data] simulate`) if any of its
+/// files is missing; the pinned hashes then check that the bytes are the expected ones.
+pub fn ensure_simulated(bench: &Benchmark) -> Result<()> {
+    let data = &bench.manifest.data;
+    let Some(args) = &data.simulate else {
+        return Ok(());
+    };
+    let profiles = bench.resolve(&data.profiles);
+    let images = data.images.as_ref().map(|i| bench.resolve(i));
+    if profiles.exists() && images.as_ref().is_none_or(|i| i.exists()) {
+        return Ok(());
+    }
+    let out = profiles
+        .parent()
+        .ok_or_else(|| anyhow!("{}: data.profiles has no folder", bench.path.display()))?;
+    let exe = std::env::current_exe().context("locating the cpbench executable")?;
+    let status = std::process::Command::new(exe)
+        .arg("simulate")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("starting `cpbench simulate`")?;
+    if !status.success() {
+        bail!(
+            "{}: data.simulate: `cpbench simulate {} --out {}` failed ({status})",
+            bench.path.display(),
+            args.join(" "),
+            out.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs `plugin` on `bench` (or reuses a cached result) and writes the run's files.
 pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions) -> Result<PairOutcome> {
     let started_at = rfc3339(SystemTime::now());
     let t0 = Instant::now();
+    ensure_simulated(bench)?;
     let id = identify(bench, plugin, &opts.env)?;
     let files = RunFiles::new(&opts.out_dir, &bench.manifest, plugin);
     if !opts.force
@@ -363,22 +399,12 @@ pub struct Data {
 fn load_data(bench: &Benchmark) -> Result<Data> {
     let m = &bench.manifest;
     let path = bench.resolve(&m.data.profiles);
-    let table = read_table(&path)?;
-    let prefix = &m.data.metadata_prefix;
-    let has_features = table
-        .get_column_names()
-        .iter()
-        .any(|c| !c.starts_with(prefix.as_str()));
-    let profiles = if has_features {
-        let opts = ReadOptions {
-            metadata_prefixes: vec![prefix.clone()],
-            nonfinite: m.data.on_nonfinite,
-            level: Some(m.data.level),
-        };
-        read_profiles(&path, &opts)?.0
-    } else {
-        Profiles::new(table, Vec::new(), Vec::new(), m.data.level)?
+    let opts = ReadOptions {
+        metadata_prefixes: vec![m.data.metadata_prefix.clone()],
+        nonfinite: m.data.on_nonfinite,
+        level: Some(m.data.level),
     };
+    let profiles = read_profiles_or_keys(&path, &opts)?;
     let images = match &m.data.images {
         Some(rel) => {
             let p = bench.resolve(rel);

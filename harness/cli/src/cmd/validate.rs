@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use cpbench_core::hash;
-use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles};
+use cpbench_core::io::{NonFinitePolicy, ReadOptions};
 use cpbench_core::manifest::{AnyManifest, BenchmarkManifest, Loaded, load_any};
 
 use crate::{Outcome, progress};
@@ -70,6 +70,13 @@ fn check(path: &Path, with_data: bool) -> Verdict {
     if !with_data {
         return Verdict::Ok;
     }
+    // Synthetic data is generated on first use; checking a benchmark generates it.
+    if let cpbench_core::manifest::AnyManifest::Benchmark(b) = &manifest
+        && let Err(e) = crate::bench::ensure_simulated(b)
+    {
+        eprintln!("invalid: {e:#}");
+        return Verdict::Invalid;
+    }
     let mut verdict = Verdict::Ok;
     for data in manifest.data_files() {
         if !data.path.is_file() {
@@ -129,16 +136,7 @@ fn check_columns(b: &Loaded<BenchmarkManifest>) -> Result<()> {
         level: Some(data.level),
     };
     // A key or crop table (gene list, crop index) has metadata only: plugins bring the features.
-    let table = cpbench_core::io::read_table(&file)?;
-    let has_features = table
-        .get_column_names()
-        .iter()
-        .any(|c| !c.starts_with(data.metadata_prefix.as_str()));
-    let profiles = if has_features {
-        read_profiles(&file, &opts)?.0
-    } else {
-        cpbench_core::Profiles::new(table, Vec::new(), Vec::new(), data.level)?
-    };
+    let profiles = cpbench_core::io::read_profiles_or_keys(&file, &opts)?;
     let names = profiles.meta_names();
     for (key, column) in b.referenced_columns() {
         if !names.contains(&column) {

@@ -85,6 +85,10 @@ pub struct DataSpec {
     /// Extra files tasks refer to by name: label tables, gene-pair lists.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+    /// Arguments of `cpbench simulate` (without `--out`) that write the data files into the
+    /// profile table's folder when they are missing: synthetic data is generated, not shipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulate: Option<Vec<String>>,
     /// Image crops (`.npy`, `[N, C, H, W]` float32), one per profile row, for image plugins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<PathBuf>,
@@ -748,7 +752,11 @@ impl BenchmarkManifest {
     fn validate_data(&self, doc: &Doc<'_>) -> Result<(), ManifestError> {
         let data = &self.data;
         doc.check_sha256("data.sha256", data.sha256.as_deref())?;
-        doc.require_file("data.profiles", &data.profiles)?;
+        // Generated data may not exist yet: `cpbench run` writes it on first use.
+        let generated = data.simulate.is_some();
+        if !generated {
+            doc.require_file("data.profiles", &data.profiles)?;
+        }
         doc.check_nonempty("data.metadata_prefix", &data.metadata_prefix)?;
         for (i, a) in data.annotations.iter().enumerate() {
             let key = format!("data.annotations[{i}]");
@@ -764,7 +772,9 @@ impl BenchmarkManifest {
         }
         doc.check_sha256("data.images_sha256", data.images_sha256.as_deref())?;
         if let Some(images) = &data.images {
-            doc.require_file("data.images", images)?;
+            if !generated {
+                doc.require_file("data.images", images)?;
+            }
         } else if data.images_sha256.is_some() {
             return Err(doc.invalid("data.images_sha256", "given without data.images"));
         }
