@@ -122,9 +122,13 @@ pub struct ReadReport {
     pub level_guessed: bool,
 }
 
-/// Feature columns converted together: their values are scattered into matrix rows in one pass,
-/// so each matrix row is touched once per block rather than once per column.
+/// Feature columns transposed together: each matrix row is touched once per block rather than
+/// once per column.
 const BLOCK_COLS: usize = 32;
+
+/// Feature columns are read and converted in blocks of about this many bytes (at least
+/// [`BLOCK_COLS`] columns), so only one block is ever decoded at a time.
+const READ_BLOCK_BYTES: usize = 16 << 20;
 
 /// Rows per written batch are chosen so one batch of features takes about this many bytes: the
 /// full matrix is never copied into a table at once.
@@ -178,9 +182,12 @@ fn profiles_from(
     let mut finite_cols = vec![true; d];
     // (row, column, description) of the first non-finite value, row-major order.
     let mut first_bad: Option<(usize, usize, String)> = None;
-    let mut block = vec![0f32; n * BLOCK_COLS.min(d)];
-    for j0 in (0..d).step_by(BLOCK_COLS) {
-        let width = BLOCK_COLS.min(d - j0);
+    // Each block is one projected Parquet read, which parses the footer again: blocks of
+    // READ_BLOCK_BYTES keep those few on tall-and-narrow and short-and-wide tables alike.
+    let block_cols = (READ_BLOCK_BYTES / (4 * n)).clamp(BLOCK_COLS.min(d), d);
+    let mut block = vec![0f32; n * block_cols];
+    for j0 in (0..d).step_by(block_cols) {
+        let width = block_cols.min(d - j0);
         // Each block's columns are owned here and freed once converted.
         for (b, col) in table
             .feature_block(path, &names[j0..j0 + width])?
@@ -398,15 +405,48 @@ fn read_parquet_columns(
         .collect()
 }
 
+/// Rows per tile of the transposes between row-major features and columns: a tile of
+/// [`BLOCK_COLS`] columns (32 KiB) stays in L1 while each of its columns is copied.
+const TILE_ROWS: usize = 256;
+
 /// Copies column-major `block` (columns of `n` values) into columns `j0..` of the row-major
-/// `n × d` matrix `x`.
+/// `n × d` matrix `x`, tile by tile, the row ranges split over the available threads.
 fn scatter_columns(block: &[f32], n: usize, x: &mut [f32], d: usize, j0: usize) {
     let width = block.len() / n.max(1);
-    for (i, row) in x.chunks_exact_mut(d).enumerate() {
-        for (b, v) in row[j0..j0 + width].iter_mut().enumerate() {
-            *v = block[b * n + i];
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let share = n.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (part, x) in x.chunks_mut(share * d).enumerate() {
+            scope.spawn(move || {
+                let first = part * share;
+                let rows = x.len() / d;
+                for t0 in (0..rows).step_by(TILE_ROWS) {
+                    let t1 = (t0 + TILE_ROWS).min(rows);
+                    for b in 0..width {
+                        let col = &block[b * n + first + t0..b * n + first + t1];
+                        for (k, &v) in col.iter().enumerate() {
+                            x[(t0 + k) * d + j0 + b] = v;
+                        }
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// Columns `j0..j0 + width` of the row-major matrix `rows` (rows of `d` values), tile by tile.
+fn gather_columns(rows: &[f32], d: usize, j0: usize, width: usize) -> Vec<Vec<f32>> {
+    let n = rows.len() / d.max(1);
+    let mut cols: Vec<Vec<f32>> = (0..width).map(|_| vec![0f32; n]).collect();
+    for t0 in (0..n).step_by(TILE_ROWS) {
+        let t1 = (t0 + TILE_ROWS).min(n);
+        for (b, col) in cols.iter_mut().enumerate() {
+            for (k, o) in col[t0..t1].iter_mut().enumerate() {
+                *o = rows[(t0 + k) * d + j0 + b];
+            }
         }
     }
+    cols
 }
 
 /// Reads any table (profiles or annotations) after checking its header for duplicate names.
@@ -643,10 +683,15 @@ pub fn write_profiles(profiles: &Profiles, path: &Path) -> Result<()> {
 
 fn write_profiles_batched(profiles: &Profiles, path: &Path, batch_rows: usize) -> Result<()> {
     let format = Format::of(path)?;
+    if format == Format::Parquet {
+        return write_atomic(path, |file| {
+            write_parquet_profiles(profiles, file, batch_rows).map_err(|e| polars_at(path, e))
+        });
+    }
     let n = profiles.n_rows();
     let batch = |start: usize| -> Result<DataFrame> {
         let mut df = frame_rows(profiles, start, batch_rows.min(n - start))?;
-        // Sliced metadata may keep several chunks; both batched writers need aligned ones.
+        // Sliced metadata may keep several chunks; the batched CSV writer needs aligned ones.
         df.rechunk_mut();
         Ok(df)
     };
@@ -660,56 +705,172 @@ fn write_profiles_batched(profiles: &Profiles, path: &Path, batch_rows: usize) -
             None => batch(start),
         };
         let fail = |e| polars_at(path, e);
-        match format {
-            Format::Delimited {
-                separator,
-                gzip: false,
-            } => {
-                let mut buf = BufWriter::new(file);
-                let mut w = CsvWriter::new(&mut buf)
-                    .with_separator(separator)
-                    .batched(&schema)
-                    .map_err(fail)?;
-                for start in starts() {
-                    w.write_batch(&next(start)?).map_err(fail)?;
-                }
-                w.finish().map_err(fail)?;
-                drop(w);
-                buf.flush().map_err(|e| Error::io(path, e))
+        let Format::Delimited { separator, gzip } = format else {
+            unreachable!("Parquet is written above")
+        };
+        if gzip {
+            let mut enc =
+                flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::default());
+            let mut w = CsvWriter::new(&mut enc)
+                .with_separator(separator)
+                .batched(&schema)
+                .map_err(fail)?;
+            for start in starts() {
+                w.write_batch(&next(start)?).map_err(fail)?;
             }
-            Format::Delimited {
-                separator,
-                gzip: true,
-            } => {
-                let mut enc = flate2::write::GzEncoder::new(
-                    BufWriter::new(file),
-                    flate2::Compression::default(),
-                );
-                let mut w = CsvWriter::new(&mut enc)
-                    .with_separator(separator)
-                    .batched(&schema)
-                    .map_err(fail)?;
-                for start in starts() {
-                    w.write_batch(&next(start)?).map_err(fail)?;
-                }
-                w.finish().map_err(fail)?;
-                drop(w);
-                let mut buf = enc.finish().map_err(|e| Error::io(path, e))?;
-                buf.flush().map_err(|e| Error::io(path, e))
+            w.finish().map_err(fail)?;
+            drop(w);
+            let mut buf = enc.finish().map_err(|e| Error::io(path, e))?;
+            buf.flush().map_err(|e| Error::io(path, e))
+        } else {
+            let mut buf = BufWriter::new(file);
+            let mut w = CsvWriter::new(&mut buf)
+                .with_separator(separator)
+                .batched(&schema)
+                .map_err(fail)?;
+            for start in starts() {
+                w.write_batch(&next(start)?).map_err(fail)?;
             }
-            Format::Parquet => {
-                // Float features barely compress; snappy costs little where zstd costs seconds.
-                let mut w = ParquetWriter::new(file)
-                    .with_compression(ParquetCompression::Snappy)
-                    .batched(&schema)
-                    .map_err(fail)?;
-                for start in starts() {
-                    w.write_batch(&next(start)?).map_err(fail)?;
-                }
-                w.finish().map(|_| ()).map_err(fail)
-            }
+            w.finish().map_err(fail)?;
+            drop(w);
+            buf.flush().map_err(|e| Error::io(path, e))
         }
     })
+}
+
+/// Writes profiles as Parquet, one row group per batch of rows. polars' `ParquetWriter` tries a
+/// dictionary for every float column (a cardinality estimate over all values) and takes the
+/// columns from a row-major copy built on one thread; here feature columns are plain-encoded
+/// (measured values are nearly all distinct) and each thread transposes, encodes and compresses
+/// its own share of them. Metadata columns keep polars' encodings. Snappy, as polars and pandas
+/// write by default: float features barely compress, and zstd would cost seconds.
+fn write_parquet_profiles(
+    profiles: &Profiles,
+    file: &mut File,
+    batch_rows: usize,
+) -> PolarsResult<()> {
+    use polars_arrow::array::PrimitiveArray;
+    use polars_arrow::datatypes::ArrowDataType;
+    use polars_parquet::write::{
+        CompressedPage, CompressionOptions, DynIter, DynStreamingIterator, Encoding, FileWriter,
+        StatisticsOptions, Version, WriteOptions, array_to_columns, compress,
+        fallible_streaming_iterator, get_dtype_encoding,
+    };
+
+    let (n, d) = (profiles.n_rows(), profiles.n_features());
+    let meta = profiles.meta();
+    let mut schema = meta.schema().to_arrow(CompatLevel::newest());
+    for name in profiles.feature_names() {
+        let name = PlSmallStr::from_str(name);
+        schema.insert(
+            name.clone(),
+            ArrowField::new(name, ArrowDataType::Float32, true),
+        );
+    }
+    let options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        compression: CompressionOptions::Snappy,
+        version: Version::V1,
+        data_page_size: None,
+    };
+    let mut writer = FileWriter::try_new(BufWriter::new(file), schema, options)?;
+    let types = writer.parquet_schema().fields().to_vec();
+    let meta_encodings: Vec<Vec<Encoding>> = writer
+        .schema()
+        .iter_values()
+        .take(meta.width())
+        .map(|f| get_dtype_encoding(&f.dtype))
+        .collect();
+    // Min/max statistics serve predicate pushdown on keys; on float features nobody filters by
+    // them, and they cost a pass over every value.
+    let feature_options = WriteOptions {
+        statistics: StatisticsOptions {
+            min_value: false,
+            max_value: false,
+            ..StatisticsOptions::default()
+        },
+        ..options
+    };
+    let encode = |array: Box<dyn polars_arrow::array::Array>,
+                  type_: &polars_parquet::write::ParquetType,
+                  encoding: &[Encoding],
+                  options: WriteOptions|
+     -> PolarsResult<Vec<Vec<CompressedPage>>> {
+        array_to_columns(array, type_.clone(), options, encoding)?
+            .into_iter()
+            .map(|pages| {
+                pages
+                    .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                    .collect()
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let features = profiles.features();
+    for start in (0..n.max(1)).step_by(batch_rows.max(1)) {
+        let len = batch_rows.min(n - start);
+        let rows = &features[start * d..(start + len) * d];
+        let mut columns: Vec<Vec<CompressedPage>> = Vec::with_capacity(types.len());
+        for ((col, type_), encoding) in meta
+            .slice(start as i64, len)
+            .columns()
+            .iter()
+            .zip(&types)
+            .zip(&meta_encodings)
+        {
+            let array = col
+                .as_materialized_series()
+                .rechunk()
+                .to_arrow(0, CompatLevel::newest());
+            columns.extend(encode(array, type_, encoding, options)?);
+        }
+        // Contiguous shares of the feature columns, one per thread, in column order.
+        let share = d.div_ceil(threads).max(1);
+        let encoded: Vec<PolarsResult<Vec<Vec<CompressedPage>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..d)
+                .step_by(share)
+                .map(|j0| {
+                    let types = &types[meta.width()..];
+                    let encode = &encode;
+                    scope.spawn(move || -> PolarsResult<Vec<Vec<CompressedPage>>> {
+                        let mut out = Vec::new();
+                        let j_end = (j0 + share).min(d);
+                        // A block of columns per pass over the rows reads each row once per block.
+                        for b0 in (j0..j_end).step_by(BLOCK_COLS) {
+                            let width = BLOCK_COLS.min(j_end - b0);
+                            for (k, values) in
+                                gather_columns(rows, d, b0, width).into_iter().enumerate()
+                            {
+                                let array = PrimitiveArray::<f32>::from_vec(values).boxed();
+                                out.extend(encode(
+                                    array,
+                                    &types[b0 + k],
+                                    &[Encoding::Plain],
+                                    feature_options,
+                                )?);
+                            }
+                        }
+                        Ok(out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a Parquet encoding thread panicked"))
+                .collect()
+        });
+        for part in encoded {
+            columns.extend(part?);
+        }
+        let group = DynIter::new(columns.iter().map(|pages| {
+            Ok(DynStreamingIterator::new(
+                fallible_streaming_iterator::convert(pages.iter().map(Ok)),
+            ))
+        }));
+        writer.write(len as u64, group)?;
+    }
+    writer.end(None)?;
+    Ok(())
 }
 
 /// Joins metadata and features into one table, feature columns as `Float32`.
@@ -724,15 +885,9 @@ fn frame_rows(profiles: &Profiles, start: usize, len: usize) -> Result<DataFrame
     let mut cols: Vec<Column> = profiles.meta().slice(start as i64, len).into_columns();
     cols.reserve(d);
     let names = profiles.feature_names();
-    // Gathering a block of columns per pass reads each matrix row once per block.
     for j0 in (0..d).step_by(BLOCK_COLS) {
         let width = BLOCK_COLS.min(d - j0);
-        let mut block: Vec<Vec<f32>> = (0..width).map(|_| Vec::with_capacity(len)).collect();
-        for row in rows.chunks_exact(d) {
-            for (c, &v) in block.iter_mut().zip(&row[j0..j0 + width]) {
-                c.push(v);
-            }
-        }
+        let block = gather_columns(rows, d, j0, width);
         for (values, name) in block.into_iter().zip(&names[j0..j0 + width]) {
             cols.push(Column::new(name.as_str().into(), values));
         }
@@ -1078,6 +1233,37 @@ mod tests {
             .map(|g| g.num_rows())
             .collect();
         assert_eq!(groups, [3, 3, 1]);
+    }
+
+    #[test]
+    fn parquet_profiles_read_back_as_polars_writes_them() {
+        // Metadata of several types (nulls included), non-finite features, row groups of 3
+        // rows, and a batch smaller than the thread count's share of columns.
+        let dir = tempfile::tempdir().unwrap();
+        let (n, d) = (8, 2 * BLOCK_COLS + 3);
+        let meta = df!(
+            "Metadata_Well" => ["a", "b", "c", "d", "e", "f", "g", "h"],
+            "Metadata_Dose" => [Some(0.1f64), None, Some(1.0), Some(3.0), None, Some(0.5), Some(2.0), Some(9.0)],
+            "Metadata_Site" => [1i64, 2, 3, 4, 5, 6, 7, 8],
+            "Metadata_Note" => [Some("x"), None, Some("y"), None, None, Some("z"), Some(""), Some("w")],
+            "Metadata_Ok" => [true, false, true, true, false, false, true, true],
+        )
+        .unwrap();
+        let mut x: Vec<f32> = (0..n * d).map(|k| k as f32 * 0.37 - 50.0).collect();
+        (x[5], x[d + 7], x[3 * d + 40]) = (f32::NAN, f32::INFINITY, f32::NEG_INFINITY);
+        let names: Vec<String> = (0..d).map(|j| format!("Cells_F{j}")).collect();
+        let prof = Profiles::new(meta, x, names, Level::Well).unwrap();
+        let ours = dir.path().join("ours.parquet");
+        write_profiles_batched(&prof, &ours, 3).unwrap();
+        let polars_own = dir.path().join("polars.parquet");
+        write_table(&mut to_frame(&prof).unwrap(), &polars_own).unwrap();
+        let (a, b) = (read_table(&ours).unwrap(), read_table(&polars_own).unwrap());
+        assert_eq!(a.schema(), b.schema());
+        assert!(a.equals_missing(&b), "{a}\n{b}");
+        let file = File::open(&ours).unwrap();
+        let md = ParquetReader::new(file).get_metadata().unwrap().clone();
+        let groups: Vec<usize> = md.row_groups.iter().map(|g| g.num_rows()).collect();
+        assert_eq!(groups, [3, 3, 2]);
     }
 
     #[test]
