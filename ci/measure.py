@@ -7,6 +7,7 @@ Python process with numpy and pandas loaded would report at least the parent's f
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,9 @@ class Measured(NamedTuple):
 
 def run(cmd: list, env: dict | None = None) -> Measured:
     """Runs cmd (which must succeed; otherwise its stderr is shown and the script exits)."""
+    # Flush what earlier commands wrote, outside the timing: their writeback (kernel threads on
+    # the same two cores, journal commits) otherwise lands in whichever command runs next.
+    os.sync()
     with tempfile.NamedTemporaryFile(mode="r", suffix=".time") as usage, \
             tempfile.TemporaryFile() as so, tempfile.TemporaryFile() as se:
         t0 = time.perf_counter()

@@ -71,7 +71,26 @@ pub enum Outcome {
     CheckFailed,
 }
 
+/// Keeps freed blocks of up to 64 MiB in the heap instead of handing them back to the kernel.
+///
+/// glibc serves blocks above its (adaptive, 128 KiB–32 MiB) threshold with fresh mappings and
+/// unmaps them on free; tables are read, transposed and compressed in blocks of that size, so
+/// every block paid for page faults and zeroing again. On `prep sphere` (100,000 × 1,000) this
+/// took the Parquet write from 1.3 s to 0.6 s, for about 25 MB more peak memory.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_blocks() {
+    // SAFETY: mallopt only changes allocator parameters; it runs before any other thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_blocks() {}
+
 fn main() -> ExitCode {
+    keep_freed_blocks();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),

@@ -422,10 +422,12 @@ fn scatter_columns(block: &[f32], n: usize, x: &mut [f32], d: usize, j0: usize) 
                 let rows = x.len() / d;
                 for t0 in (0..rows).step_by(TILE_ROWS) {
                     let t1 = (t0 + TILE_ROWS).min(rows);
-                    for b in 0..width {
-                        let col = &block[b * n + first + t0..b * n + first + t1];
-                        for (k, &v) in col.iter().enumerate() {
-                            x[(t0 + k) * d + j0 + b] = v;
+                    for b0 in (0..width).step_by(BLOCK_COLS) {
+                        for b in b0..(b0 + BLOCK_COLS).min(width) {
+                            let col = &block[b * n + first + t0..b * n + first + t1];
+                            for (k, &v) in col.iter().enumerate() {
+                                x[(t0 + k) * d + j0 + b] = v;
+                            }
                         }
                     }
                 }
@@ -930,6 +932,11 @@ pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<()> {
 
 /// Writes `path` through a temporary file in the same folder, renamed into place only after
 /// `write` succeeded, so readers never see a partial file.
+///
+/// The file is not fsynced (pandas and polars do not either): on ext4 an fsync waits for every
+/// other file's dirty data in the same journal commit, which took a 400 MB Parquet write from
+/// 0.6 s to 1.3 s right after another program wrote its own output. A power loss just after a
+/// run can therefore lose an output; an interrupted or failed run never leaves a partial one.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
     let dir: PathBuf = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -946,7 +953,6 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
     let mut tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
     write(tmp.as_file_mut())?;
     tmp.as_file_mut().flush().map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
 }
