@@ -71,7 +71,7 @@ pub enum Outcome {
     CheckFailed,
 }
 
-/// Keeps freed blocks of up to 64 MiB in the heap instead of handing them back to the kernel.
+/// Keeps freed blocks below 64 MiB in the heap instead of handing them back to the kernel.
 ///
 /// glibc serves blocks above its (adaptive, 128 KiB–32 MiB) threshold with fresh mappings and
 /// unmaps them on free; tables are read, transposed and compressed in blocks of that size, so
@@ -82,7 +82,7 @@ fn keep_freed_blocks() {
     // SAFETY: mallopt only changes allocator parameters; it runs before any other thread.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
     }
 }
 

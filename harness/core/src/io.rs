@@ -132,7 +132,7 @@ const READ_BLOCK_BYTES: usize = 16 << 20;
 
 /// Rows per written batch are chosen so one batch of features takes about this many bytes: the
 /// full matrix is never copied into a table at once.
-const WRITE_BATCH_BYTES: usize = 64 << 20;
+const WRITE_BATCH_BYTES: usize = 32 << 20;
 
 /// Reads a profile table: metadata columns by prefix, every other column a numeric feature.
 pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadReport)> {
@@ -769,6 +769,9 @@ fn write_parquet_profiles(
             ArrowField::new(name, ArrowDataType::Float32, true),
         );
     }
+    if schema.len() != meta.width() + d {
+        polars_bail!(Duplicate: "a feature column has the name of another column");
+    }
     let options = WriteOptions {
         statistics: StatisticsOptions::default(),
         compression: CompressionOptions::Snappy,
@@ -872,6 +875,8 @@ fn write_parquet_profiles(
         writer.write(len as u64, group)?;
     }
     writer.end(None)?;
+    // Flushed here: dropping the buffer would swallow a write error (a full disk).
+    writer.into_inner().flush()?;
     Ok(())
 }
 
@@ -1270,6 +1275,21 @@ mod tests {
         let md = ParquetReader::new(file).get_metadata().unwrap().clone();
         let groups: Vec<usize> = md.row_groups.iter().map(|g| g.num_rows()).collect();
         assert_eq!(groups, [3, 3, 2]);
+        // A feature named like another column is refused, and nothing is left behind.
+        let clash = Profiles::new(
+            df!("Metadata_Well" => ["a"]).unwrap(),
+            vec![1.0, 2.0],
+            vec!["Cells_A".into(), "Metadata_Well".into()],
+            Level::Well,
+        )
+        .unwrap();
+        let out = dir.path().join("clash.parquet");
+        let e = write_profiles(&clash, &out).unwrap_err().to_string();
+        assert!(
+            e.contains("clash.parquet") && e.contains("name of another column"),
+            "{e}"
+        );
+        assert!(!out.exists());
     }
 
     #[test]
