@@ -710,31 +710,26 @@ fn write_profiles_batched(profiles: &Profiles, path: &Path, batch_rows: usize) -
         let Format::Delimited { separator, gzip } = format else {
             unreachable!("Parquet is written above")
         };
-        if gzip {
-            let mut enc =
-                flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::default());
-            let mut w = CsvWriter::new(&mut enc)
+        let mut write_csv = |out: &mut dyn Write| -> Result<()> {
+            let mut w = CsvWriter::new(out)
                 .with_separator(separator)
                 .batched(&schema)
                 .map_err(fail)?;
             for start in starts() {
                 w.write_batch(&next(start)?).map_err(fail)?;
             }
-            w.finish().map_err(fail)?;
-            drop(w);
+            w.finish().map_err(fail)
+        };
+        // The buffers are flushed here: dropping them would swallow a write error.
+        if gzip {
+            let mut enc =
+                flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::default());
+            write_csv(&mut enc)?;
             let mut buf = enc.finish().map_err(|e| Error::io(path, e))?;
             buf.flush().map_err(|e| Error::io(path, e))
         } else {
             let mut buf = BufWriter::new(file);
-            let mut w = CsvWriter::new(&mut buf)
-                .with_separator(separator)
-                .batched(&schema)
-                .map_err(fail)?;
-            for start in starts() {
-                w.write_batch(&next(start)?).map_err(fail)?;
-            }
-            w.finish().map_err(fail)?;
-            drop(w);
+            write_csv(&mut buf)?;
             buf.flush().map_err(|e| Error::io(path, e))
         }
     })
