@@ -439,13 +439,12 @@ fn scatter_columns(block: &[f32], n: usize, x: &mut [f32], d: usize, j0: usize) 
 /// Columns `j0..j0 + width` of the row-major matrix `rows` (rows of `d` values), tile by tile.
 fn gather_columns(rows: &[f32], d: usize, j0: usize, width: usize) -> Vec<Vec<f32>> {
     let n = rows.len() / d.max(1);
-    let mut cols: Vec<Vec<f32>> = (0..width).map(|_| vec![0f32; n]).collect();
+    // Tiles go in row order, so each column is appended to (no zero-filling first).
+    let mut cols: Vec<Vec<f32>> = (0..width).map(|_| Vec::with_capacity(n)).collect();
     for t0 in (0..n).step_by(TILE_ROWS) {
         let t1 = (t0 + TILE_ROWS).min(n);
         for (b, col) in cols.iter_mut().enumerate() {
-            for (k, o) in col[t0..t1].iter_mut().enumerate() {
-                *o = rows[(t0 + k) * d + j0 + b];
-            }
+            col.extend((t0..t1).map(|i| rows[i * d + j0 + b]));
         }
     }
     cols

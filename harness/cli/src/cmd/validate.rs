@@ -71,7 +71,7 @@ fn check(path: &Path, with_data: bool) -> Verdict {
         return Verdict::Ok;
     }
     // Synthetic data is generated on first use; checking a benchmark generates it.
-    if let cpbench_core::manifest::AnyManifest::Benchmark(b) = &manifest
+    if let AnyManifest::Benchmark(b) = &manifest
         && let Err(e) = crate::bench::ensure_simulated(b)
     {
         eprintln!("invalid: {e:#}");
