@@ -772,7 +772,10 @@ fn write_parquet_profiles(
         version: Version::V1,
         data_page_size: None,
     };
-    let mut writer = FileWriter::try_new(BufWriter::new(file), schema, options)?;
+    // A large buffer turns the many small page writes into few large ones (0.24 s -> 0.15 s of
+    // write calls for a 400 MB table).
+    let buffered = BufWriter::with_capacity(1 << 20, file);
+    let mut writer = FileWriter::try_new(buffered, schema, options)?;
     let types = writer.parquet_schema().fields().to_vec();
     let meta_encodings: Vec<Vec<Encoding>> = writer
         .schema()
@@ -929,7 +932,7 @@ pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<()> {
     })
 }
 
-/// Writes `path` through a temporary file in the same folder, renamed into place only after
+/// Writes `path` through a temporary file in the same folder, moved into place only after
 /// `write` succeeded, so readers never see a partial file.
 ///
 /// The file is not fsynced (pandas and polars do not either): on ext4 an fsync waits for every
@@ -952,8 +955,50 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
     let mut tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
     write(tmp.as_file_mut())?;
     tmp.as_file_mut().flush().map_err(|e| Error::io(path, e))?;
+    if replace_by_exchange(tmp.path(), path) {
+        // The temporary name now holds the previous output; dropping `tmp` deletes it.
+        return Ok(());
+    }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// Swaps the finished temporary file with an existing regular file at `path`
+/// (`renameat2(RENAME_EXCHANGE)`): readers see the old or the new file, never neither, as with a
+/// rename over it. The rename is what ext4 treats as "replace without fsync" (`auto_da_alloc`):
+/// it starts writeback of the whole new file inside the call, 0.2–0.3 s for a 400 MB output.
+/// After the exchange the new file is written back like any newly created one. False when `path`
+/// is not an existing regular file or the filesystem cannot exchange; the caller then renames.
+#[cfg(target_os = "linux")]
+fn replace_by_exchange(tmp: &Path, path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    // A directory or symlink at `path` is left to the rename, which fails or replaces the link
+    // as it always did; exchanging would move the directory to the temporary name.
+    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) {
+        return false;
+    }
+    let (Ok(from), Ok(to)) = (
+        std::ffi::CString::new(tmp.as_os_str().as_bytes()),
+        std::ffi::CString::new(path.as_os_str().as_bytes()),
+    ) else {
+        return false;
+    };
+    // SAFETY: both arguments are NUL-terminated paths that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    rc == 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn replace_by_exchange(_tmp: &Path, _path: &Path) -> bool {
+    false
 }
 
 /// Writes bytes to `path` atomically.
@@ -1322,5 +1367,49 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         write_bytes_atomic(&out, b"ok").unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"ok");
+    }
+
+    #[test]
+    fn atomic_write_replaces_files_and_links_but_not_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = |d: &Path| {
+            let mut v: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        // An existing output is replaced and no temporary file (holding the old one) is left.
+        let out = dir.path().join("out.csv");
+        write_bytes_atomic(&out, b"old").unwrap();
+        let keep = File::open(&out).unwrap();
+        write_bytes_atomic(&out, b"new").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"new");
+        assert_eq!(names(dir.path()), ["out.csv"]);
+        // A reader that had the old file open still reads the old contents.
+        let mut old = String::new();
+        std::io::Read::read_to_string(&mut &keep, &mut old).unwrap();
+        assert_eq!(old, "old");
+        // A failed write leaves the existing output as it was.
+        assert!(write_atomic(&out, |_| Err(Error::Shape("boom".into()))).is_err());
+        assert_eq!(std::fs::read(&out).unwrap(), b"new");
+        assert_eq!(names(dir.path()), ["out.csv"]);
+        // A folder in the way is an error, and stays where it is.
+        let folder = dir.path().join("taken.csv");
+        std::fs::create_dir(&folder).unwrap();
+        assert!(write_bytes_atomic(&folder, b"x").is_err());
+        assert!(folder.is_dir());
+        assert_eq!(names(dir.path()), ["out.csv", "taken.csv"]);
+        // A symlink is replaced by the file, its target left alone (as a rename does).
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.csv");
+            std::os::unix::fs::symlink(&out, &link).unwrap();
+            write_bytes_atomic(&link, b"via link").unwrap();
+            assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+            assert_eq!(std::fs::read(&link).unwrap(), b"via link");
+            assert_eq!(std::fs::read(&out).unwrap(), b"new");
+        }
     }
 }
