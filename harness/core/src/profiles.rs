@@ -94,6 +94,14 @@ impl Profiles {
                 "metadata table has no columns; profiles need at least one metadata column".into(),
             ));
         }
+        // Every writer and lookup goes by name: a repeated one would silently pick one column.
+        let mut seen: std::collections::HashSet<&str> =
+            meta.get_column_names().iter().map(|c| c.as_str()).collect();
+        if let Some(name) = feature_names.iter().find(|f| !seen.insert(f.as_str())) {
+            return Err(Error::Shape(format!(
+                "column name `{name}` is used twice (a feature named like another feature or a metadata column)"
+            )));
+        }
         Ok(Profiles {
             meta,
             features,
@@ -249,6 +257,29 @@ mod tests {
         assert!(
             err.to_string().contains("expected 2 rows × 1 features"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_name_used_twice_is_an_error() {
+        let meta = || df!("Metadata_id" => ["a"]).unwrap();
+        for names in [["f", "f"], ["f", "Metadata_id"]] {
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            let err = Profiles::new(meta(), vec![1.0; 2], names.clone(), Level::Well).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("`{}` is used twice", names[1])),
+                "{err}"
+            );
+        }
+        assert!(
+            Profiles::new(
+                meta(),
+                vec![1.0; 2],
+                vec!["f".into(), "g".into()],
+                Level::Well
+            )
+            .is_ok()
         );
     }
 
