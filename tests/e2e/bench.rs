@@ -245,11 +245,83 @@ fn leaderboard(out: &Path, baseline: Option<&Path>) -> assert_cmd::assert::Asser
         .arg("--plugins")
         .arg(root().join("plugins/testing/panic"))
         .arg("--out")
-        .arg(out);
+        .arg(out)
+        // Pinned so the raw scores compare exactly on machines with other core counts.
+        .env("RAYON_NUM_THREADS", "2");
     if let Some(b) = baseline {
         cmd.arg("--baseline").arg(b).args(["--tolerance", "0.02"]);
     }
     cmd.assert()
+}
+
+/// Every run's status and long-form scores (value, sd, n, params) of a leaderboard folder,
+/// one section per `benchmark × plugin` in file order. The scores are the result file's own
+/// text: serde_json's default float parsing may round the last bit, so only text compares
+/// numbers exactly.
+fn raw_scores(out: &Path) -> String {
+    let mut text = String::new();
+    let mut benches: Vec<PathBuf> = std::fs::read_dir(out.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    benches.sort();
+    for b in benches {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&b)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.ends_with(".json") && !name.ends_with(".figures.json")
+            })
+            .collect();
+        files.sort();
+        for f in files {
+            let raw = std::fs::read_to_string(&f).unwrap();
+            let r: Value = serde_json::from_str(&raw).unwrap();
+            // `scores` is the result's last field: its text runs to the end of the file.
+            let at = raw.find("\n  \"scores\": ").expect("a result has scores");
+            text.push_str(&format!(
+                "# {} × {}: {}{}",
+                r["benchmark"]["id"].as_str().unwrap(),
+                r["plugin"]["id"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+                &raw[at..]
+            ));
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+    }
+    text
+}
+
+/// The raw scores of the shipped leaderboard equal the committed ones, digit for digit. A change
+/// of any number must be deliberate: rerun with `CPBENCH_BLESS_RAW_SCORES=1` and say in the
+/// commit why the numbers moved.
+fn assert_raw_scores_unchanged(out: &Path) {
+    let fixture = root().join("tests/fixtures/leaderboard/raw-scores.txt");
+    let got = raw_scores(out);
+    if std::env::var_os("CPBENCH_BLESS_RAW_SCORES").is_some() {
+        std::fs::create_dir_all(fixture.parent().unwrap()).unwrap();
+        std::fs::write(&fixture, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&fixture).unwrap();
+    if got == want {
+        return;
+    }
+    let mut run = "";
+    for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+        if w.starts_with("# ") {
+            run = w;
+        }
+        assert_eq!(g, w, "line {} of {}, in {run}", i + 1, fixture.display());
+    }
+    panic!(
+        "{}: {} lines expected, {} lines produced",
+        fixture.display(),
+        want.lines().count(),
+        got.lines().count()
+    );
 }
 
 #[test]
@@ -261,6 +333,7 @@ fn leaderboard_of_the_shipped_data_scales_ranks_shows_failures_and_gates_regress
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     let board = read_json(&out.join("leaderboard.json"));
     assert_valid("leaderboard.schema.json", &board);
+    assert_raw_scores_unchanged(&out);
     let ids: Vec<&str> = board["benchmarks"]
         .as_array()
         .unwrap()

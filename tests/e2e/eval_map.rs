@@ -533,7 +533,7 @@ fn bad_input_exits_2_without_output() {
         "--null-size",
         "0",
     ]);
-    assert!(e.contains("null_size"), "{e}");
+    assert!(e.contains("--null-size"), "{e}");
 
     // Missing labels: refused with the column and row; --drop-missing says what it dropped.
     let q = write(

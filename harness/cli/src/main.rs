@@ -1,9 +1,7 @@
 //! The `cpbench` binary: parses arguments and calls the library crates. Exit codes: 0 ok,
 //! 1 a check failed, 2 bad input or usage.
 
-mod bench;
 mod cmd;
-mod prep_exec;
 mod progress;
 
 use std::process::ExitCode;

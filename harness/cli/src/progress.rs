@@ -1,7 +1,9 @@
-//! Progress bars on a terminal, silence otherwise (CI logs stay clean).
+//! Progress bars on a terminal, silence otherwise (CI logs stay clean), and the console
+//! reporter the runner's messages go to.
 
 use std::io::IsTerminal;
 
+use cpbench_runner::Reporter;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A byte-counting bar for long reads; hidden when stderr is not a terminal.
@@ -18,24 +20,17 @@ pub fn bytes(len: u64, message: &str) -> ProgressBar {
     bar
 }
 
-static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Summaries and finished pairs on stdout, notes on stderr.
+pub struct Console;
 
-/// Silences the one-line summaries of `cpbench eval` (a benchmark run reports its own).
-pub fn set_quiet(quiet: bool) {
-    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Whether summaries are silenced.
-pub fn quiet() -> bool {
-    QUIET.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// `println!` unless summaries are silenced.
-#[macro_export]
-macro_rules! say {
-    ($($arg:tt)*) => {
-        if !$crate::progress::quiet() {
-            println!($($arg)*);
-        }
-    };
+impl Reporter for Console {
+    fn summary(&self, line: &str) {
+        println!("{line}");
+    }
+    fn note(&self, line: &str) {
+        eprintln!("{line}");
+    }
+    fn pair_done(&self, line: &str) {
+        println!("{line}");
+    }
 }

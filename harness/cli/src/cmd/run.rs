@@ -2,13 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use cpbench_core::manifest::load_benchmark;
+use anyhow::Result;
 use cpbench_host::plugin::load_plugin;
-use cpbench_report::Status;
+use cpbench_report::{HarnessInfo, Status};
+use cpbench_runner::bench::{PairOutcome, RunOptions, open_benchmark, run_pair};
 
 use crate::Outcome;
-use crate::bench::{Benchmark, PairOutcome, RunOptions, run_pair};
+use crate::cmd::simulate::InProcess;
 
 /// Arguments of `cpbench run`.
 #[derive(clap::Args, Debug)]
@@ -30,27 +30,32 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// Loads a benchmark from its folder or manifest path.
-pub fn open_benchmark(path: &Path) -> Result<Benchmark> {
-    let file = if path.is_dir() {
-        path.join("benchmark.toml")
-    } else {
-        path.to_path_buf()
-    };
-    load_benchmark(&file).with_context(|| format!("loading benchmark {}", path.display()))
+/// The harness build, as results record it.
+pub fn harness_info() -> HarnessInfo {
+    let commit = env!("CPBENCH_GIT_COMMIT");
+    HarnessInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: (commit != "unknown").then(|| commit.to_string()),
+    }
+}
+
+/// How this binary runs pairs: output folder, cache use, plugin workers, synthetic data
+/// generated in process.
+pub fn run_options(out: &Path, force: bool) -> RunOptions<'static> {
+    RunOptions {
+        out_dir: out.to_path_buf(),
+        force,
+        env: crate::cmd::plugin::run_env(),
+        harness: harness_info(),
+        simulator: Some(&InProcess),
+    }
 }
 
 /// Runs `cpbench run`: exit 0 when the run succeeded or does not apply, 1 when it failed.
 pub fn run(args: Args) -> Result<Outcome> {
-    crate::progress::set_quiet(true);
     let bench = open_benchmark(&args.benchmark)?;
     let plugin = load_plugin(&args.plugin)?;
-    let opts = RunOptions {
-        out_dir: args.out.clone(),
-        force: args.force,
-        env: crate::cmd::plugin::run_env(),
-    };
-    let outcome = run_pair(&bench, &plugin, &opts)?;
+    let outcome = run_pair(&bench, &plugin, &run_options(&args.out, args.force))?;
     if args.quiet {
         println!("{}", outcome.files.result.display());
     } else {

@@ -45,6 +45,29 @@ pub fn run(cmd: SimulateCommand) -> Result<Outcome> {
     }
 }
 
+/// Writes a benchmark's `[data] simulate` data by running `cpbench simulate` in this process.
+pub struct InProcess;
+
+impl cpbench_runner::bench::Simulator for InProcess {
+    fn simulate(&self, args: &[String], out: &Path) -> std::result::Result<(), String> {
+        /// The `[data] simulate` words are `cpbench simulate`'s arguments.
+        #[derive(clap::Parser)]
+        #[command(no_binary_name = true)]
+        struct Words {
+            #[command(subcommand)]
+            command: SimulateCommand,
+        }
+        let mut words = args.to_vec();
+        words.push("--out".into());
+        words.push(out.display().to_string());
+        let parsed = <Words as clap::Parser>::try_parse_from(&words)
+            .map_err(|e| e.to_string().trim().to_string())?;
+        run(parsed.command)
+            .map(|_| ())
+            .map_err(|e| format!("{e:#}"))
+    }
+}
+
 /// Seed and output folder, shared by every generator.
 #[derive(clap::Args, Debug, Serialize)]
 pub struct Common {

@@ -8,6 +8,7 @@ use cpbench_core::hash;
 use cpbench_core::io::{NonFinitePolicy, ReadOptions};
 use cpbench_core::manifest::{AnyManifest, BenchmarkManifest, Loaded, load_any};
 
+use crate::cmd::simulate::InProcess;
 use crate::{Outcome, progress};
 
 /// Arguments of `cpbench validate`.
@@ -72,9 +73,9 @@ fn check(path: &Path, with_data: bool) -> Verdict {
     }
     // Synthetic data is generated on first use; checking a benchmark generates it.
     if let AnyManifest::Benchmark(b) = &manifest
-        && let Err(e) = crate::bench::ensure_simulated(b)
+        && let Err(e) = cpbench_runner::bench::ensure_simulated(b, Some(&InProcess))
     {
-        eprintln!("invalid: {e:#}");
+        eprintln!("invalid: {}", e.chain());
         return Verdict::Invalid;
     }
     let mut verdict = Verdict::Ok;

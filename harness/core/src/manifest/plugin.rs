@@ -150,6 +150,31 @@ impl PluginLevel {
             PluginLevel::Set | PluginLevel::Image => None,
         }
     }
+
+    /// The level's name as `plugin.toml` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PluginLevel::Cell => "cell",
+            PluginLevel::Site => "site",
+            PluginLevel::Well => "well",
+            PluginLevel::Set => "set",
+            PluginLevel::Image => "image",
+            PluginLevel::Gene => "gene",
+            PluginLevel::Treatment => "treatment",
+        }
+    }
+}
+
+impl From<Level> for PluginLevel {
+    fn from(level: Level) -> PluginLevel {
+        match level {
+            Level::Cell => PluginLevel::Cell,
+            Level::Site => PluginLevel::Site,
+            Level::Well => PluginLevel::Well,
+            Level::Treatment => PluginLevel::Treatment,
+            Level::Gene => PluginLevel::Gene,
+        }
+    }
 }
 
 /// The `[input]` table.

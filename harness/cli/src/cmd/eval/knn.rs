@@ -12,15 +12,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow, bail};
-use cpbench_core::Profiles;
-use cpbench_metrics::Similarity;
-use cpbench_metrics::knn::{KnnParams, knn_accuracy};
-use serde_json::{Value, json};
+use anyhow::Result;
+use cpbench_runner::Origin;
+use cpbench_runner::eval::knn::{self, Params};
 
-use super::common::{ProfileArgs, label_column, matrix, split_list, write_json};
-use super::enrichment::{explain, require_columns, row_note};
+use super::common::{ProfileArgs, similarity, split_list, write_json};
 use crate::Outcome;
+use crate::progress::Console;
 
 /// Arguments of `cpbench eval knn`.
 #[derive(clap::Args, Debug)]
@@ -48,103 +46,32 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-/// Runs `cpbench eval knn`.
-pub fn run(args: Args) -> Result<Outcome> {
-    let profiles = args.input.load()?;
-    let report = compute(&args, profiles)?;
-    write_json(&args.out, &report)?;
-    Ok(Outcome::Ok)
+impl Args {
+    /// The parameters the flags give.
+    pub fn params(&self) -> Result<Params> {
+        let params = Params {
+            labels: self.labels.clone(),
+            k: self.k,
+            exclude_same: self
+                .exclude_same
+                .as_deref()
+                .map(split_list)
+                .unwrap_or_default(),
+            similarity: similarity(&self.similarity)?,
+            threads: self.threads,
+            origin: Origin::Flags,
+        };
+        params.check()?;
+        Ok(params)
+    }
 }
 
-/// Computes the `--out` report of `cpbench eval knn` on already loaded profiles.
-pub fn compute(args: &Args, profiles: Profiles) -> Result<Value> {
-    let similarity: Similarity = args.similarity.parse()?;
-    if args.k == 0 {
-        bail!("--k 0: at least one neighbour must vote");
-    }
-    let exclude_columns = args
-        .exclude_same
-        .as_deref()
-        .map(split_list)
-        .unwrap_or_default();
-    let file = args.input.profiles.display().to_string();
-    let mut wanted = vec![args.labels.clone()];
-    wanted.extend(exclude_columns.iter().cloned());
-    require_columns(&profiles, &wanted, &file)?;
-
-    let filtered = !args.input.filters.is_empty();
-    let labels = label_column(&profiles, &args.labels)?;
-    if let Some(&row) = labels.missing_rows().first() {
-        bail!(
-            "{file}: --labels {}: row {row}{} has no value (drop such rows with --filter)",
-            args.labels,
-            row_note(filtered)
-        );
-    }
-    let codes: Vec<u32> = labels.codes.iter().map(|c| c.expect("checked")).collect();
-    // A missing exclusion value gets a code of its own, so missing shares with missing.
-    let exclude: Vec<Vec<u32>> = exclude_columns
-        .iter()
-        .map(|c| {
-            let col = label_column(&profiles, c)?;
-            let missing = col.labels.len() as u32;
-            Ok(col.codes.iter().map(|v| v.unwrap_or(missing)).collect())
-        })
-        .collect::<Result<_>>()?;
-    let exclude_refs: Vec<&[u32]> = exclude.iter().map(Vec::as_slice).collect();
-    let x = matrix(&profiles)?;
-    let params = KnnParams {
-        k: args.k,
-        similarity,
-        threads: args.threads,
-        ..KnnParams::default()
-    };
-    let n_classes = labels.labels.len();
-    let result = knn_accuracy(x, &codes, n_classes, &exclude_refs, &params)
-        .map_err(|e| explain(e, &file, filtered, &args.labels))?;
-    if result.n == 0 {
-        return Err(if exclude_columns.is_empty() {
-            anyhow!("{file}: a single row has no neighbour to vote")
-        } else {
-            anyhow!(
-                "{file}: --exclude-same {} leaves no candidate neighbour for any row",
-                exclude_columns.join(",")
-            )
-        });
-    }
-
-    let per_class: Vec<_> = labels
-        .labels
-        .iter()
-        .zip(&result.per_class)
-        .map(|(label, c)| json!({"label": label, "n": c.n, "correct": c.correct, "accuracy": c.accuracy}))
-        .collect();
-    let confusion: Vec<&[u64]> = result.confusion.chunks(n_classes.max(1)).collect();
-    let report = json!({
-        "metric": "knn_accuracy",
-        "accuracy": result.accuracy,
-        "n": result.n,
-        "n_unscored": result.n_unscored,
-        "k": args.k,
-        "similarity": similarity.name(),
-        "labels": args.labels,
-        "exclude_same": exclude_columns,
-        "classes": labels.labels,
-        "per_class": per_class,
-        "confusion": confusion,
-    });
-    crate::say!(
-        "kNN accuracy (k = {}, {}): {:.4} ({} of {} queries{})",
-        args.k,
-        similarity,
-        result.accuracy,
-        result.confusion.iter().step_by(n_classes + 1).sum::<u64>(),
-        result.n,
-        if result.n_unscored > 0 {
-            format!(", {} without candidates", result.n_unscored)
-        } else {
-            String::new()
-        }
-    );
-    Ok(report)
+/// Runs `cpbench eval knn`.
+pub fn run(args: Args) -> Result<Outcome> {
+    let params = args.params()?;
+    let table = args.input.spec();
+    let profiles = table.load()?;
+    let report = knn::evaluate(&profiles, &params, &table.source(), &Console)?;
+    write_json(&args.out, &report)?;
+    Ok(Outcome::Ok)
 }

@@ -9,17 +9,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, ensure};
-use cpbench_core::Profiles;
-use cpbench_core::filter::apply_filters;
-use cpbench_core::io::{guess_level, read_table};
-use cpbench_metrics::partition::PartitionScores;
-use serde_json::json;
+use anyhow::Result;
+use cpbench_runner::Origin;
+use cpbench_runner::eval::partition::{self, Params};
+use cpbench_runner::table::Source;
 
-use super::common::{label_column, write_json};
-use super::enrichment::require_columns;
-use super::kmeans::keep_labelled;
+use super::common::write_json;
 use crate::Outcome;
+use crate::progress::Console;
 
 /// Arguments of `cpbench eval partition`.
 #[derive(clap::Args, Debug)]
@@ -46,68 +43,18 @@ pub struct Args {
 
 /// Runs `cpbench eval partition`.
 pub fn run(args: Args) -> Result<Outcome> {
-    let file = args.profiles.display().to_string();
-    let filtered = !args.filters.is_empty();
-    // Every column is "metadata" here: the scores read labels only.
-    let table = read_table(&args.profiles)?;
-    let level = guess_level(&table);
-    let mut profiles = Profiles::new(table, Vec::new(), Vec::new(), level)?;
-    if filtered {
-        profiles = apply_filters(&profiles, &args.filters)?;
-        ensure!(
-            profiles.n_rows() > 0,
-            "{file}: no row passes the filters {:?}",
-            args.filters
-        );
-    }
-    require_columns(&profiles, &[args.truth.clone(), args.pred.clone()], &file)?;
-    let truth = label_column(&profiles, &args.truth)?;
-    let pred = label_column(&profiles, &args.pred)?;
-    let (_, n_dropped) = keep_labelled(
-        profiles,
-        &[&truth, &pred],
-        args.drop_missing,
-        &file,
-        filtered,
-    )?;
-    let (t, p): (Vec<u32>, Vec<u32>) = truth
-        .codes
-        .iter()
-        .zip(&pred.codes)
-        .filter_map(|(t, p)| Some(((*t)?, (*p)?)))
-        .unzip();
-    let s = PartitionScores::new(&t, &p)?;
-    let distinct = |v: &[u32]| {
-        let mut v = v.to_vec();
-        v.sort_unstable();
-        v.dedup();
-        v.len()
+    let params = Params {
+        truth: args.truth.clone(),
+        pred: args.pred.clone(),
+        drop_missing: args.drop_missing,
+        origin: Origin::Flags,
     };
-    let out = json!({
-        "metric": "partition",
-        "profiles": file,
-        "filters": args.filters,
-        "true": args.truth,
-        "pred": args.pred,
-        "n": s.n,
-        "n_dropped_missing": n_dropped,
-        "n_true_labels": distinct(&t),
-        "n_pred_labels": distinct(&p),
-        "convention": "scikit-learn 1.9: normalized_mutual_info_score (arithmetic, natural log), \
-            adjusted_rand_score, homogeneity_completeness_v_measure (beta = 1); purity = share of \
-            rows in their pred group's majority true label, inverse_purity with the roles swapped",
-        "nmi": s.nmi,
-        "ari": s.ari,
-        "purity": s.purity,
-        "inverse_purity": s.inverse_purity,
-        "homogeneity": s.homogeneity,
-        "completeness": s.completeness,
-        "v_measure": s.v_measure,
-    });
-    println!(
-        "{} vs {} (n = {}): NMI {:.4}, ARI {:.4}, purity {:.4}",
-        args.pred, args.truth, s.n, s.nmi, s.ari, s.purity
-    );
-    write_json(&args.out, &out)?;
+    let profiles = partition::load(&args.profiles, &args.filters)?;
+    let source = Source {
+        name: args.profiles.display().to_string(),
+        filters: args.filters.clone(),
+    };
+    let report = partition::evaluate(profiles, &params, &source, &Console)?;
+    write_json(&args.out, &report)?;
     Ok(Outcome::Ok)
 }

@@ -12,7 +12,9 @@ use cpbench_core::npy::read_npy;
 use cpbench_host::plugin::{ApplySpec, ContextRoles, ImageStack, apply_to_profiles, load_plugin};
 
 use crate::Outcome;
-use crate::cmd::prep::common::{IoArgs, fit_mask};
+use cpbench_runner::prep::common::fit_mask;
+
+use crate::cmd::prep::common::IoArgs;
 
 /// Arguments of `cpbench plugin apply`.
 #[derive(clap::Args, Debug)]

@@ -1,14 +1,13 @@
-//! What every `cpbench prep` command shares: reading the profiles (NaN kept, the steps handle
-//! it), choosing the fit rows (`--fit-on`), coding groups (`--by`), writing the result with the
-//! metadata columns unchanged and in order, atomically.
+//! What every `cpbench prep` command shares: the input and output tables (NaN kept, the steps
+//! handle it; the result written with the metadata columns unchanged and in order,
+//! atomically) and the fit rows (`--fit-on`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use cpbench_core::Profiles;
-use cpbench_core::filter::{RowFilter, mask_all};
-use cpbench_core::io::{Format, NonFinitePolicy, ReadOptions, read_profiles, write_profiles};
-use cpbench_prep::PrepError;
+use cpbench_core::io::Format;
+pub use cpbench_runner::prep::common::{FitRows, read_input, write_output};
 
 /// The input and output tables of a `cpbench prep` command.
 #[derive(clap::Args, Debug, Clone)]
@@ -28,7 +27,7 @@ impl IoArgs {
     /// Checks the output extension before any work, then reads the profiles (NaN kept).
     pub fn load(&self) -> Result<Profiles> {
         Format::of(&self.out)?;
-        read_input(&self.profiles, &self.metadata_prefix)
+        Ok(read_input(&self.profiles, &self.metadata_prefix)?)
     }
 
     /// The input file as shown in messages.
@@ -38,26 +37,8 @@ impl IoArgs {
 
     /// Writes `profiles` to `--out`, atomically.
     pub fn write(&self, profiles: &Profiles) -> Result<()> {
-        write_output(profiles, &self.out)
+        Ok(write_output(profiles, &self.out)?)
     }
-}
-
-/// Reads a profile table keeping NaN and infinite values (steps skip or report them).
-pub fn read_input(path: &Path, prefixes: &[String]) -> Result<Profiles> {
-    let mut opts = ReadOptions {
-        nonfinite: NonFinitePolicy::Keep,
-        ..ReadOptions::default()
-    };
-    if !prefixes.is_empty() {
-        opts.metadata_prefixes = prefixes.to_vec();
-    }
-    let (profiles, _) = read_profiles(path, &opts)?;
-    Ok(profiles)
-}
-
-/// Writes profiles (metadata columns first, as read) atomically.
-pub fn write_output(profiles: &Profiles, path: &Path) -> Result<()> {
-    write_profiles(profiles, path).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Which rows a step is fitted on: `all`, `controls` (the `--controls` filter) or a row filter.
@@ -69,169 +50,15 @@ pub struct FitArgs {
     /// The filter `--fit-on controls` stands for, e.g. 'Metadata_pert_type=control'.
     #[arg(long, value_name = "EXPR")]
     pub controls: Option<String>,
-    /// What `controls` means in a steps file: `[columns] control` (column, values).
-    #[arg(skip)]
-    pub control_spec: Option<(String, Vec<String>)>,
 }
 
 impl FitArgs {
-    /// Fit rows `fit_on`, with `controls` resolved by a benchmark's `[columns] control`.
-    pub fn from_step(fit_on: &str, control_spec: Option<(String, Vec<String>)>) -> FitArgs {
-        FitArgs {
-            fit_on: fit_on.to_owned(),
-            controls: None,
-            control_spec,
+    /// The fit rows the flags name.
+    pub fn rows(&self) -> FitRows {
+        FitRows {
+            fit_on: self.fit_on.clone(),
+            controls: self.controls.clone(),
+            control_spec: None,
         }
     }
-
-    /// The fit-row mask over `profiles`; an error when no row is selected.
-    pub fn mask(&self, profiles: &Profiles, file: &str) -> Result<Vec<bool>> {
-        match (&self.control_spec, self.fit_on.trim()) {
-            (Some((column, values)), "controls") => control_mask(profiles, column, values, file),
-            _ => fit_mask(profiles, &self.fit_on, self.controls.as_deref(), file),
-        }
-    }
-}
-
-/// Resolves a fit-row specification (`all`, `controls`, or a row filter) to a mask.
-pub fn fit_mask(
-    profiles: &Profiles,
-    fit_on: &str,
-    controls: Option<&str>,
-    file: &str,
-) -> Result<Vec<bool>> {
-    let expr = match fit_on.trim() {
-        "all" => return Ok(vec![true; profiles.n_rows()]),
-        "controls" => match controls {
-            Some(c) => c,
-            None => bail!("--fit-on controls needs --controls 'COL=VALUE' naming the control rows"),
-        },
-        other => other,
-    };
-    let filter = RowFilter::parse(expr)?;
-    let mask = mask_all(std::slice::from_ref(&filter), profiles)
-        .with_context(|| format!("{file}: fit rows `{expr}`"))?;
-    if !mask.iter().any(|&m| m) {
-        bail!("{file}: no row matches the fit rows `{expr}`");
-    }
-    Ok(mask)
-}
-
-/// Rows coded by their values on the `by` columns: dense codes in order of first appearance.
-#[derive(Debug, Clone)]
-pub struct Groups {
-    /// The grouping columns.
-    pub columns: Vec<String>,
-    /// Group code per row.
-    pub codes: Vec<u32>,
-    /// Per code, its values on `columns` (`None` for missing).
-    pub keys: Vec<Vec<Option<String>>>,
-}
-
-impl Groups {
-    /// One group holding every row.
-    pub fn single(n: usize) -> Groups {
-        Groups {
-            columns: Vec::new(),
-            codes: vec![0; n],
-            keys: vec![Vec::new()],
-        }
-    }
-
-    /// Codes the rows of `profiles` by `columns`; an error naming a missing column.
-    pub fn of(profiles: &Profiles, columns: &[String], file: &str) -> Result<Groups> {
-        if columns.is_empty() {
-            return Ok(Groups::single(profiles.n_rows()));
-        }
-        let values = columns
-            .iter()
-            .map(|c| {
-                if profiles.meta().column(c).is_err() {
-                    return Err(cpbench_core::Error::MissingColumn {
-                        source_name: file.to_owned(),
-                        column: c.clone(),
-                        available: profiles.meta_names(),
-                    }
-                    .into());
-                }
-                profiles.meta_strings(c).map_err(anyhow::Error::from)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut index = std::collections::HashMap::new();
-        let mut keys = Vec::new();
-        let codes = (0..profiles.n_rows())
-            .map(|i| {
-                let key: Vec<Option<String>> = values.iter().map(|v| v[i].clone()).collect();
-                *index.entry(key.clone()).or_insert_with(|| {
-                    keys.push(key);
-                    (keys.len() - 1) as u32
-                })
-            })
-            .collect();
-        Ok(Groups {
-            columns: columns.to_vec(),
-            codes,
-            keys,
-        })
-    }
-
-    /// Number of groups.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// A group rendered for messages, e.g. `Metadata_Plate=P1`.
-    pub fn describe(&self, code: u32) -> String {
-        if self.columns.is_empty() {
-            return "all rows".to_owned();
-        }
-        self.columns
-            .iter()
-            .zip(&self.keys[code as usize])
-            .map(|(c, v)| format!("{c}={}", v.as_deref().unwrap_or("<missing>")))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-/// Turns a preprocessing error into a message naming the file, group and fit rows.
-pub fn explain(e: PrepError, file: &str, groups: &Groups, fit_on: &str) -> anyhow::Error {
-    match e {
-        PrepError::EmptyGroup { group } => anyhow::anyhow!(
-            "{file}: group {} has no fit rows (--fit-on {fit_on})",
-            groups.describe(group)
-        ),
-        other => anyhow::anyhow!("{file}: {other}"),
-    }
-}
-
-/// Rows whose `column` holds one of `values` (a benchmark's `[columns] control`).
-pub fn control_mask(
-    profiles: &Profiles,
-    column: &str,
-    values: &[String],
-    file: &str,
-) -> Result<Vec<bool>> {
-    if profiles.meta().column(column).is_err() {
-        return Err(cpbench_core::Error::MissingColumn {
-            source_name: file.to_owned(),
-            column: column.to_owned(),
-            available: profiles.meta_names(),
-        }
-        .into());
-    }
-    let mask: Vec<bool> = profiles
-        .meta_strings(column)?
-        .iter()
-        .map(|v| v.as_ref().is_some_and(|v| values.contains(v)))
-        .collect();
-    if !mask.iter().any(|&m| m) {
-        bail!("{file}: no control row: no `{column}` value is one of {values:?}");
-    }
-    Ok(mask)
-}
-
-/// Writes a value as pretty JSON, atomically.
-pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    crate::cmd::eval::common::write_json(path, value)
 }

@@ -3,11 +3,12 @@
 //! reported.
 
 use anyhow::{Result, bail};
-use cpbench_core::Profiles;
-use cpbench_prep::{ControlMethod, ControlParams, OnZeroScale, control_normalize};
+use cpbench_prep::{ControlMethod, ControlParams};
+use cpbench_runner::prep::control_normalize::{control_normalize_profiles, parse_on_zero};
 
-use super::common::{FitArgs, Groups, IoArgs, explain};
+use super::common::{FitArgs, IoArgs};
 use crate::Outcome;
+use crate::progress::Console;
 
 /// Arguments of `cpbench prep control-normalize`.
 #[derive(clap::Args, Debug)]
@@ -33,15 +34,6 @@ pub struct Args {
     pub on_zero: String,
 }
 
-/// Parses `center` / `drop`.
-pub fn parse_on_zero(text: &str) -> Result<OnZeroScale> {
-    match text {
-        "center" => Ok(OnZeroScale::Center),
-        "drop" => Ok(OnZeroScale::Drop),
-        _ => bail!("--on-zero {text}: expected center or drop"),
-    }
-}
-
 /// Runs `cpbench prep control-normalize`.
 pub fn run(args: Args) -> Result<Outcome> {
     let params = ControlParams {
@@ -56,7 +48,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let mut profiles = args.io.load()?;
     let file = args.io.file();
-    let mask = args.fit.mask(&profiles, &file)?;
+    let mask = args.fit.rows().mask(&profiles, &file)?;
     let out = control_normalize_profiles(
         &mut profiles,
         &params,
@@ -64,63 +56,8 @@ pub fn run(args: Args) -> Result<Outcome> {
         &args.batch,
         &args.fit.fit_on,
         &file,
+        &Console,
     )?;
     args.io.write(&out)?;
     Ok(Outcome::Ok)
-}
-
-/// Normalizes each batch of `batch` against its rows in `controls`; returns the profiles
-/// without the dropped features, and prints what could not be scaled.
-pub fn control_normalize_profiles(
-    profiles: &mut Profiles,
-    params: &ControlParams,
-    controls: &[bool],
-    batch: &str,
-    fit_on: &str,
-    file: &str,
-) -> Result<Profiles> {
-    let groups = Groups::of(profiles, &[batch.to_owned()], file)?;
-    let (n, d) = (profiles.n_rows(), profiles.n_features());
-    let report = control_normalize(
-        profiles.features_mut(),
-        n,
-        d,
-        controls,
-        &groups.codes,
-        params,
-    )
-    .map_err(|e| explain(e, file, &groups, fit_on))?;
-    let names = profiles.feature_names();
-    for (what, list) in [
-        (
-            "zero control spread (centered only unless dropped)",
-            &report.zero_scale,
-        ),
-        ("no control value (dropped)", &report.undefined_center),
-    ] {
-        if !list.is_empty() {
-            let shown: Vec<String> = list
-                .iter()
-                .take(10)
-                .map(|&(g, j)| format!("{} in {}", names[j], groups.describe(g)))
-                .collect();
-            eprintln!(
-                "{file}: {} feature/batch pairs with {what}: {}{}",
-                list.len(),
-                shown.join("; "),
-                if list.len() > 10 { "; ..." } else { "" }
-            );
-        }
-    }
-    if report.dropped.len() == d {
-        bail!("{file}: control-normalize would drop every feature");
-    }
-    let keep: Vec<usize> = (0..d)
-        .filter(|j| report.dropped.binary_search(j).is_err())
-        .collect();
-    if keep.len() == d {
-        return Ok(profiles.clone());
-    }
-    eprintln!("{file}: dropped {} features", report.dropped.len());
-    Ok(profiles.select_features(&keep)?)
 }

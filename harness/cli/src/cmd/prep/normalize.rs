@@ -2,9 +2,10 @@
 //! fitted on `--fit-on` rows, one fit per `--by` group.
 
 use anyhow::Result;
-use cpbench_prep::{Method, Normalize, fit_apply_by_group};
+use cpbench_prep::Method;
+use cpbench_runner::prep::normalize::normalize_profiles;
 
-use super::common::{FitArgs, Groups, IoArgs, explain};
+use super::common::{FitArgs, IoArgs};
 use crate::Outcome;
 use crate::cmd::eval::common::split_list;
 
@@ -34,35 +35,14 @@ pub fn run(args: Args) -> Result<Outcome> {
     let by = args.by.as_deref().map(split_list).unwrap_or_default();
     let mut profiles = args.io.load()?;
     let file = args.io.file();
-    normalize_profiles(&mut profiles, method, args.epsilon, &args.fit, &by, &file)?;
+    normalize_profiles(
+        &mut profiles,
+        method,
+        args.epsilon,
+        &args.fit.rows(),
+        &by,
+        &file,
+    )?;
     args.io.write(&profiles)?;
     Ok(Outcome::Ok)
-}
-
-/// Normalizes `profiles` in place, one fit per group of `by` (all rows together when empty).
-pub fn normalize_profiles(
-    profiles: &mut cpbench_core::Profiles,
-    method: Method,
-    epsilon: Option<f64>,
-    fit: &FitArgs,
-    by: &[String],
-    file: &str,
-) -> Result<()> {
-    let template = match epsilon {
-        Some(e) => Normalize::new(method).with_epsilon(e)?,
-        None => Normalize::new(method),
-    };
-    let groups = Groups::of(profiles, by, file)?;
-    let mask = fit.mask(profiles, file)?;
-    let (n, d) = (profiles.n_rows(), profiles.n_features());
-    fit_apply_by_group(
-        || template.clone(),
-        profiles.features_mut(),
-        n,
-        d,
-        &mask,
-        &groups.codes,
-    )
-    .map_err(|e| explain(e, file, &groups, &fit.fit_on))?;
-    Ok(())
 }

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use anyhow::Result;
 use cpbench_core::manifest::load_pipeline;
 
+use cpbench_runner::prep::pipeline::{StepContext, run_steps};
+
 use super::common::IoArgs;
 use crate::Outcome;
-use crate::prep_exec::{StepContext, run_steps};
+use crate::progress::Console;
 
 /// Arguments of `cpbench prep pipeline`.
 #[derive(clap::Args, Debug)]
@@ -30,6 +32,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         columns: &loaded.manifest.columns,
         base_dir: &loaded.dir,
         file: &file,
+        reporter: &Console,
     };
     let out = run_steps(profiles, &loaded.manifest.preprocess, &ctx)?;
     args.io.write(&out)?;

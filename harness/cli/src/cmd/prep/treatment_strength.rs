@@ -9,12 +9,12 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use cpbench_core::Profiles;
 use cpbench_core::io::{Format, write_table};
-use cpbench_prep::{Matrix, PrepError, TreatmentStrength, treatment_strength};
+use cpbench_runner::prep::common::Groups;
+use cpbench_runner::prep::treatment_strength::{per_well_profiles, strengths};
 use polars::prelude::*;
 
-use super::common::{FitArgs, Groups, IoArgs, write_output};
+use super::common::{FitArgs, IoArgs, write_output};
 use crate::Outcome;
 use crate::cmd::eval::common::split_list;
 
@@ -38,57 +38,6 @@ pub struct Args {
     pub per_well: Option<PathBuf>,
 }
 
-/// Per-well strengths and the plate groups they were computed in.
-pub fn strengths(
-    profiles: &Profiles,
-    controls: &[bool],
-    plate: &str,
-    treatments: &Groups,
-    fit_on: &str,
-    file: &str,
-) -> Result<TreatmentStrength> {
-    let plates = Groups::of(profiles, &[plate.to_owned()], file)?;
-    let x = Matrix::new(
-        profiles.features(),
-        profiles.n_rows(),
-        profiles.n_features(),
-    )?;
-    treatment_strength(
-        x,
-        controls,
-        &plates.codes,
-        &treatments.codes,
-        treatments.len(),
-    )
-    .map_err(|e| match e {
-        PrepError::DegenerateGroup {
-            what,
-            group,
-            reason,
-        } => anyhow::anyhow!(
-            "{file}: {what}: plate {} (controls: --fit-on {fit_on}): {reason}",
-            plates.describe(group)
-        ),
-        PrepError::NonFinite { row, feature, .. } => anyhow::anyhow!(
-            "{file}: data row {} (1-based), feature `{}` is not finite; treatment strength \
-                 needs finite features",
-            row + 1,
-            profiles.feature_names()[feature]
-        ),
-        other => anyhow::anyhow!("{file}: {other}"),
-    })
-}
-
-/// The input's metadata with the per-well z as the single feature `treatment_strength`.
-pub fn per_well_profiles(profiles: &Profiles, ts: &TreatmentStrength) -> Result<Profiles> {
-    Ok(Profiles::new(
-        profiles.meta().clone(),
-        ts.z.iter().map(|&v| v as f32).collect(),
-        vec!["treatment_strength".to_owned()],
-        profiles.level(),
-    )?)
-}
-
 /// Runs `cpbench prep treatment-strength`.
 pub fn run(args: Args) -> Result<Outcome> {
     if args.fit.fit_on.trim() == "all" {
@@ -103,7 +52,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let profiles = args.io.load()?;
     let file = args.io.file();
-    let controls = args.fit.mask(&profiles, &file)?;
+    let controls = args.fit.rows().mask(&profiles, &file)?;
     let treatments = Groups::of(&profiles, &treatment_cols, &file)?;
     let ts = strengths(
         &profiles,

@@ -1,0 +1,953 @@
+//! One (benchmark, plugin) pair from data to a result file: what `cpbench run` does.
+//!
+//! load → plugin → benchmark preprocessing → tasks → `RunResult` + `RunFigures` (+ HTML).
+//! A benchmark whose own data is broken is bad input (an `Err`); everything that goes wrong
+//! with the plugin, its output or the scoring of it is a *failed run* with the reason recorded,
+//! so a leaderboard shows it instead of stopping.
+
+pub mod tasks;
+pub mod views;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use cpbench_core::filter::RowFilter;
+use cpbench_core::hash::sha256_file;
+use cpbench_core::io::{ReadOptions, read_profiles_or_keys};
+use cpbench_core::manifest::{
+    BenchmarkManifest, BuiltinControl, Loaded, OnnxShape, PluginKind, PluginLevel, PrepOp, PrepStep,
+};
+use cpbench_core::npy::read_npy;
+use cpbench_core::{Level, Profiles};
+use cpbench_host::native::resolve_library;
+use cpbench_host::plugin::{
+    ApplySpec, ContextRoles, ImageStack, Plugin, RunEnv, apply_to_profiles, verify_artifacts,
+};
+use cpbench_report::figures::{LambdaPoint, LambdaSweep};
+use cpbench_report::{
+    BenchmarkRef, DatasetFile, HarnessInfo, PluginRef, Provenance, RunFigures, RunResult,
+    SCHEMA_VERSION, Score, Status, Timing,
+};
+
+use crate::error::{Context, Result};
+use crate::prep::pipeline::{StepContext, run_steps};
+use crate::reporter::Silent;
+use crate::{bail, err};
+use tasks::{TaskEnv, TaskOutput, rows_expr, run_task};
+
+/// A loaded benchmark manifest.
+pub type Benchmark = Loaded<BenchmarkManifest>;
+
+/// Loads a benchmark from its folder or manifest path.
+pub fn open_benchmark(path: &Path) -> Result<Benchmark> {
+    let file = if path.is_dir() {
+        path.join("benchmark.toml")
+    } else {
+        path.to_path_buf()
+    };
+    cpbench_core::manifest::load_benchmark(&file)
+        .with_context(|| format!("loading benchmark {}", path.display()))
+}
+
+/// Writes a benchmark's synthetic data (`[data] simulate`, the arguments of
+/// `cpbench simulate`) into a folder; the binary provides it, in process.
+pub trait Simulator {
+    /// Runs the generator named by `args` with its output folder `out`; the error says why not.
+    fn simulate(&self, args: &[String], out: &Path) -> std::result::Result<(), String>;
+}
+
+/// Where a run's files go, and whether cached results may be reused.
+#[derive(Clone)]
+pub struct RunOptions<'a> {
+    /// Output folder; results go to `runs/<benchmark>/<plugin>.{json,figures.json,html}`.
+    pub out_dir: PathBuf,
+    /// Recompute even when a result with the same inputs exists.
+    pub force: bool,
+    /// How native plugins are started.
+    pub env: RunEnv,
+    /// The harness build results record.
+    pub harness: HarnessInfo,
+    /// Writes synthetic benchmark data on first use; `None`: missing data is an error.
+    pub simulator: Option<&'a dyn Simulator>,
+}
+
+/// The three files of one run.
+#[derive(Debug, Clone)]
+pub struct RunFiles {
+    /// The result JSON.
+    pub result: PathBuf,
+    /// The plot data JSON.
+    pub figures: PathBuf,
+    /// The HTML report.
+    pub report: PathBuf,
+}
+
+impl RunFiles {
+    /// Paths of a (benchmark, plugin) run under `out_dir`.
+    pub fn new(out_dir: &Path, bench: &BenchmarkManifest, plugin: &Plugin) -> RunFiles {
+        let m = &plugin.manifest;
+        let dir = out_dir
+            .join("runs")
+            .join(format!("{}@v{}", bench.id, bench.version));
+        let stem = format!("{}@{}", m.id, m.version);
+        RunFiles {
+            result: dir.join(format!("{stem}.json")),
+            figures: dir.join(format!("{stem}.figures.json")),
+            report: dir.join(format!("{stem}.html")),
+        }
+    }
+
+    /// Relative path of `file` from `out_dir`, with `/` separators (for links).
+    pub fn relative(out_dir: &Path, file: &Path) -> String {
+        file.strip_prefix(out_dir)
+            .unwrap_or(file)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// What `run_pair` did.
+pub struct PairOutcome {
+    /// The result (read back from the cache, or fresh).
+    pub result: RunResult,
+    /// Where both were written.
+    pub files: RunFiles,
+    /// True when nothing was recomputed.
+    pub cached: bool,
+}
+
+/// Everything that identifies a run's inputs; equal identities give equal scores.
+struct Identity {
+    benchmark: BenchmarkRef,
+    plugin: PluginRef,
+    dataset_files: Vec<DatasetFile>,
+    harness: HarnessInfo,
+    /// Why the plugin's artifacts could not be verified (the run then fails).
+    artifact_error: Option<String>,
+}
+
+fn identify(
+    bench: &Benchmark,
+    plugin: &Plugin,
+    env: &RunEnv,
+    harness: &HarnessInfo,
+) -> Result<Identity> {
+    let m = &bench.manifest;
+    let manifest_sha256 =
+        sha256_file(&bench.path).with_context(|| format!("reading {}", bench.path.display()))?;
+    let mut dataset_files = Vec::new();
+    for file in bench.data_files() {
+        let sha = sha256_file(&file.path).with_context(|| {
+            format!(
+                "{}: {} {}",
+                bench.path.display(),
+                file.key,
+                file.path.display()
+            )
+        })?;
+        if let Some(pinned) = &file.sha256
+            && pinned != &sha
+        {
+            bail!(
+                "{}: {} = {} has SHA-256 {sha}, but the manifest pins {pinned}; the data changed \
+                 since the benchmark was written (restore it, or bump the benchmark's version and \
+                 update the hash)",
+                bench.path.display(),
+                file.key,
+                file.path.display()
+            );
+        }
+        let shown = file
+            .path
+            .strip_prefix(&bench.dir)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| file.path.clone());
+        dataset_files.push(DatasetFile {
+            path: shown.display().to_string(),
+            sha256: sha,
+        });
+    }
+    let pm = &plugin.manifest;
+    let native_lib = match (&pm.kind, &pm.native) {
+        (PluginKind::Native, Some(spec)) => Some(resolve_library(&spec.library, &env.library_dirs)),
+        _ => None,
+    };
+    let (digest, artifact_error) = match native_lib {
+        Some(Err(e)) => (None, Some(e.to_string())),
+        Some(Ok(lib)) => match verify_artifacts(plugin, Some(&lib)) {
+            Ok(set) => (Some(set.digest), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        None => match verify_artifacts(plugin, None) {
+            Ok(set) => (Some(set.digest), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+    };
+    Ok(Identity {
+        benchmark: BenchmarkRef {
+            id: m.id.clone(),
+            version: m.version,
+            manifest_sha256,
+        },
+        plugin: PluginRef {
+            id: pm.id.clone(),
+            version: pm.version.clone(),
+            role: pm.role,
+            kind: pm.kind,
+            artifact_sha256: digest,
+        },
+        dataset_files,
+        harness: harness.clone(),
+        artifact_error,
+    })
+}
+
+/// Whether a stored result was computed from exactly these inputs by this harness.
+fn same_inputs(old: &RunResult, id: &Identity) -> bool {
+    id.artifact_error.is_none()
+        && old.benchmark == id.benchmark
+        && old.plugin == id.plugin
+        && old.harness == id.harness
+        && old.provenance.dataset_files == id.dataset_files
+}
+
+/// Writes a benchmark's synthetic data (`[data] simulate`) if any of its files is missing; the
+/// pinned hashes then check that the bytes are the expected ones.
+pub fn ensure_simulated(bench: &Benchmark, simulator: Option<&dyn Simulator>) -> Result<()> {
+    let data = &bench.manifest.data;
+    let Some(args) = &data.simulate else {
+        return Ok(());
+    };
+    let profiles = bench.resolve(&data.profiles);
+    let images = data.images.as_ref().map(|i| bench.resolve(i));
+    if profiles.exists() && images.as_ref().is_none_or(|i| i.exists()) {
+        return Ok(());
+    }
+    let out = profiles
+        .parent()
+        .ok_or_else(|| err!("{}: data.profiles has no folder", bench.path.display()))?;
+    let Some(simulator) = simulator else {
+        bail!(
+            "{}: data.simulate: {} is missing; write it with `cpbench simulate {} --out {}`",
+            bench.path.display(),
+            profiles.display(),
+            args.join(" "),
+            out.display()
+        );
+    };
+    simulator.simulate(args, out).map_err(|why| {
+        err!(
+            "{}: data.simulate: `cpbench simulate {} --out {}` failed ({why})",
+            bench.path.display(),
+            args.join(" "),
+            out.display()
+        )
+    })
+}
+
+/// Runs `plugin` on `bench` (or reuses a cached result) and writes the run's files.
+pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Result<PairOutcome> {
+    let started_at = rfc3339(SystemTime::now());
+    let t0 = Instant::now();
+    ensure_simulated(bench, opts.simulator)?;
+    let id = identify(bench, plugin, &opts.env, &opts.harness)?;
+    let files = RunFiles::new(&opts.out_dir, &bench.manifest, plugin);
+    if !opts.force
+        && let Some(result) = read_cached(&files)
+        && same_inputs(&result, &id)
+    {
+        return Ok(PairOutcome {
+            result,
+            files,
+            cached: true,
+        });
+    }
+    let data = load_data(bench)?;
+    let mut execution_provider = None;
+    let mut seeds = BTreeMap::new();
+    let (status, reasons, scores, figures) = if let Some(e) = &id.artifact_error {
+        (
+            Status::Failed,
+            vec![e.clone()],
+            Vec::new(),
+            RunFigures::default(),
+        )
+    } else if let Some(why) = not_applicable(bench, plugin, &data) {
+        (
+            Status::NotApplicable,
+            vec![why],
+            Vec::new(),
+            RunFigures::default(),
+        )
+    } else {
+        match execute(bench, plugin, data, &opts.env) {
+            Ok(run) => {
+                execution_provider = run.execution_provider;
+                seeds = run.seeds;
+                (Status::Succeeded, run.notes, run.scores, run.figures)
+            }
+            Err(e) => (
+                Status::Failed,
+                vec![e.chain()],
+                Vec::new(),
+                RunFigures::default(),
+            ),
+        }
+    };
+    let result = RunResult {
+        schema_version: SCHEMA_VERSION,
+        benchmark: id.benchmark,
+        plugin: id.plugin,
+        status,
+        reasons,
+        harness: id.harness,
+        provenance: Provenance {
+            dataset_files: id.dataset_files,
+            execution_provider,
+            seeds,
+        },
+        timing: Timing {
+            wall_s: t0.elapsed().as_secs_f64(),
+            peak_rss_mib: peak_rss_mib(),
+            started_at,
+        },
+        scores,
+    };
+    write_run(&files, &result, &figures, bench, plugin)?;
+    Ok(PairOutcome {
+        result,
+        files,
+        cached: false,
+    })
+}
+
+/// Records a run that could not produce its own result (e.g. its process crashed).
+pub fn write_failed(
+    bench: &Benchmark,
+    plugin: &Plugin,
+    files: &RunFiles,
+    reason: String,
+    harness: &HarnessInfo,
+) -> Result<RunResult> {
+    let id = identify(bench, plugin, &RunEnv::default(), harness)?;
+    let result = RunResult {
+        schema_version: SCHEMA_VERSION,
+        benchmark: id.benchmark,
+        plugin: id.plugin,
+        status: Status::Failed,
+        reasons: vec![reason],
+        harness: id.harness,
+        provenance: Provenance {
+            dataset_files: id.dataset_files,
+            execution_provider: None,
+            seeds: BTreeMap::new(),
+        },
+        timing: Timing {
+            wall_s: 0.0,
+            peak_rss_mib: None,
+            started_at: rfc3339(SystemTime::now()),
+        },
+        scores: Vec::new(),
+    };
+    write_run(files, &result, &RunFigures::default(), bench, plugin)?;
+    Ok(result)
+}
+
+/// Writes result, figures and report; the result last, so a result on disk means a complete run.
+pub fn write_run(
+    files: &RunFiles,
+    result: &RunResult,
+    figures: &RunFigures,
+    bench: &Benchmark,
+    plugin: &Plugin,
+) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(figures)?;
+    text.push('\n');
+    if let Some(dir) = files.figures.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    cpbench_core::io::write_bytes_atomic(&files.figures, text.as_bytes())?;
+    let html = render_run_html(result, figures, bench, plugin)?;
+    cpbench_core::io::write_bytes_atomic(&files.report, html.as_bytes())?;
+    result.write_json(&files.result)?;
+    Ok(())
+}
+
+/// The run's HTML report.
+fn render_run_html(
+    result: &RunResult,
+    figures: &RunFigures,
+    bench: &Benchmark,
+    plugin: &Plugin,
+) -> Result<String> {
+    let m = &bench.manifest;
+    let task_descriptions = m
+        .tasks
+        .iter()
+        .map(|t| (t.id.clone(), t.description.clone().unwrap_or_default()))
+        .collect();
+    let page = cpbench_report::html::RunPage {
+        result,
+        figures,
+        benchmark_title: &m.title,
+        benchmark_description: m.description.as_deref(),
+        plugin_description: &plugin.manifest.description,
+        task_descriptions,
+        index_href: Some("../../index.html"),
+    };
+    Ok(cpbench_report::html::render_run_report(&page)?)
+}
+
+/// A complete earlier run: its result, with readable plot data and a report beside it.
+fn read_cached(files: &RunFiles) -> Option<RunResult> {
+    let result = RunResult::read_json(&files.result).ok()?;
+    let text = std::fs::read(&files.figures).ok()?;
+    serde_json::from_slice::<RunFigures>(&text).ok()?;
+    files.report.exists().then_some(result)
+}
+
+/// The benchmark's table, its images, and whether it has features.
+pub struct Data {
+    profiles: Profiles,
+    images: Option<ImageStack>,
+    file: String,
+}
+
+fn load_data(bench: &Benchmark) -> Result<Data> {
+    let m = &bench.manifest;
+    let path = bench.resolve(&m.data.profiles);
+    let opts = ReadOptions {
+        metadata_prefixes: vec![m.data.metadata_prefix.clone()],
+        nonfinite: m.data.on_nonfinite,
+        level: Some(m.data.level),
+    };
+    let profiles = read_profiles_or_keys(&path, &opts)?;
+    let images = match &m.data.images {
+        Some(rel) => {
+            let p = bench.resolve(rel);
+            let a = read_npy(&p)?;
+            let [n, c, h, w] = a.shape[..] else {
+                bail!(
+                    "{}: data.images must be a 4-d array [N, C, H, W], got shape {:?}",
+                    p.display(),
+                    a.shape
+                );
+            };
+            if n != profiles.n_rows() {
+                bail!(
+                    "{}: {n} crops for {} rows of {}; data.images needs one crop per row",
+                    p.display(),
+                    profiles.n_rows(),
+                    path.display()
+                );
+            }
+            Some(ImageStack {
+                pixels: a.data,
+                c,
+                h,
+                w,
+            })
+        }
+        None => None,
+    };
+    Ok(Data {
+        profiles,
+        images,
+        file: path.display().to_string(),
+    })
+}
+
+fn keyed(plugin: &Plugin) -> bool {
+    let m = &plugin.manifest;
+    m.kind == PluginKind::EmbeddingTable
+        || m.onnx.as_ref().map(|o| o.shape) == Some(OnnxShape::Lookup)
+}
+
+fn accepts(plugin: &Plugin, level: PluginLevel) -> bool {
+    let i = &plugin.manifest.input;
+    i.level == level || i.levels.contains(&level)
+}
+
+/// Why `plugin` cannot run on `bench`, if it cannot: its input level or kind is not offered.
+fn not_applicable(bench: &Benchmark, plugin: &Plugin, data: &Data) -> Option<String> {
+    let m = &bench.manifest;
+    let pm = &plugin.manifest;
+    let level = m.data.level;
+    let has_features = data.profiles.n_features() > 0;
+    let c = &m.columns;
+    match pm.input.level {
+        PluginLevel::Image => {
+            return data.images.is_none().then(|| {
+                "the plugin encodes image crops; this benchmark ships no [data] images".to_string()
+            });
+        }
+        PluginLevel::Set => {
+            if level != Level::Cell || !has_features {
+                return Some(format!(
+                    "the plugin encodes sets of single-cell profiles; this benchmark's data are \
+                     {level}-level{}",
+                    if has_features {
+                        ""
+                    } else {
+                        " without features"
+                    }
+                ));
+            }
+            if c.plate.is_none() || c.well.is_none() {
+                return Some(
+                    "the plugin encodes the cells of a well; the benchmark names no [columns] \
+                     plate and well to group them by"
+                        .into(),
+                );
+            }
+            return None;
+        }
+        _ => {}
+    }
+    if keyed(plugin) {
+        if !accepts(plugin, level.into()) {
+            return Some(format!(
+                "the plugin looks up {}-level keys; this benchmark's data are {level}-level",
+                pm.input.level.name()
+            ));
+        }
+        if c.perturbation.is_none() {
+            return Some(
+                "the plugin looks up a key per row; the benchmark names no [columns] perturbation"
+                    .into(),
+            );
+        }
+        return None;
+    }
+    // Controls that ignore features (random, positive control) work on any table.
+    let needs_features = !(pm.kind == PluginKind::Native
+        && pm.role == cpbench_core::manifest::PluginRole::Control
+        || pm
+            .builtin
+            .as_ref()
+            .is_some_and(|b| b.control == BuiltinControl::PositiveControl));
+    if needs_features && !has_features {
+        return Some(
+            "the plugin transforms feature profiles; this benchmark's table has no feature \
+             columns (only plugins with their own representation apply)"
+                .into(),
+        );
+    }
+    // A feature table selects columns and works at any profile level.
+    if pm.kind != PluginKind::FeatureTable && !accepts(plugin, level.into()) {
+        return Some(format!(
+            "the plugin takes {}-level input; this benchmark's data are {level}-level",
+            pm.input.level.name()
+        ));
+    }
+    if let Some(spec) = &pm.features
+        && let Ok(selector) = spec.selector()
+        && selector.indices(data.profiles.feature_names()).is_empty()
+    {
+        return Some(format!(
+            "the plugin's [features] selectors keep none of this benchmark's {} features",
+            data.profiles.n_features()
+        ));
+    }
+    if let Some(features) = pm.onnx.as_ref().and_then(|o| o.features.as_ref()) {
+        let wanted = std::fs::read_to_string(plugin.resolve(features)).ok()?;
+        let have: std::collections::HashSet<&str> = data
+            .profiles
+            .feature_names()
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let missing: Vec<&str> = wanted
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !have.contains(l))
+            .collect();
+        if !missing.is_empty() {
+            return Some(format!(
+                "the model reads {} named input features; this benchmark lacks {} of them (e.g. {})",
+                wanted.lines().filter(|l| !l.trim().is_empty()).count(),
+                missing.len(),
+                missing[0]
+            ));
+        }
+    }
+    None
+}
+
+/// A successful run's content.
+struct Executed {
+    scores: Vec<Score>,
+    figures: RunFigures,
+    notes: Vec<String>,
+    execution_provider: Option<String>,
+    seeds: BTreeMap<String, u64>,
+}
+
+fn mask_of(profiles: &Profiles, expr: &str) -> Result<Vec<bool>> {
+    RowFilter::parse(expr)?.mask(profiles).map_err(Into::into)
+}
+
+fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Result<Executed> {
+    let m = &bench.manifest;
+    let c = &m.columns;
+    let pm = &plugin.manifest;
+    let input = &data.profiles;
+    let mut notes = Vec::new();
+    let controls = match &c.control {
+        Some(_) => Some(mask_of(input, &rows_expr("controls", c)?)?),
+        None => None,
+    };
+    let train = match &c.split {
+        Some(s) => Some(mask_of(
+            input,
+            &format!("{} in [{}]", s.column, s.train.join(", ")),
+        )?),
+        None => None,
+    };
+    let fit_rows = match (&controls, &train) {
+        (Some(ctl), Some(tr)) => Some(ctl.iter().zip(tr).map(|(a, b)| *a && *b).collect()),
+        (Some(ctl), None) => Some(ctl.clone()),
+        (None, Some(tr)) => Some(tr.clone()),
+        (None, None) => None,
+    };
+    let mut label_columns = Vec::new();
+    if pm.sees_labels {
+        label_columns.extend(c.perturbation.clone());
+        label_columns.extend(c.labels.iter().cloned());
+    }
+    let set_by = if pm.input.level == PluginLevel::Set {
+        vec![
+            c.plate.clone().unwrap_or_default(),
+            c.well.clone().unwrap_or_default(),
+        ]
+    } else {
+        Vec::new()
+    };
+    let spec = ApplySpec {
+        roles: ContextRoles {
+            plate: c.plate.clone(),
+            well: c.well.clone(),
+            batch: c.batch.clone(),
+            split: c.split.as_ref().map(|s| s.column.clone()),
+        },
+        controls,
+        fit_rows,
+        key_column: if keyed(plugin) {
+            c.perturbation.clone()
+        } else {
+            None
+        },
+        label_columns,
+        set_by,
+        images: if pm.input.level == PluginLevel::Image {
+            data.images.clone()
+        } else {
+            None
+        },
+    };
+    let applied = apply_to_profiles(plugin, input, &spec, env)
+        .with_context(|| format!("plugin `{}`", pm.id))?;
+    notes.extend(applied.output.notes.iter().cloned());
+    let mut profiles = applied.profiles;
+    // A plugin that maps each row to a vector keeps the data's level, whatever level its
+    // manifest names (a feature table on single cells still gives single cells).
+    if !matches!(pm.input.level, PluginLevel::Set | PluginLevel::Image)
+        && profiles.level() != m.data.level
+    {
+        profiles = relevel(profiles, m.data.level)?;
+    }
+    if profiles.n_rows() == 0 {
+        bail!("the plugin produced no rows");
+    }
+
+    let ctx = StepContext {
+        columns: c,
+        base_dir: &bench.dir,
+        file: &data.file,
+        reporter: &Silent,
+    };
+    // The profiles at each level they pass through: tasks may score an earlier level.
+    let mut states: BTreeMap<usize, Profiles> = BTreeMap::new();
+    states.insert(level_index(profiles.level()), profiles.clone());
+    let sphere_at = m.preprocess.iter().position(|s| s.op == PrepOp::Sphere);
+    let mut before_sphere = None;
+    for (i, step) in m.preprocess.iter().enumerate() {
+        if Some(i) == sphere_at {
+            before_sphere = Some(profiles.clone());
+        }
+        if let Some(target) = skipped_aggregation(step, profiles.level()) {
+            notes.push(format!(
+                "preprocess[{i}] ({}) skipped: the profiles are already {}-level (target {target})",
+                step.op,
+                profiles.level()
+            ));
+            continue;
+        }
+        profiles = run_steps(profiles, std::slice::from_ref(step), &ctx)
+            .with_context(|| format!("preprocess[{i}] (op `{}`)", step.op))?;
+        states.insert(level_index(profiles.level()), profiles.clone());
+    }
+    let final_level = profiles.level();
+    for p in states.values() {
+        check_finite(p)?;
+    }
+
+    // Tasks score the plugin's preprocessed output, not the data file: say so in messages.
+    let scored_name = format!(
+        "{}: profiles of plugin `{}` after preprocessing",
+        m.id, pm.id
+    );
+    let task_env = TaskEnv {
+        manifest: m,
+        dir: &bench.dir,
+        file: &scored_name,
+    };
+    let mut scores = Vec::new();
+    let mut figures = RunFigures::default();
+    let mut seeds = BTreeMap::new();
+    for task in &m.tasks {
+        let p = scoring_profiles(bench, &states, task.level.unwrap_or(final_level))
+            .and_then(|p| task_rows(p, task, c))
+            .with_context(|| format!("task `{}`", task.id))?;
+        let out: TaskOutput = run_task(task, p, &task_env)?;
+        scores.extend(out.scores);
+        seeds.extend(out.seeds);
+        figures.map_groups.extend(out.map_groups);
+        figures.k_curves.extend(out.k_curves);
+        figures.leakage.extend(out.leakage);
+    }
+
+    if let (Some(sweep), Some(at), Some(base)) = (&m.lambda_sweep, sphere_at, before_sphere) {
+        figures.lambda_sweep = Some(lambda_sweep(bench, sweep, at, base, &ctx, &task_env)?);
+    }
+
+    let final_profiles = scoring_profiles(bench, &states, final_level)?;
+    views::add_views(&mut figures, &final_profiles, input, c);
+    Ok(Executed {
+        scores,
+        figures,
+        notes,
+        execution_provider: applied.output.execution_provider,
+        seeds,
+    })
+}
+
+/// Refuses profiles with NaN or infinite values, naming the feature and how many rows.
+fn check_finite(p: &Profiles) -> Result<()> {
+    let d = p.n_features();
+    if d == 0 {
+        return Ok(());
+    }
+    let bad: Vec<usize> = (0..d)
+        .filter(|&j| p.features().chunks(d).any(|row| !row[j].is_finite()))
+        .collect();
+    if let Some(&j) = bad.first() {
+        let rows = p
+            .features()
+            .chunks(d)
+            .filter(|row| !row[j].is_finite())
+            .count();
+        bail!(
+            "after preprocessing, {} of {d} {}-level features hold NaN or infinite values \
+             (first: {}, in {rows} of {} rows): the benchmark's [[preprocess]] steps do not \
+             suit this plugin's output (e.g. a feature constant within a normalization group)",
+            bad.len(),
+            p.level(),
+            p.feature_names()[j],
+            p.n_rows()
+        );
+    }
+    Ok(())
+}
+
+/// The rows a task's `rows` filter keeps.
+fn task_rows(
+    p: Profiles,
+    task: &cpbench_core::manifest::Task,
+    c: &cpbench_core::manifest::Columns,
+) -> Result<Profiles> {
+    let Some(expr) = &task.rows else {
+        return Ok(p);
+    };
+    let mask = mask_of(&p, &rows_expr(expr, c)?).with_context(|| format!("rows = '{expr}'"))?;
+    if !mask.contains(&true) {
+        bail!("rows = '{expr}' keeps no row");
+    }
+    Ok(p.filter_rows(&mask)?)
+}
+
+fn relevel(p: Profiles, level: Level) -> Result<Profiles> {
+    Ok(Profiles::new(
+        p.meta().clone(),
+        p.features().to_vec(),
+        p.feature_names().to_vec(),
+        level,
+    )?)
+}
+
+fn level_index(level: Level) -> usize {
+    Level::ALL.iter().position(|l| *l == level).unwrap_or(0)
+}
+
+/// The target level of an aggregation that would not make the profiles coarser.
+fn skipped_aggregation(step: &PrepStep, current: Level) -> Option<Level> {
+    if !matches!(step.op, PrepOp::Aggregate | PrepOp::Consensus) {
+        return None;
+    }
+    let target = step.level.unwrap_or_else(|| {
+        Level::ALL
+            .get(level_index(current) + 1)
+            .copied()
+            .unwrap_or(current)
+    });
+    (level_index(target) <= level_index(current)).then_some(target)
+}
+
+/// The profiles a task at `level` scores: the last state at that level, test rows only.
+fn scoring_profiles(
+    bench: &Benchmark,
+    states: &BTreeMap<usize, Profiles>,
+    level: Level,
+) -> Result<Profiles> {
+    let p = states.get(&level_index(level)).ok_or_else(|| {
+        err!(
+            "no {level}-level profiles: the preprocessing goes through {}",
+            states
+                .keys()
+                .map(|i| Level::ALL[*i].to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    match &bench.manifest.columns.split {
+        Some(s) => {
+            let mask = mask_of(p, &format!("{} in [{}]", s.column, s.test.join(", ")))
+                .with_context(|| format!("selecting the test split ({})", s.column))?;
+            if !mask.contains(&true) {
+                bail!("no {level}-level row is in the test split ({})", s.column);
+            }
+            Ok(p.filter_rows(&mask)?)
+        }
+        None => Ok(p.clone()),
+    }
+}
+
+fn lambda_sweep(
+    bench: &Benchmark,
+    sweep: &cpbench_core::manifest::LambdaSweepSpec,
+    at: usize,
+    base: Profiles,
+    ctx: &StepContext<'_>,
+    task_env: &TaskEnv<'_>,
+) -> Result<LambdaSweep> {
+    let m = &bench.manifest;
+    let task = m
+        .tasks
+        .iter()
+        .find(|t| t.id == sweep.task)
+        .ok_or_else(|| err!("lambda_sweep: no task `{}`", sweep.task))?;
+    let mut points = Vec::new();
+    let mut metric = sweep.metric.clone();
+    for &lambda in &sweep.values {
+        let mut steps: Vec<PrepStep> = m.preprocess[at..].to_vec();
+        steps[0].lambda = Some(lambda);
+        let mut p = base.clone();
+        let mut states = BTreeMap::new();
+        states.insert(level_index(p.level()), p.clone());
+        for step in &steps {
+            if skipped_aggregation(step, p.level()).is_some() {
+                continue;
+            }
+            p = run_steps(p, std::slice::from_ref(step), ctx)
+                .with_context(|| format!("lambda_sweep λ = {lambda}"))?;
+            states.insert(level_index(p.level()), p.clone());
+        }
+        let level = task.level.unwrap_or(p.level());
+        let scored = task_rows(scoring_profiles(bench, &states, level)?, task, &m.columns)?;
+        let out = run_task(task, scored, task_env)
+            .with_context(|| format!("lambda_sweep λ = {lambda}"))?;
+        let pick = out.scores.iter().find(|s| match &metric {
+            Some(name) => &s.metric == name,
+            None => s.primary,
+        });
+        if let Some(s) = pick {
+            metric.get_or_insert_with(|| s.metric.clone());
+            points.push(LambdaPoint {
+                lambda,
+                value: s.value,
+            });
+        }
+    }
+    Ok(LambdaSweep {
+        task: task.id.clone(),
+        metric: metric.unwrap_or_default(),
+        lambda_used: m.preprocess[at].lambda,
+        points,
+    })
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// `t` as RFC 3339 UTC with second precision.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        let at = |s: u64| rfc3339(UNIX_EPOCH + std::time::Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(at(1_795_269_845), "2026-11-21T14:04:05Z");
+    }
+
+    #[test]
+    fn aggregation_is_skipped_only_when_it_would_not_coarsen() {
+        let step = |level: Option<Level>| -> PrepStep {
+            serde_json::from_value(serde_json::json!({"op": "aggregate", "level": level})).unwrap()
+        };
+        assert_eq!(
+            skipped_aggregation(&step(Some(Level::Well)), Level::Cell),
+            None
+        );
+        assert_eq!(
+            skipped_aggregation(&step(Some(Level::Well)), Level::Well),
+            Some(Level::Well)
+        );
+        assert_eq!(skipped_aggregation(&step(None), Level::Cell), None);
+        assert_eq!(
+            skipped_aggregation(&step(Some(Level::Well)), Level::Treatment),
+            Some(Level::Well)
+        );
+    }
+}

@@ -1,0 +1,579 @@
+//! One benchmark task on the preprocessed profiles: long-form scores plus plot data.
+//!
+//! A task becomes the parameter type of its metric (`Origin::Manifest`, so messages name the
+//! manifest key) and is computed by the same `evaluate` function `cpbench eval` calls: a
+//! benchmark score and an ad-hoc `cpbench eval` on the same profiles are one number by
+//! construction. Scores are read from the metric's typed report.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use cpbench_core::Profiles;
+use cpbench_core::manifest::{BenchmarkManifest, Columns, Metric, Task};
+use cpbench_metrics::Similarity;
+use cpbench_report::Score;
+use cpbench_report::figures::{KCurve, KCurves, KPoint, LeakageBar, MapGroup, MapGroups};
+use serde_json::{Value, json};
+
+use crate::error::{Context, Result};
+use crate::eval::{self, kmeans, knn, leakage, map, precision, relations, replicating};
+use crate::params::Origin;
+use crate::reporter::Silent;
+use crate::table::Source;
+use crate::{bail, err};
+
+/// Where a task finds the benchmark's roles and files.
+pub struct TaskEnv<'a> {
+    /// The benchmark manifest.
+    pub manifest: &'a BenchmarkManifest,
+    /// Folder relative paths of the manifest resolve against.
+    pub dir: &'a Path,
+    /// The profile file as named in messages.
+    pub file: &'a str,
+}
+
+impl TaskEnv<'_> {
+    fn source(&self) -> Source {
+        Source::named(self.file)
+    }
+}
+
+/// What one task produced.
+#[derive(Default)]
+pub struct TaskOutput {
+    /// Scores in emission order.
+    pub scores: Vec<Score>,
+    /// Seeds used, by what they seeded.
+    pub seeds: BTreeMap<String, u64>,
+    /// Per-group mAP, when the task is a mAP task.
+    pub map_groups: Option<MapGroups>,
+    /// Clustering curves, when the task sweeps k.
+    pub k_curves: Option<KCurves>,
+    /// Leakage bar, when the task is batch leakage.
+    pub leakage: Option<LeakageBar>,
+}
+
+/// `controls` (the `[columns] control` rows) or a row filter, as a filter expression.
+pub fn rows_expr(expr: &str, columns: &Columns) -> Result<String> {
+    if expr.trim() != "controls" {
+        return Ok(expr.to_string());
+    }
+    let Some(c) = &columns.control else {
+        bail!("`controls` needs a [columns] control entry in the benchmark");
+    };
+    Ok(format!("{} in [{}]", c.column, c.values.join(", ")))
+}
+
+fn score(task: &Task, metric: &str, variant: &str, value: f64) -> Score {
+    Score {
+        task: task.id.clone(),
+        metric: metric.into(),
+        variant: variant.into(),
+        value,
+        sd: None,
+        ci: None,
+        n: None,
+        params: BTreeMap::new(),
+        primary: false,
+    }
+}
+
+fn with(mut s: Score, key: &str, value: Value) -> Score {
+    s.params.insert(key.into(), value);
+    s
+}
+
+fn labels_of(task: &Task) -> Result<&str> {
+    task.labels
+        .as_deref()
+        .ok_or_else(|| err!("task `{}`: needs `labels`", task.id))
+}
+
+fn similarity_of(task: &Task, default: Similarity) -> Similarity {
+    task.similarity.map_or(default, eval::similarity)
+}
+
+/// Runs `task` on `profiles`; errors name the task.
+pub fn run_task(task: &Task, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    let out = match task.metric {
+        Metric::Map => map_task(task, profiles, env),
+        Metric::Enrichment => enrichment_task(task, &profiles, env),
+        Metric::PrecisionAtK => precision_task(task, &profiles, env),
+        Metric::Replicating => replicating_task(task, &profiles, env),
+        Metric::Kmeans => kmeans_task(task, profiles, env),
+        Metric::KnnAccuracy => knn_task(task, &profiles, env),
+        Metric::BatchLeakage => leakage_task(task, &profiles, env),
+        Metric::Relations => relations_task(task, &profiles, env),
+        Metric::Partition => bail!(
+            "metric `partition` compares two label columns of a file; it has no meaning on a \
+             plugin's profiles (use `cpbench eval partition`)"
+        ),
+    };
+    out.with_context(|| format!("task `{}` ({})", task.id, task.metric))
+}
+
+fn map_task(task: &Task, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
+    let multilabel = match &task.multilabel_sep {
+        Some(_) => Some(labels_of(task)?.to_string()),
+        None => None,
+    };
+    let reference = match &task.reference {
+        Some(r) => Some(rows_expr(r, &env.manifest.columns)?),
+        None => None,
+    };
+    let similarity = similarity_of(task, Similarity::Cosine);
+    let params = map::Params {
+        pos_sameby: list(&task.pos_sameby),
+        pos_diffby: list(&task.pos_diffby),
+        neg_sameby: list(&task.neg_sameby),
+        neg_diffby: list(&task.neg_diffby),
+        reference,
+        multilabel,
+        sep: task.multilabel_sep.clone().unwrap_or_else(|| "|".into()),
+        similarity,
+        map_by: None,
+        null_size: task.null_size.map_or(10_000, |n| n as usize),
+        seed: task.seed.unwrap_or(0),
+        threshold: task.threshold.unwrap_or(0.05),
+        copairs_null: false,
+        // Unlabelled rows (DMSO has no MoA) are not queries; copairs users drop them first.
+        drop_missing: true,
+        threads: 0,
+        origin: Origin::Manifest,
+    };
+    let out = map::evaluate(profiles, &params, &env.source(), &Silent)?;
+    let task_params = BTreeMap::from([
+        ("similarity".to_string(), json!(similarity.name())),
+        ("null_size".to_string(), json!(params.null_size)),
+        ("threshold".to_string(), json!(params.threshold)),
+    ]);
+    let variant = "copairs-0.5";
+    let finite =
+        |v: &mut dyn Iterator<Item = f64>| -> Vec<f64> { v.filter(|x| x.is_finite()).collect() };
+    let group_maps = finite(&mut out.groups.iter().map(|g| g.mean_average_precision));
+    let query_aps = finite(&mut out.average_precision.iter().copied());
+    if group_maps.is_empty() {
+        bail!("no group has positive pairs: nothing to score");
+    }
+    let mut scores = Vec::new();
+    let mut s = score(task, "map", variant, mean(&group_maps));
+    s.n = Some(group_maps.len() as u64);
+    s.params = task_params.clone();
+    s.primary = true;
+    scores.push(s);
+    let mut s = score(task, "mean-ap", variant, mean(&query_aps));
+    s.n = Some(query_aps.len() as u64);
+    s.params = task_params.clone();
+    scores.push(s);
+    if let Some(f) = out.fraction {
+        let mut s = score(task, "fraction-retrieved", variant, f);
+        s.n = Some(group_maps.len() as u64);
+        s.params = task_params;
+        s.primary = true;
+        scores.push(s);
+    }
+    let groups = out
+        .groups
+        .iter()
+        .zip(&out.group_labels)
+        .filter_map(|(g, label)| {
+            let (m, p, q) = (g.mean_average_precision, g.p_value, g.corrected_p_value);
+            if !(m.is_finite() && p.is_finite() && q.is_finite()) {
+                return None;
+            }
+            Some(MapGroup {
+                label: label.clone(),
+                map: m,
+                p_value: p,
+                q_value: q,
+            })
+        })
+        .collect();
+    Ok(TaskOutput {
+        scores,
+        seeds: BTreeMap::from([(format!("{}.null", task.id), params.seed)]),
+        map_groups: Some(MapGroups {
+            task: task.id.clone(),
+            threshold: params.threshold,
+            groups,
+        }),
+        ..TaskOutput::default()
+    })
+}
+
+fn enrichment_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    let similarity = similarity_of(task, Similarity::Cosine);
+    let params = eval::enrichment::Params {
+        labels: labels_of(task)?.to_string(),
+        sep: task.multilabel_sep.clone(),
+        percentile: task.percentile.unwrap_or(99.0),
+        similarity,
+        threads: 0,
+        origin: Origin::Manifest,
+    };
+    let report = eval::enrichment::evaluate(profiles, &params, &env.source(), &Silent)?.report;
+    let task_params = BTreeMap::from([
+        ("similarity".to_string(), json!(similarity.name())),
+        ("percentile".to_string(), json!(params.percentile)),
+    ]);
+    let variant = task.variant.as_deref().unwrap_or("deepprofiler");
+    let mut scores = Vec::new();
+    if report.folds_of_enrichment.is_finite() {
+        let mut s = score(
+            task,
+            "folds-of-enrichment",
+            variant,
+            report.folds_of_enrichment,
+        );
+        s.params = task_params.clone();
+        s.n = Some(report.n_queries as u64);
+        s.primary = true;
+        scores.push(s);
+    }
+    if report.interpolated_map.is_finite() {
+        let mut s = score(task, "interpolated-map", variant, report.interpolated_map);
+        s.params = task_params;
+        s.n = Some(report.n_interpolated_map_queries as u64);
+        scores.push(s);
+    }
+    if scores.is_empty() {
+        bail!("no query has a match: folds of enrichment are undefined");
+    }
+    Ok(TaskOutput {
+        scores,
+        ..TaskOutput::default()
+    })
+}
+
+fn precision_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    let group = task
+        .replicate
+        .clone()
+        .or_else(|| task.labels.clone().map(|l| vec![l]))
+        .ok_or_else(|| err!("needs `labels` (or `replicate`): the groups to retrieve"))?;
+    let ks: Vec<usize> = match (&task.k_values, task.k) {
+        (Some(ks), _) => ks.iter().map(|&k| k as usize).collect(),
+        (None, Some(k)) => vec![k as usize],
+        (None, None) => bail!("needs `k` or `k_values`"),
+    };
+    let params = precision::Params {
+        group,
+        k: ks.clone(),
+        similarity: similarity_of(task, Similarity::Pearson),
+        origin: Origin::Manifest,
+    };
+    let out = precision::evaluate(profiles, &params, &env.source())?;
+    let variant = task.variant.as_deref().unwrap_or("cytominer-eval");
+    let mut scores = Vec::new();
+    for &k in &ks {
+        let at = out.summary(k);
+        for (metric, value, primary) in [
+            ("precision-at-k", at.precision, k == ks[0]),
+            ("recall-at-k", at.recall, false),
+            ("n-precision-1", at.n_precision_1 as f64, false),
+            ("n-recall-1", at.n_recall_1 as f64, false),
+        ] {
+            let mut s = with(score(task, metric, variant, value), "k", json!(k));
+            s.params
+                .insert("similarity".into(), json!(params.similarity.name()));
+            s.n = Some(at.n_groups as u64);
+            s.primary = primary;
+            scores.push(s);
+        }
+    }
+    Ok(TaskOutput {
+        scores,
+        ..TaskOutput::default()
+    })
+}
+
+fn replicating_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    let replicate = task
+        .replicate
+        .clone()
+        .unwrap_or_else(|| env.manifest.columns.replicate.clone());
+    if replicate.is_empty() {
+        bail!("needs `replicate` (or `[columns] replicate`)");
+    }
+    let variant = match task.variant.as_deref().unwrap_or("pair") {
+        "pair" => replicating::Variant::Pair,
+        "group-median" => replicating::Variant::GroupMedian,
+        other => bail!("variant `{other}`: expected pair or group-median"),
+    };
+    let pair = variant == replicating::Variant::Pair;
+    let params = replicating::Params {
+        replicate: replicate.clone(),
+        variant,
+        quantile: task.quantile.unwrap_or(0.95),
+        similarity: similarity_of(task, Similarity::Pearson),
+        null_size: task.null_size.filter(|_| !pair).map(|n| n as usize),
+        seed: task.seed.filter(|_| !pair),
+        threads: 0,
+        origin: Origin::Manifest,
+    };
+    let report = replicating::evaluate(profiles, &params, &env.source(), &Silent)?;
+    let value = report.percent_replicating();
+    if !value.is_finite() {
+        bail!("percent replicating is undefined (no replicate pairs?)");
+    }
+    let mut s = score(task, "percent-replicating", variant.name(), value);
+    s.params = BTreeMap::from([
+        ("similarity".to_string(), json!(params.similarity.name())),
+        ("quantile".to_string(), json!(params.quantile)),
+        ("replicate".to_string(), json!(replicate)),
+    ]);
+    s.primary = true;
+    let mut seeds = BTreeMap::new();
+    if let Some(seed) = params.seed {
+        seeds.insert(format!("{}.null", task.id), seed);
+    }
+    Ok(TaskOutput {
+        scores: vec![s],
+        seeds,
+        ..TaskOutput::default()
+    })
+}
+
+fn kmeans_task(task: &Task, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    let mut params = kmeans::Params::new(labels_of(task)?, Origin::Manifest);
+    params.k = task.k.map(|k| k as usize);
+    params.restarts = task.restarts.map_or(100, |r| r as usize);
+    params.seed = task.seed.unwrap_or(0);
+    params.silhouette = kmeans::Silhouette::None;
+    params.drop_missing = true;
+    params.k_sweep = task.k_sweep.map(|[lo, hi]| (lo as usize, hi as usize));
+    let report = kmeans::evaluate(profiles, &params, &env.source(), &Silent)?.report;
+    let k = report.k;
+    let mut scores = Vec::new();
+    for (metric, m) in [
+        ("nmi", report.summary.nmi),
+        ("ari", report.summary.ari),
+        ("purity", report.summary.purity),
+    ] {
+        if !m.mean.is_finite() {
+            bail!("{metric} is undefined");
+        }
+        let mut s = with(
+            score(task, metric, "mean-over-restarts", m.mean),
+            "k",
+            json!(k),
+        );
+        s.sd = Some(m.sd).filter(|sd| sd.is_finite());
+        s.n = Some(params.restarts as u64);
+        s.primary = true;
+        scores.push(s);
+    }
+    let mut k_curves = None;
+    if let Some(points) = &report.k_sweep {
+        let mut curves = Vec::new();
+        for metric in ["nmi", "ari", "purity"] {
+            let mut pts = Vec::new();
+            for p in points {
+                let m = match metric {
+                    "nmi" => p.nmi,
+                    "ari" => p.ari,
+                    _ => p.purity,
+                };
+                if !m.mean.is_finite() {
+                    continue;
+                }
+                let sd = Some(m.sd).filter(|sd| sd.is_finite());
+                let mut s = with(score(task, metric, "k-sweep", m.mean), "k", json!(p.k));
+                s.sd = sd;
+                s.n = Some(params.restarts as u64);
+                scores.push(s);
+                pts.push(KPoint {
+                    k: p.k as u32,
+                    mean: m.mean,
+                    sd: sd.unwrap_or(0.0),
+                });
+            }
+            curves.push(KCurve {
+                metric: metric.into(),
+                points: pts,
+            });
+        }
+        k_curves = Some(KCurves {
+            task: task.id.clone(),
+            k_reference: Some(k as u32),
+            curves,
+        });
+    }
+    Ok(TaskOutput {
+        scores,
+        seeds: BTreeMap::from([(format!("{}.kmeans", task.id), params.seed)]),
+        k_curves,
+        ..TaskOutput::default()
+    })
+}
+
+fn knn_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    let ks: Vec<u32> = match (&task.k_values, task.k) {
+        (Some(ks), _) => ks.clone(),
+        (None, k) => vec![k.unwrap_or(1)],
+    };
+    let similarity = similarity_of(task, Similarity::Cosine);
+    let variant = task.variant.as_deref().unwrap_or("leave-one-out");
+    let exclude_same = task.exclude_same.clone().unwrap_or_default();
+    let mut scores = Vec::new();
+    for (i, &k) in ks.iter().enumerate() {
+        let params = knn::Params {
+            labels: labels_of(task)?.to_string(),
+            k: k as usize,
+            exclude_same: exclude_same.clone(),
+            similarity,
+            threads: 0,
+            origin: Origin::Manifest,
+        };
+        let report = knn::evaluate(profiles, &params, &env.source(), &Silent)?;
+        if !report.accuracy.is_finite() {
+            bail!("no query scored");
+        }
+        let mut s = with(
+            score(task, "knn-accuracy", variant, report.accuracy),
+            "k",
+            json!(k),
+        );
+        s.params
+            .insert("similarity".into(), json!(similarity.name()));
+        s.params.insert("exclude_same".into(), json!(exclude_same));
+        s.n = Some(report.n);
+        s.primary = i == 0;
+        scores.push(s);
+    }
+    Ok(TaskOutput {
+        scores,
+        ..TaskOutput::default()
+    })
+}
+
+fn leakage_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    let columns = &env.manifest.columns;
+    let controls = rows_expr(task.controls.as_deref().unwrap_or("controls"), columns)?;
+    let target = task
+        .target
+        .clone()
+        .or_else(|| columns.batch.clone())
+        .ok_or_else(|| err!("needs `target` (or `[columns] batch`)"))?;
+    let groups = task
+        .groups
+        .clone()
+        .or_else(|| columns.plate.clone())
+        .ok_or_else(|| err!("needs `groups` (or `[columns] plate`)"))?;
+    let params = leakage::Params {
+        controls,
+        target: target.clone(),
+        groups: groups.clone(),
+        folds: task.folds.map_or(5, |f| f as usize),
+        seed: task.seed.unwrap_or(0),
+        c: 1.0,
+        knn_k: 5,
+        label: None,
+        origin: Origin::Manifest,
+    };
+    let report = leakage::evaluate(profiles, &params, &env.source(), &Silent)?;
+    let ba = &report.logistic.balanced_accuracy;
+    if !ba.mean.is_finite() {
+        bail!("balanced accuracy undefined");
+    }
+    let (value, sd) = (ba.mean, if ba.sd.is_finite() { ba.sd } else { 0.0 });
+    let chance = if report.chance.is_finite() {
+        report.chance
+    } else {
+        0.0
+    };
+    let variant = task.variant.as_deref().unwrap_or("logistic-grouped-cv");
+    let task_params = BTreeMap::from([
+        ("target".to_string(), json!(target)),
+        ("groups".to_string(), json!(groups)),
+        ("folds".to_string(), json!(params.folds)),
+    ]);
+    let mut s = score(task, "batch-leakage", variant, value);
+    s.sd = Some(sd);
+    s.n = Some(params.folds as u64);
+    s.params = task_params.clone();
+    s.primary = true;
+    let mut c = score(task, "chance", variant, chance);
+    c.params = task_params;
+    Ok(TaskOutput {
+        scores: vec![s, c],
+        seeds: BTreeMap::from([(format!("{}.folds", task.id), params.seed)]),
+        leakage: Some(LeakageBar {
+            task: task.id.clone(),
+            target,
+            balanced_accuracy: value,
+            sd,
+            chance,
+        }),
+        ..TaskOutput::default()
+    })
+}
+
+fn relations_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    let gene = env
+        .manifest
+        .columns
+        .perturbation
+        .clone()
+        .or_else(|| task.labels.clone())
+        .ok_or_else(|| err!("needs `[columns] perturbation` (the gene column)"))?;
+    let names = task
+        .pairs
+        .clone()
+        .ok_or_else(|| err!("needs `pairs` (annotation names)"))?;
+    let mut files = Vec::new();
+    for name in &names {
+        let a = env
+            .manifest
+            .data
+            .annotations
+            .iter()
+            .find(|a| &a.name == name)
+            .ok_or_else(|| err!("pairs: no [[data.annotations]] is named `{name}`"))?;
+        files.push(env.dir.join(&a.path));
+    }
+    let params = relations::Params {
+        gene_column: gene,
+        pairs: files,
+        min_genes: 20,
+        similarity: similarity_of(task, Similarity::Cosine),
+        threads: 0,
+        origin: Origin::Manifest,
+    };
+    let report = relations::evaluate(profiles, &params, &env.source(), &Silent)?;
+    let mut scores = Vec::new();
+    let mut first_tail = Vec::new();
+    for (name, entry) in names.iter().zip(&report.sources) {
+        for (t, tail) in entry.recall.iter().enumerate() {
+            if !tail.recall.is_finite() {
+                continue;
+            }
+            let mut s = score(task, "recall", "efaar", tail.recall);
+            s.params.insert("source".into(), json!(name));
+            s.params
+                .insert("tail".into(), json!([tail.lower, tail.upper]));
+            s.n = Some(entry.n_pairs as u64);
+            scores.push(s);
+            if t == 0 {
+                first_tail.push(tail.recall);
+            }
+        }
+    }
+    if first_tail.is_empty() {
+        bail!("no pair source had enough genes to score");
+    }
+    let mut s = score(task, "relation-recall", "efaar-mean", mean(&first_tail));
+    s.n = Some(first_tail.len() as u64);
+    s.params.insert("sources".into(), json!(names));
+    s.primary = true;
+    scores.insert(0, s);
+    Ok(TaskOutput {
+        scores,
+        ..TaskOutput::default()
+    })
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}

@@ -1,0 +1,492 @@
+//! k-means: seeded restarts scored separately against a label column (NMI, ARI, purity;
+//! mean ± population sd), the best inertia, silhouettes and an optional k sweep (definitions:
+//! `cpbench_metrics::kmeans`, `partition`, `silhouette`).
+//!
+//! Rows without a label are refused (the error names the first such row); `drop_missing` drops
+//! them instead and the report counts them (`n_dropped_missing`).
+
+use cpbench_core::Profiles;
+use cpbench_metrics::kmeans::{KMeansOptions, MeanSd, k_sweep, kmeans, score_restarts};
+use cpbench_metrics::silhouette::{SilhouetteMetric, scib_batch_silhouette, silhouette_score};
+use cpbench_metrics::{LabelColumn, MetricError};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::params::Origin;
+use crate::reporter::Reporter;
+use crate::table::{Source, label_column, matrix, require_columns, row_note};
+use crate::{bail, err};
+
+/// Distance of the silhouettes in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Silhouette {
+    /// Euclidean distance (scikit-learn's default).
+    #[default]
+    Euclidean,
+    /// Cosine distance (1 − cos).
+    Cosine,
+    /// Skip the silhouettes.
+    None,
+}
+
+/// Parameters of k-means scoring.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// Ground-truth label column the clusterings are scored against.
+    pub labels: String,
+    /// Number of clusters; `None` for the number of distinct labels.
+    pub k: Option<usize>,
+    /// Independent restarts, each scored separately.
+    pub restarts: usize,
+    /// Base seed; restart r uses a key derived from (seed, r).
+    pub seed: u64,
+    /// Also run every k of this range and report NMI/ARI/purity mean ± sd per k.
+    pub k_sweep: Option<(usize, usize)>,
+    /// Maximum Lloyd iterations per restart.
+    pub max_iter: usize,
+    /// Tolerance on the summed squared center shift, relative to the mean feature variance.
+    pub tol: f64,
+    /// Distance of the label (and batch) silhouettes, or none.
+    pub silhouette: Silhouette,
+    /// Batch column: adds scib's batch silhouette.
+    pub batch: Option<String>,
+    /// Drop rows without a label (or batch) instead of refusing them.
+    pub drop_missing: bool,
+    /// Worker threads over restarts (0: all cores). Results do not depend on it.
+    pub threads: usize,
+    /// Where the values were written, for messages.
+    pub origin: Origin,
+}
+
+impl Params {
+    /// scikit-learn's defaults (100 restarts, 300 iterations, tol 1e-4) for `labels`.
+    pub fn new(labels: impl Into<String>, origin: Origin) -> Params {
+        Params {
+            labels: labels.into(),
+            k: None,
+            restarts: 100,
+            seed: 0,
+            k_sweep: None,
+            max_iter: 300,
+            tol: 1e-4,
+            silhouette: Silhouette::Euclidean,
+            batch: None,
+            drop_missing: false,
+            threads: 0,
+            origin,
+        }
+    }
+
+    /// Checks every value before any work, naming the flag or manifest key at fault.
+    pub fn check(&self) -> Result<()> {
+        let o = self.origin;
+        if self.k == Some(0) {
+            return Err(o.invalid("k", 0, "must be at least 1"));
+        }
+        o.at_least_one("restarts", self.restarts)?;
+        o.at_least_one("max_iter", self.max_iter)?;
+        o.finite_non_negative("tol", self.tol)?;
+        if let Some((from, to)) = self.k_sweep
+            && (from == 0 || from > to)
+        {
+            return Err(err!(
+                "{} {from}:{to}: needs 1 ≤ FROM ≤ TO",
+                o.key("k_sweep")
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Mean and population standard deviation over restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Summary {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Population standard deviation (ddof = 0).
+    pub sd: f64,
+}
+
+impl From<MeanSd> for Summary {
+    fn from(s: MeanSd) -> Summary {
+        Summary {
+            mean: s.mean,
+            sd: s.sd,
+        }
+    }
+}
+
+/// One restart's clustering and its scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestartReport {
+    /// Restart index.
+    pub restart: usize,
+    /// The seed it ran with.
+    pub seed: u64,
+    /// Normalized mutual information with the labels.
+    pub nmi: f64,
+    /// Adjusted Rand index with the labels.
+    pub ari: f64,
+    /// Purity against the labels.
+    pub purity: f64,
+    /// Sum of squared distances to the cluster centers.
+    pub inertia: f64,
+    /// Lloyd iterations run.
+    pub iterations: usize,
+}
+
+/// The headline statistics over restarts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryReport {
+    /// NMI mean ± sd.
+    pub nmi: Summary,
+    /// ARI mean ± sd.
+    pub ari: Summary,
+    /// Purity mean ± sd.
+    pub purity: Summary,
+    /// Inertia mean ± sd.
+    pub inertia: Summary,
+}
+
+/// The silhouettes of the label (and batch) column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SilhouetteReport {
+    /// `euclidean` or `cosine`.
+    pub distance: &'static str,
+    /// How each value is defined.
+    pub convention: &'static str,
+    /// scikit-learn silhouette_score of the labels (`None` unless 2 ≤ labels ≤ n − 1).
+    pub labels: Option<f64>,
+    /// `(labels + 1) / 2`, scib's scale.
+    pub labels_scib: Option<f64>,
+    /// The batch column, if any.
+    pub batch_column: Option<String>,
+    /// The same silhouette for the batch column (high = batches separate).
+    pub batch: Option<f64>,
+    /// scib's batch silhouette (batches mixed within each label).
+    pub batch_scib: Option<f64>,
+}
+
+/// NMI, ARI and purity at one k of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepReport {
+    /// Number of clusters.
+    pub k: usize,
+    /// Whether k is the number of labels.
+    pub ground_truth: bool,
+    /// NMI mean ± sd.
+    pub nmi: Summary,
+    /// ARI mean ± sd.
+    pub ari: Summary,
+    /// Purity mean ± sd.
+    pub purity: Summary,
+    /// Lowest inertia over the restarts at this k.
+    pub best_inertia: f64,
+}
+
+/// The k-means report (`cpbench eval kmeans --out`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Always `kmeans`.
+    pub metric: &'static str,
+    /// The scored table.
+    pub profiles: String,
+    /// The row filters applied before scoring.
+    pub filters: Vec<String>,
+    /// The label column.
+    pub labels: String,
+    /// Rows scored.
+    pub n_profiles: usize,
+    /// Features per row.
+    pub n_features: usize,
+    /// Rows dropped for a missing label or batch.
+    pub n_dropped_missing: usize,
+    /// Distinct labels.
+    pub n_labels: usize,
+    /// Clusters.
+    pub k: usize,
+    /// Whether k is the number of labels.
+    pub k_auto: bool,
+    /// Base seed.
+    pub seed: u64,
+    /// Maximum Lloyd iterations.
+    pub max_iter: usize,
+    /// Relative tolerance.
+    pub tol: f64,
+    /// The algorithm, as implemented.
+    pub algorithm: &'static str,
+    /// What `sd` means.
+    pub sd: &'static str,
+    /// Every restart.
+    pub restarts: Vec<RestartReport>,
+    /// Mean ± sd over restarts.
+    pub summary: SummaryReport,
+    /// Lowest inertia.
+    pub best_inertia: f64,
+    /// Restart with the lowest inertia.
+    pub best_restart: usize,
+    /// Silhouettes, unless switched off.
+    pub silhouette: Option<SilhouetteReport>,
+    /// The k sweep, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k_sweep: Option<Vec<SweepReport>>,
+}
+
+/// The report, the scored rows and each restart's clusters.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The report.
+    pub report: Report,
+    /// The scored rows (rows without a label dropped, if asked).
+    pub profiles: Profiles,
+    /// Each restart's cluster per scored row.
+    pub assignments: Vec<Vec<u32>>,
+}
+
+/// Refuses rows missing a value in any of `columns`, or (`drop`) keeps only the complete rows.
+/// Returns the kept profiles and how many rows were dropped.
+pub(crate) fn keep_labelled(
+    profiles: Profiles,
+    columns: &[&LabelColumn],
+    drop: bool,
+    source: &Source,
+    drop_key: &str,
+    reporter: &dyn Reporter,
+) -> Result<(Profiles, usize)> {
+    let n = profiles.n_rows();
+    let keep: Vec<bool> = (0..n)
+        .map(|i| columns.iter().all(|c| c.codes[i].is_some()))
+        .collect();
+    let dropped = keep.iter().filter(|k| !**k).count();
+    if dropped == 0 {
+        return Ok((profiles, 0));
+    }
+    if !drop {
+        let c = columns
+            .iter()
+            .find(|c| c.codes.iter().any(Option::is_none))
+            .expect("a column has the missing value");
+        let row = c.missing_rows()[0];
+        bail!(
+            "{}: column {} has a missing value at row {row}{}; {} rows miss it. Pass \
+             {drop_key} to drop those rows",
+            source.name,
+            c.name,
+            row_note(source.filtered()),
+            c.missing_rows().len()
+        );
+    }
+    reporter.note(&format!(
+        "note: {drop_key}: dropped {dropped} of {n} rows without a value"
+    ));
+    Ok((profiles.filter_rows(&keep)?, dropped))
+}
+
+pub(crate) fn explain(e: MetricError, source: &Source, filtered: bool, origin: Origin) -> Error {
+    let file = &source.name;
+    match e {
+        MetricError::NonFinite { row, col } => err!(
+            "{file}: feature {col} of row {row}{} is NaN or infinite",
+            row_note(filtered)
+        ),
+        MetricError::ZeroNorm { row, .. } => err!(
+            "{file}: row {row}{} has zero norm: the cosine silhouette is undefined. Remove the \
+             row (--filter) or pass --silhouette euclidean",
+            row_note(filtered)
+        ),
+        MetricError::InvalidParameter {
+            name,
+            value,
+            reason,
+        } => err!("{file}: {} {value}: {reason}", origin.key(name)),
+        other => err!("{file}: {other}"),
+    }
+}
+
+const CONVENTION: &str = "labels: scikit-learn silhouette_score of the label column (null \
+                    unless 2 <= labels <= n-1); labels_scib = (labels + 1) / 2; batch: the same \
+                    for the batch column (high = batches separate); batch_scib: per label with \
+                    2 <= batches < rows, mean of 1 - |silhouette of the batches within the \
+                    label|, then the mean over labels (scib silhouette_batch)";
+
+const ALGORITHM: &str = "greedy k-means++ (2 + floor(ln k) local trials), Lloyd iterations; stop on \
+            unchanged labels or summed squared center shift <= tol * mean feature variance \
+            (scikit-learn 1.9 KMeans lloyd); restart r seeded with xoshiro256** keyed by the \
+            reported seed";
+
+/// Clusters `profiles` `restarts` times and scores every clustering against the labels.
+pub fn evaluate(
+    profiles: Profiles,
+    params: &Params,
+    source: &Source,
+    reporter: &dyn Reporter,
+) -> Result<Output> {
+    params.check()?;
+    let file = &source.name;
+    let mut wanted = vec![params.labels.clone()];
+    wanted.extend(params.batch.clone());
+    require_columns(&profiles, &wanted, file)?;
+    let labels = label_column(&profiles, &params.labels)?;
+    let batch = params
+        .batch
+        .as_deref()
+        .map(|b| label_column(&profiles, b))
+        .transpose()?;
+    let mut columns = vec![&labels];
+    columns.extend(batch.as_ref());
+    let drop_key = params.origin.key("drop_missing");
+    let (profiles, n_dropped) = keep_labelled(
+        profiles,
+        &columns,
+        params.drop_missing,
+        source,
+        &drop_key,
+        reporter,
+    )?;
+    // Codes again on the kept rows: every row now has a label.
+    let labels = label_column(&profiles, &params.labels)?;
+    let truth: Vec<u32> = labels.codes.iter().map(|c| c.expect("kept")).collect();
+    let n_labels = labels.labels.len();
+    let k = params.k.unwrap_or(n_labels);
+    let x = matrix(&profiles)?;
+    let filtered = source.filtered() || n_dropped > 0;
+    let fail = |e| explain(e, source, filtered, params.origin);
+    let options = KMeansOptions {
+        k,
+        restarts: params.restarts,
+        seed: params.seed,
+        max_iter: params.max_iter,
+        tol: params.tol,
+        threads: params.threads,
+    };
+    let result = kmeans(x, &options).map_err(fail)?;
+    let scores = score_restarts(&truth, &result).map_err(fail)?;
+    let restarts: Vec<RestartReport> = result
+        .restarts
+        .iter()
+        .zip(&scores.per_restart)
+        .enumerate()
+        .map(|(r, (run, s))| RestartReport {
+            restart: r,
+            seed: run.seed,
+            nmi: s.nmi,
+            ari: s.ari,
+            purity: s.purity,
+            inertia: run.inertia,
+            iterations: run.iterations,
+        })
+        .collect();
+    let inertias: Vec<f64> = result.restarts.iter().map(|r| r.inertia).collect();
+
+    let silhouette = match params.silhouette {
+        Silhouette::None => None,
+        choice => {
+            let metric = if choice == Silhouette::Cosine {
+                SilhouetteMetric::Cosine
+            } else {
+                SilhouetteMetric::Euclidean
+            };
+            let n = profiles.n_rows();
+            let label_asw = if (2..n).contains(&n_labels) {
+                Some(silhouette_score(x, &truth, metric).map_err(fail)?)
+            } else {
+                None
+            };
+            let (batch_asw, batch_scib) = match &params.batch {
+                Some(b) => {
+                    let column = label_column(&profiles, b)?;
+                    let codes: Vec<u32> = column.codes.iter().map(|c| c.expect("kept")).collect();
+                    let asw = if (2..n).contains(&column.labels.len()) {
+                        Some(silhouette_score(x, &codes, metric).map_err(fail)?)
+                    } else {
+                        None
+                    };
+                    (
+                        asw,
+                        scib_batch_silhouette(x, &truth, &codes, metric).map_err(fail)?,
+                    )
+                }
+                None => (None, None),
+            };
+            Some(SilhouetteReport {
+                distance: if metric == SilhouetteMetric::Cosine {
+                    "cosine"
+                } else {
+                    "euclidean"
+                },
+                convention: CONVENTION,
+                labels: label_asw,
+                labels_scib: label_asw.map(|a| (a + 1.0) / 2.0),
+                batch_column: params.batch.clone(),
+                batch: batch_asw,
+                batch_scib,
+            })
+        }
+    };
+    let k_sweep = match params.k_sweep {
+        Some((from, to)) => {
+            let ks: Vec<usize> = (from..=to).collect();
+            let points = k_sweep(x, &truth, &ks, &options).map_err(fail)?;
+            Some(
+                points
+                    .iter()
+                    .map(|p| SweepReport {
+                        k: p.k,
+                        ground_truth: p.k == n_labels,
+                        nmi: p.scores.nmi.into(),
+                        ari: p.scores.ari.into(),
+                        purity: p.scores.purity.into(),
+                        best_inertia: p.best_inertia,
+                    })
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    let report = Report {
+        metric: "kmeans",
+        profiles: file.clone(),
+        filters: source.filters.clone(),
+        labels: params.labels.clone(),
+        n_profiles: profiles.n_rows(),
+        n_features: profiles.n_features(),
+        n_dropped_missing: n_dropped,
+        n_labels,
+        k,
+        k_auto: params.k.is_none(),
+        seed: params.seed,
+        max_iter: params.max_iter,
+        tol: params.tol,
+        algorithm: ALGORITHM,
+        sd: "population standard deviation over restarts (ddof = 0, numpy's default)",
+        restarts,
+        summary: SummaryReport {
+            nmi: scores.nmi.into(),
+            ari: scores.ari.into(),
+            purity: scores.purity.into(),
+            inertia: MeanSd::of(&inertias).into(),
+        },
+        best_inertia: result.best_inertia(),
+        best_restart: result.best,
+        silhouette,
+        k_sweep,
+    };
+    reporter.summary(&format!(
+        "k-means (k = {k}, {} restarts): NMI {:.4} ± {:.4}, ARI {:.4} ± {:.4}, purity {:.4} ± \
+         {:.4}; best inertia {}",
+        params.restarts,
+        scores.nmi.mean,
+        scores.nmi.sd,
+        scores.ari.mean,
+        scores.ari.sd,
+        scores.purity.mean,
+        scores.purity.sd,
+        result.best_inertia()
+    ));
+    let assignments = result.restarts.into_iter().map(|r| r.labels).collect();
+    Ok(Output {
+        report,
+        profiles,
+        assignments,
+    })
+}

@@ -1,0 +1,267 @@
+//! Every applicable (benchmark, plugin) pair, scaled between controls, into `index.html`,
+//! `leaderboard.json` and `leaderboard.md`.
+//!
+//! How each pair runs is the caller's choice ([`PairExecutor`]): the binary runs each pair in
+//! its own process, so that a plugin that crashes the process or leaks memory costs only its
+//! own run and each result's peak memory is its own; [`InProcess`] runs them here.
+
+use std::path::{Path, PathBuf};
+
+use cpbench_core::io::write_bytes_atomic;
+use cpbench_host::plugin::{Plugin, load_plugin};
+use cpbench_report::html::{BenchmarkRuns, LeaderboardPage, render_leaderboard};
+use cpbench_report::{
+    BenchmarkMeta, HarnessInfo, Leaderboard, PluginMeta, Regression, RunEntry, RunFigures,
+    RunResult, build_leaderboard, regressions,
+};
+
+use crate::bail;
+use crate::bench::{Benchmark, RunFiles, RunOptions, open_benchmark, run_pair};
+use crate::error::{Context, Result};
+use crate::reporter::Reporter;
+
+/// Runs one pair and leaves its result file (and plot data) at `files`.
+pub trait PairExecutor {
+    /// Runs `plugin` on `bench`; the result, also when the run failed.
+    fn run(&self, bench: &Benchmark, plugin: &Plugin, files: &RunFiles) -> Result<RunResult>;
+}
+
+/// Runs every pair in this process with [`run_pair`].
+pub struct InProcess<'a> {
+    /// Options of every run (its `out_dir` must be the leaderboard's).
+    pub opts: RunOptions<'a>,
+}
+
+impl PairExecutor for InProcess<'_> {
+    fn run(&self, bench: &Benchmark, plugin: &Plugin, _files: &RunFiles) -> Result<RunResult> {
+        Ok(run_pair(bench, plugin, &self.opts)?.result)
+    }
+}
+
+/// What to put on a leaderboard and where.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Folder of benchmarks: every `*/benchmark.toml` in it.
+    pub benchmarks: PathBuf,
+    /// Folders of plugins: every `*/plugin.toml`; a folder holding a plugin.toml is that one.
+    pub plugins: Vec<PathBuf>,
+    /// Output folder: index.html, leaderboard.json, leaderboard.md and runs/.
+    pub out: PathBuf,
+    /// A previous leaderboard.json to find regressions against.
+    pub baseline: Option<PathBuf>,
+    /// Largest allowed drop of a raw score against the baseline.
+    pub tolerance: f64,
+    /// Only these benchmark ids (empty: all).
+    pub only_benchmarks: Vec<String>,
+    /// Only these plugin ids (empty: all).
+    pub only_plugins: Vec<String>,
+    /// The harness build, recorded in the leaderboard.
+    pub harness: HarnessInfo,
+    /// The harness as shown on the page (version and commit).
+    pub harness_label: String,
+}
+
+/// What a leaderboard run produced.
+pub struct Outcome {
+    /// The leaderboard.
+    pub board: Leaderboard,
+    /// Scores that dropped beyond the tolerance against the baseline.
+    pub regressions: Vec<Regression>,
+    /// Whether a baseline was compared against.
+    pub compared: bool,
+    /// Runs on the board.
+    pub n_runs: usize,
+    /// The page written.
+    pub index: PathBuf,
+}
+
+/// The manifests directly under `dir` named `file` (`dir/*/file`), sorted by folder.
+fn discover(dir: &Path, file: &str) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path().join(file);
+        if path.is_file() {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn plugin_meta(p: &Plugin) -> PluginMeta {
+    let m = &p.manifest;
+    PluginMeta {
+        id: m.id.clone(),
+        version: m.version.clone(),
+        role: m.role,
+        kind: m.kind,
+        description: m.description.clone(),
+        training_datasets: m.training_datasets.clone(),
+    }
+}
+
+/// The benchmarks and plugins of `spec`, filtered; an error names an unknown id.
+pub fn discover_pairs(spec: &Spec) -> Result<(Vec<Benchmark>, Vec<Plugin>)> {
+    let mut benches: Vec<Benchmark> = Vec::new();
+    for path in discover(&spec.benchmarks, "benchmark.toml")? {
+        let b = open_benchmark(&path)?;
+        if spec.only_benchmarks.is_empty() || spec.only_benchmarks.contains(&b.manifest.id) {
+            benches.push(b);
+        }
+    }
+    let mut plugins: Vec<Plugin> = Vec::new();
+    let mut plugin_files = Vec::new();
+    for dir in &spec.plugins {
+        if dir.join("plugin.toml").is_file() {
+            plugin_files.push(dir.join("plugin.toml"));
+        } else {
+            plugin_files.extend(discover(dir, "plugin.toml")?);
+        }
+    }
+    for path in plugin_files {
+        let p = load_plugin(&path)?;
+        if spec.only_plugins.is_empty() || spec.only_plugins.contains(&p.manifest.id) {
+            plugins.push(p);
+        }
+    }
+    for (what, wanted, have) in [
+        (
+            "benchmark",
+            &spec.only_benchmarks,
+            benches
+                .iter()
+                .map(|b| b.manifest.id.clone())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "plugin",
+            &spec.only_plugins,
+            plugins.iter().map(|p| p.manifest.id.clone()).collect(),
+        ),
+    ] {
+        if let Some(missing) = wanted.iter().find(|w| !have.contains(w)) {
+            bail!(
+                "--only-{what} {missing}: no such {what} (found: {})",
+                have.join(", ")
+            );
+        }
+    }
+    if benches.is_empty() || plugins.is_empty() {
+        bail!(
+            "nothing to run: {} benchmarks in {}, {} plugins in {}",
+            benches.len(),
+            spec.benchmarks.display(),
+            plugins.len(),
+            spec.plugins
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok((benches, plugins))
+}
+
+/// Runs every pair of `spec` with `executor` and writes the leaderboard's files.
+pub fn leaderboard(
+    spec: &Spec,
+    executor: &dyn PairExecutor,
+    reporter: &dyn Reporter,
+) -> Result<Outcome> {
+    if !(spec.tolerance.is_finite() && spec.tolerance >= 0.0) {
+        bail!("--tolerance {} must be finite and ≥ 0", spec.tolerance);
+    }
+    let baseline = match &spec.baseline {
+        Some(p) => Some(Leaderboard::read_json(p)?),
+        None => None,
+    };
+    let (benches, plugins) = discover_pairs(spec)?;
+    std::fs::create_dir_all(&spec.out)
+        .with_context(|| format!("creating {}", spec.out.display()))?;
+    let mut entries: Vec<RunEntry> = Vec::new();
+    let mut figures: Vec<(String, String, RunFigures)> = Vec::new();
+    for b in &benches {
+        for p in &plugins {
+            let files = RunFiles::new(&spec.out, &b.manifest, p);
+            let result = executor.run(b, p, &files)?;
+            let fig = std::fs::read(&files.figures)
+                .ok()
+                .and_then(|t| serde_json::from_slice::<RunFigures>(&t).ok())
+                .unwrap_or_default();
+            reporter.pair_done(&format!(
+                "{:<28} {:<22} {:<15} {:>7.1} s",
+                b.manifest.id,
+                p.manifest.id,
+                result.status.as_str(),
+                result.timing.wall_s
+            ));
+            figures.push((b.manifest.id.clone(), p.manifest.id.clone(), fig));
+            entries.push(RunEntry {
+                result,
+                plugin: plugin_meta(p),
+                benchmark: BenchmarkMeta {
+                    id: b.manifest.id.clone(),
+                    version: b.manifest.version,
+                    title: b.manifest.title.clone(),
+                    datasets: b.manifest.datasets.clone(),
+                },
+                result_file: Some(RunFiles::relative(&spec.out, &files.result)),
+                report_file: Some(RunFiles::relative(&spec.out, &files.report)),
+            });
+        }
+    }
+    let board = build_leaderboard(&entries, spec.harness.clone());
+    let found = match &baseline {
+        Some(base) => regressions(&board, base, spec.tolerance),
+        None => Vec::new(),
+    };
+    let runs = benches
+        .iter()
+        .map(|b| BenchmarkRuns {
+            benchmark: &b.manifest.id,
+            description: b.manifest.description.as_deref(),
+            runs: figures
+                .iter()
+                .filter(|(bid, _, _)| *bid == b.manifest.id)
+                .map(|(_, pid, f)| (pid.as_str(), f))
+                .collect(),
+        })
+        .collect();
+    let note = format!(
+        "{} benchmarks × {} plugins; harness {}",
+        benches.len(),
+        plugins.len(),
+        spec.harness_label
+    );
+    let page = LeaderboardPage {
+        board: &board,
+        runs,
+        generated_note: Some(&note),
+        regressions: &found,
+    };
+    let html = render_leaderboard(&page)?;
+    board.write_json(&spec.out.join("leaderboard.json"))?;
+    write_bytes_atomic(
+        &spec.out.join("leaderboard.md"),
+        board.to_markdown().as_bytes(),
+    )?;
+    let index = spec.out.join("index.html");
+    write_bytes_atomic(&index, html.as_bytes())?;
+    Ok(Outcome {
+        board,
+        regressions: found,
+        compared: baseline.is_some(),
+        n_runs: entries.len(),
+        index,
+    })
+}
+
+/// The reason recorded for a pair whose own process could not write its result.
+pub fn crash_reason(code: Option<i32>, stderr: &str) -> String {
+    let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
+    format!(
+        "`cpbench run` exited with {}: {}",
+        code.map_or("a signal".to_string(), |c| format!("code {c}")),
+        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+    )
+}
