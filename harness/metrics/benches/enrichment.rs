@@ -11,9 +11,9 @@ use std::hint::black_box;
 
 use cpbench_metrics::enrichment::{EnrichmentOptions, Labels, folds_of_enrichment};
 use cpbench_metrics::ranking::precision_recall_at_k;
-use cpbench_metrics::replicating::{GroupKeys, percent_replicating_pairs};
+use cpbench_metrics::replicating::percent_replicating_pairs;
 use cpbench_metrics::rng::SplitMix64;
-use cpbench_metrics::{LabelColumn, Matrix, Similarity};
+use cpbench_metrics::{GroupKeys, LabelColumn, Matrix, Similarity};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// `classes × per_class` profiles scattered around per-class centers; returns features and labels.

@@ -30,18 +30,16 @@
 //! `block × n`, never `n × n`. The per-query work runs on scoped threads; results do not
 //! depend on the thread count.
 
-use std::ops::Range;
-
 use statrs::distribution::{DiscreteCDF, Hypergeometric};
 
+use crate::blocks::for_each_block;
 use crate::error::MetricError;
 use crate::labels::{LabelColumn, MultiLabelColumn};
 use crate::matrix::Matrix;
+use crate::parallel::par_chunks;
+use crate::quantile::quantile_linear;
 use crate::ranking::{InterpolatedScratch, interpolated_average_precision};
-use crate::similarity::{PreparedRows, Similarity, blocks, prepare, similarity_block};
-
-/// Similarity values per query block: 2^23 `f64` (64 MiB) unless `n` alone is larger.
-const BLOCK_VALUES: usize = 1 << 23;
+use crate::similarity::{Similarity, prepare};
 
 /// Which rows count as matches of each other.
 #[derive(Debug, Clone, Copy)]
@@ -147,67 +145,6 @@ pub fn fisher_exact_greater(table: [[u64; 2]; 2]) -> FisherExact {
 pub fn haldane_odds_ratio(table: [[u64; 2]; 2]) -> f64 {
     let [[v11, v12], [v21, v22]] = table.map(|r| r.map(|v| v as f64 + 0.5));
     (v11 * v22) / (v12 * v21)
-}
-
-/// numpy's default (`method="linear"`) quantile of `values` at fraction `q ∈ [0, 1]`.
-///
-/// Exactly as numpy 2: virtual index `(len − 1)·q`, the two neighbouring order statistics
-/// `a ≤ b`, `gamma` the fractional part, and `b − (b − a)(1 − gamma)` when `gamma ≥ ½`, else
-/// `a + (b − a)·gamma`. Reorders `values` (selection, not a full sort). `np.percentile(v, p)`
-/// is `q = p / 100`. Errors on an empty slice, a NaN value or `q` outside `[0, 1]`.
-pub fn quantile_linear(values: &mut [f64], q: f64) -> Result<f64, MetricError> {
-    if values.is_empty() {
-        return Err(MetricError::TooFewRows {
-            what: "quantile",
-            needed: 1,
-            got: 0,
-        });
-    }
-    if !(0.0..=1.0).contains(&q) {
-        return Err(MetricError::InvalidParameter {
-            name: "quantile",
-            value: q.to_string(),
-            reason: "must be within [0, 1]".to_owned(),
-        });
-    }
-    if let Some(i) = values.iter().position(|v| v.is_nan()) {
-        return Err(MetricError::InvalidParameter {
-            name: "values",
-            value: format!("NaN at index {i}"),
-            reason: "a quantile needs comparable values".to_owned(),
-        });
-    }
-    let (lo, hi, gamma) = linear_quantile_ranks(values.len() as u64, q);
-    let (_, &mut a, right) = values.select_nth_unstable_by(lo as usize, f64::total_cmp);
-    let b = if hi == lo {
-        a
-    } else {
-        // The (lo + 1)-th order statistic is the smallest value right of the lo-th.
-        right.iter().copied().fold(f64::INFINITY, f64::min)
-    };
-    Ok(lerp(a, b, gamma))
-}
-
-/// For numpy's linear quantile of `n ≥ 1` sorted values at `q`: the 0-based ranks of the two
-/// neighbours and the interpolation weight, as numpy's `_get_indexes` / `_get_gamma` give them.
-pub(crate) fn linear_quantile_ranks(n: u64, q: f64) -> (u64, u64, f64) {
-    let virtual_index = (n - 1) as f64 * q;
-    if virtual_index >= (n - 1) as f64 {
-        // numpy takes the last value twice there; gamma is irrelevant when a == b.
-        return (n - 1, n - 1, 0.0);
-    }
-    let lo = virtual_index.floor();
-    (lo as u64, lo as u64 + 1, virtual_index - lo)
-}
-
-/// numpy's `_lerp`: interpolation that is exact at both ends and monotone in `gamma`.
-pub(crate) fn lerp(a: f64, b: f64, gamma: f64) -> f64 {
-    let diff = b - a;
-    if gamma >= 0.5 {
-        b - diff * (1.0 - gamma)
-    } else {
-        a + diff * gamma
-    }
 }
 
 /// Parameters of [`folds_of_enrichment`].
@@ -425,54 +362,11 @@ fn score_query(
     })
 }
 
-/// Runs `f(range, sims)` for consecutive query blocks; `sims` is `range.len() × n`, row-major.
-pub(crate) fn for_each_block(
-    prepared: &PreparedRows,
-    block_rows: usize,
-    mut f: impl FnMut(Range<usize>, &[f64]),
-) -> Result<(), MetricError> {
-    let n = prepared.n();
-    let block = if block_rows == 0 {
-        (BLOCK_VALUES / n).clamp(1, n)
-    } else {
-        block_rows.min(n)
-    };
-    let mut buf = vec![0.0; block * n];
-    for range in blocks(n, block)? {
-        let len = range.len() * n;
-        similarity_block(prepared, range.clone(), &mut buf[..len])?;
-        f(range, &buf[..len]);
-    }
-    Ok(())
-}
-
-/// Splits `items` into one contiguous chunk per thread and runs `f(offset, chunk)` on each.
-pub(crate) fn par_chunks<T: Send>(
-    items: &mut [T],
-    threads: usize,
-    f: impl Fn(usize, &mut [T]) + Sync,
-) {
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, usize::from)
-    } else {
-        threads
-    };
-    let chunk = items.len().div_ceil(threads.max(1)).max(1);
-    if threads <= 1 || items.len() <= 1 {
-        f(0, items);
-        return;
-    }
-    std::thread::scope(|scope| {
-        for (c, part) in items.chunks_mut(chunk).enumerate() {
-            let f = &f;
-            scope.spawn(move || f(c * chunk, part));
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quantile::{lerp, linear_quantile_ranks};
+    use crate::similarity::similarity_block;
 
     /// Values from scipy 1.17.1: `fisher_exact(t, alternative="greater")`. statrs sums the
     /// hypergeometric pmf from log-gamma values, good to ~1e-12 against scipy's Boost CDF.
@@ -557,55 +451,6 @@ mod tests {
             3.5 * 4.5 / (0.5 * 2.5)
         );
         assert!(haldane_odds_ratio([[0, 0], [0, 0]]) == 1.0);
-    }
-
-    #[test]
-    fn quantile_matches_numpy() {
-        // np.percentile([...], p) with numpy 2.4.6.
-        let v = [0.3, -1.0, 2.5, 0.3, 7.0, 1.25, -0.5];
-        let cases = [
-            (99.0, 6.729_999_999_999_998),
-            (50.0, 0.3),
-            (0.0, -1.0),
-            (100.0, 7.0),
-            (25.0, -0.100_000_000_000_000_03),
-            (90.0, 4.300_000_000_000_002),
-        ];
-        for (p, want) in cases {
-            let got = quantile_linear(&mut v.clone(), p / 100.0).unwrap();
-            assert_eq!(got, want, "p = {p}");
-        }
-        // Two values at the 99th percentile: index 0.99, so gamma ≥ 0.5 takes b − (b−a)·0.01.
-        assert_eq!(quantile_linear(&mut [1.0, 2.0], 0.99).unwrap(), 1.99);
-        assert_eq!(quantile_linear(&mut [4.0], 0.99).unwrap(), 4.0);
-        assert!(quantile_linear(&mut [], 0.5).is_err());
-        assert!(quantile_linear(&mut [1.0], 1.5).is_err());
-        assert!(quantile_linear(&mut [1.0, f64::NAN], 0.5).is_err());
-    }
-
-    #[test]
-    fn quantile_agrees_with_sorting() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
-        for n in [1usize, 2, 3, 10, 101, 384] {
-            let v: Vec<f64> = (0..n).map(|_| (next() * 8.0).round() / 4.0).collect();
-            let mut sorted = v.clone();
-            sorted.sort_by(f64::total_cmp);
-            for q in [0.0, 0.01, 0.5, 0.95, 0.99, 1.0] {
-                let (lo, hi, g) = linear_quantile_ranks(n as u64, q);
-                let want = lerp(sorted[lo as usize], sorted[hi as usize], g);
-                assert_eq!(
-                    quantile_linear(&mut v.clone(), q).unwrap(),
-                    want,
-                    "n {n} q {q}"
-                );
-            }
-        }
     }
 
     fn labels(v: &[Option<&str>]) -> LabelColumn {

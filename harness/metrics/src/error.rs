@@ -1,6 +1,10 @@
 //! Errors of the metric functions.
+//!
+//! Contract: rows and columns named by an error are 0-based positions in the matrix the
+//! caller handed in; a metric that works on a reordered or gathered copy maps them back with
+//! `unpermute_error` before returning.
 
-use crate::similarity::Similarity;
+use crate::measure::Similarity;
 
 /// Everything that can go wrong in a metric computation.
 ///
@@ -57,4 +61,23 @@ pub enum MetricError {
         /// Rows received.
         got: usize,
     },
+}
+
+/// Maps the row of an input error back from permuted to caller order.
+///
+/// `order[r]` is the caller's row behind row `r` of the reordered copy; the rows of
+/// [`MetricError::ZeroNorm`] and [`MetricError::NonFinite`] are translated, every other error
+/// passes through unchanged.
+pub(crate) fn unpermute_error(e: MetricError, order: &[usize]) -> MetricError {
+    match e {
+        MetricError::ZeroNorm { row, similarity } => MetricError::ZeroNorm {
+            row: order[row],
+            similarity,
+        },
+        MetricError::NonFinite { row, col } => MetricError::NonFinite {
+            row: order[row],
+            col,
+        },
+        other => other,
+    }
 }

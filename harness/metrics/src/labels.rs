@@ -4,8 +4,12 @@
 //! the source table). A multilabel column holds a set of labels per row (e.g. `Metadata_moa`
 //! split on `|`); an empty set is how a missing multilabel value is represented. Codes are
 //! assigned in byte order of the label text, so they are stable across row orders.
+//! [`GroupKeys`] groups rows by the tuple of their values in one or more such columns (missing
+//! is a value of its own), groups again in byte order of the text.
 
 use std::collections::BTreeMap;
+
+use crate::error::MetricError;
 
 /// One metadata column as codes: `codes[i]` is the label of row `i`, `None` when missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +143,98 @@ pub fn sets_intersect(a: &[u32], b: &[u32]) -> bool {
     false
 }
 
+/// Rows grouped by their values in one or more metadata columns (missing is a value of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupKeys {
+    /// The columns, in the order given.
+    pub columns: Vec<String>,
+    /// Group index of each row.
+    pub keys: Vec<u32>,
+    /// Each group's value in each column (`None` = missing), groups in byte order of the text
+    /// (missing first).
+    pub values: Vec<Vec<Option<String>>>,
+}
+
+impl GroupKeys {
+    /// Groups rows by their values in `columns`; errors when no column is given or lengths differ.
+    pub fn new(columns: &[&LabelColumn]) -> Result<GroupKeys, MetricError> {
+        let Some(first) = columns.first() else {
+            return Err(MetricError::InvalidParameter {
+                name: "columns",
+                value: "[]".to_owned(),
+                reason: "group by at least one column".to_owned(),
+            });
+        };
+        let n = first.len();
+        if let Some(c) = columns.iter().find(|c| c.len() != n) {
+            return Err(MetricError::ShapeMismatch {
+                what: "rows of a grouping column",
+                expected: n,
+                got: c.len(),
+            });
+        }
+        // Codes follow the byte order of the text and None sorts first, so the map's order is
+        // the groups' order.
+        let mut index: BTreeMap<Vec<Option<u32>>, u32> = BTreeMap::new();
+        let tuples: Vec<Vec<Option<u32>>> = (0..n)
+            .map(|i| columns.iter().map(|c| c.codes[i]).collect())
+            .collect();
+        for t in &tuples {
+            index.entry(t.clone()).or_insert(0);
+        }
+        for (g, slot) in index.values_mut().enumerate() {
+            *slot = g as u32;
+        }
+        let values = index
+            .keys()
+            .map(|t| {
+                t.iter()
+                    .zip(columns)
+                    .map(|(code, c)| code.map(|k| c.labels[k as usize].clone()))
+                    .collect()
+            })
+            .collect();
+        Ok(GroupKeys {
+            columns: columns.iter().map(|c| c.name.clone()).collect(),
+            keys: tuples.iter().map(|t| index[t]).collect(),
+            values,
+        })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Number of groups.
+    pub fn n_groups(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Rows of each group, in row order.
+    pub fn members(&self) -> Vec<Vec<usize>> {
+        let mut m = vec![Vec::new(); self.n_groups()];
+        for (i, &k) in self.keys.iter().enumerate() {
+            m[k as usize].push(i);
+        }
+        m
+    }
+
+    /// The group's values joined for messages, e.g. `BRD-K1, 0.3` (missing shown as `NA`).
+    pub fn describe(&self, group: u32) -> String {
+        self.values[group as usize]
+            .iter()
+            .map(|v| v.as_deref().unwrap_or("NA"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +260,20 @@ mod tests {
         assert!(c.share(0, 1));
         assert!(!c.share(0, 3));
         assert!(!c.share(2, 2));
+    }
+
+    #[test]
+    fn group_keys_treat_missing_as_a_value() {
+        let a = LabelColumn::encode("a", &s(&[Some("x"), None, Some("x"), None, Some("y")]));
+        let b = LabelColumn::encode("b", &s(&[Some("1"), Some("1"), Some("1"), Some("1"), None]));
+        let g = GroupKeys::new(&[&a, &b]).unwrap();
+        // Groups: (NA,1), (x,1), (y,NA) in byte order, missing first.
+        assert_eq!(g.keys, [1, 0, 1, 0, 2]);
+        assert_eq!(g.describe(0), "NA, 1");
+        assert_eq!(g.describe(2), "y, NA");
+        assert_eq!(g.members(), vec![vec![1, 3], vec![0, 2], vec![4]]);
+        assert!(GroupKeys::new(&[]).is_err());
+        let short = LabelColumn::encode("c", &s(&[Some("x")]));
+        assert!(GroupKeys::new(&[&a, &short]).is_err());
     }
 }

@@ -11,7 +11,9 @@
 //! - [`error`] — [`MetricError`], naming the 0-based row or the parameter at fault.
 //! - [`rng`] — in-crate seeded generators (SplitMix64, xoshiro256**, numpy's PCG64) so that
 //!   every seeded result is reproducible across platforms and dependency versions.
-//! - [`labels`] — metadata columns as label codes (single and multilabel).
+//! - [`labels`] — metadata columns as label codes (single and multilabel), and [`GroupKeys`]:
+//!   rows grouped by their values in one or more columns.
+//! - [`quantile`] — numpy's linear quantile, bit for bit, and its rank / interpolation parts.
 //! - [`retrieval`] — copairs 0.5 pair rules, average precision, mAP with null
 //!   distributions, p-values, Benjamini–Hochberg q-values and fraction retrieved.
 //! - [`enrichment`] — folds of enrichment (DeepProfilerExperiments convention) with
@@ -33,8 +35,13 @@
 //!   all pairwise similarities.
 //!
 //! Each module holds its algorithm, parameter validation, errors and tests side by side
-//! (DESIGN.md §5).
+//! (DESIGN.md §5). General-purpose pieces that several metrics share live in modules of their
+//! own, private to the crate: `measure` (the [`Similarity`] enum, a leaf module so that the
+//! errors can name it), `blocks` (all-pairs similarities streamed one block of query rows at a
+//! time), `parallel` (scoped-thread chunking whose results do not depend on the thread count)
+//! and `order_stats` (exact order statistics of a replayable stream).
 
+mod blocks;
 pub mod classify;
 pub mod enrichment;
 pub mod error;
@@ -43,7 +50,11 @@ pub mod knn;
 pub mod labels;
 pub mod leakage;
 pub mod matrix;
+mod measure;
+mod order_stats;
+mod parallel;
 pub mod partition;
+pub mod quantile;
 pub mod ranking;
 pub mod relations;
 pub mod replicating;
@@ -55,6 +66,6 @@ pub mod similarity;
 mod test_data;
 
 pub use error::MetricError;
-pub use labels::{LabelColumn, MultiLabelColumn};
+pub use labels::{GroupKeys, LabelColumn, MultiLabelColumn};
 pub use matrix::Matrix;
 pub use similarity::Similarity;

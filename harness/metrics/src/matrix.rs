@@ -1,4 +1,9 @@
 //! A borrowed, shape-checked view of a row-major `f32` matrix.
+//!
+//! Contract: a [`Matrix`] always holds exactly `n × d` values (checked once, by [`Matrix::new`]
+//! through [`check_shape`]); row accessors never copy. This is the one matrix view of cpbench's
+//! numerics: `cpbench-prep` re-exports it as `cpbench_prep::Matrix` and converts its
+//! [`MetricError`]s into the identical `PrepError` variants.
 
 use crate::error::MetricError;
 
@@ -13,20 +18,7 @@ pub struct Matrix<'a> {
 impl<'a> Matrix<'a> {
     /// Wraps `data` as `n` rows of `d` values; fails unless `data.len() == n * d`.
     pub fn new(data: &'a [f32], n: usize, d: usize) -> Result<Self, MetricError> {
-        let expected = n
-            .checked_mul(d)
-            .ok_or_else(|| MetricError::InvalidParameter {
-                name: "n*d",
-                value: format!("{n}*{d}"),
-                reason: "overflows usize".to_owned(),
-            })?;
-        if data.len() != expected {
-            return Err(MetricError::ShapeMismatch {
-                what: "data length (n*d)",
-                expected,
-                got: data.len(),
-            });
-        }
+        check_shape(data.len(), n, d)?;
         Ok(Self { data, n, d })
     }
 
@@ -57,6 +49,28 @@ impl<'a> Matrix<'a> {
         let data = self.data;
         (0..self.n).map(move |i| &data[i * d..(i + 1) * d])
     }
+}
+
+/// Fails unless a buffer of `len` values holds exactly `n × d`.
+///
+/// Errors: [`MetricError::InvalidParameter`] (`n*d`) when `n · d` overflows `usize`, else
+/// [`MetricError::ShapeMismatch`] (`data length (n*d)`) when `len` differs from `n · d`.
+pub fn check_shape(len: usize, n: usize, d: usize) -> Result<(), MetricError> {
+    let expected = n
+        .checked_mul(d)
+        .ok_or_else(|| MetricError::InvalidParameter {
+            name: "n*d",
+            value: format!("{n}*{d}"),
+            reason: "overflows usize".to_owned(),
+        })?;
+    if len != expected {
+        return Err(MetricError::ShapeMismatch {
+            what: "data length (n*d)",
+            expected,
+            got: len,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -46,10 +46,10 @@
 
 use std::cmp::Ordering;
 
-use crate::enrichment::for_each_block;
-use crate::error::MetricError;
+use crate::blocks::for_each_block;
+use crate::error::{MetricError, unpermute_error};
+use crate::labels::GroupKeys;
 use crate::matrix::Matrix;
-use crate::replicating::GroupKeys;
 use crate::similarity::{Similarity, prepare};
 
 /// Reusable buffers for [`interpolated_average_precision`].
@@ -315,21 +315,6 @@ pub fn precision_recall_at_k(
         }
     }
     Ok(out)
-}
-
-/// Maps the row of an input error back from permuted to caller order.
-pub(crate) fn unpermute_error(e: MetricError, order: &[usize]) -> MetricError {
-    match e {
-        MetricError::ZeroNorm { row, similarity } => MetricError::ZeroNorm {
-            row: order[row],
-            similarity,
-        },
-        MetricError::NonFinite { row, col } => MetricError::NonFinite {
-            row: order[row],
-            col,
-        },
-        other => other,
-    }
 }
 
 #[cfg(test)]

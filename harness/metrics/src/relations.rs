@@ -25,9 +25,10 @@
 //! `O(block × n + pairs)`. An annotated pair is itself one of the null values and ranks as
 //! equal to its own entry (so `L` counts it and `U` does not).
 
-use crate::enrichment::{for_each_block, par_chunks};
+use crate::blocks::for_each_block;
 use crate::error::MetricError;
 use crate::matrix::Matrix;
+use crate::parallel::par_chunks;
 use crate::similarity::{Similarity, prepare, similarity_gathered};
 
 /// Settings of [`relationship_recall`].

@@ -30,113 +30,24 @@
 //! seed, the replicate values (in byte order of their text) and the row order within a group.
 //!
 //! Pair similarities are streamed from blocked similarity products: the quantile of the
-//! non-replicate pairs is found exactly by narrowing histogram passes over the stream when the
-//! pairs do not fit in [`COLLECT_LIMIT`] values, so memory never grows with `n²`.
-
-use std::collections::BTreeMap;
+//! non-replicate pairs is found exactly by narrowing histogram passes over the stream
+//! (`crate::order_stats`) when the pairs do not fit in [`COLLECT_LIMIT`] values, so memory
+//! never grows with `n²`. Rows are grouped by [`GroupKeys`] (`crate::labels`).
 
 use faer::Par;
 
-use crate::enrichment::{for_each_block, lerp, linear_quantile_ranks, par_chunks};
-use crate::error::MetricError;
-use crate::labels::LabelColumn;
+use crate::blocks::for_each_block;
+use crate::error::{MetricError, unpermute_error};
+use crate::labels::GroupKeys;
 use crate::matrix::Matrix;
+use crate::order_stats::OrderStats;
+use crate::parallel::par_chunks;
+use crate::quantile::{lerp, linear_quantile_ranks};
+use crate::rng::{SplitMix64, sample_distinct};
 use crate::similarity::{PreparedRows, Similarity, blocks, prepare, similarity_block};
 
 /// Most pair similarities held in memory at once by the exact quantile search (128 MiB).
 pub const COLLECT_LIMIT: usize = 1 << 24;
-
-/// Rows grouped by their values in one or more metadata columns (missing is a value of its own).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupKeys {
-    /// The columns, in the order given.
-    pub columns: Vec<String>,
-    /// Group index of each row.
-    pub keys: Vec<u32>,
-    /// Each group's value in each column (`None` = missing), groups in byte order of the text
-    /// (missing first).
-    pub values: Vec<Vec<Option<String>>>,
-}
-
-impl GroupKeys {
-    /// Groups rows by their values in `columns`; errors when no column is given or lengths differ.
-    pub fn new(columns: &[&LabelColumn]) -> Result<GroupKeys, MetricError> {
-        let Some(first) = columns.first() else {
-            return Err(MetricError::InvalidParameter {
-                name: "columns",
-                value: "[]".to_owned(),
-                reason: "group by at least one column".to_owned(),
-            });
-        };
-        let n = first.len();
-        if let Some(c) = columns.iter().find(|c| c.len() != n) {
-            return Err(MetricError::ShapeMismatch {
-                what: "rows of a grouping column",
-                expected: n,
-                got: c.len(),
-            });
-        }
-        // Codes follow the byte order of the text and None sorts first, so the map's order is
-        // the groups' order.
-        let mut index: BTreeMap<Vec<Option<u32>>, u32> = BTreeMap::new();
-        let tuples: Vec<Vec<Option<u32>>> = (0..n)
-            .map(|i| columns.iter().map(|c| c.codes[i]).collect())
-            .collect();
-        for t in &tuples {
-            index.entry(t.clone()).or_insert(0);
-        }
-        for (g, slot) in index.values_mut().enumerate() {
-            *slot = g as u32;
-        }
-        let values = index
-            .keys()
-            .map(|t| {
-                t.iter()
-                    .zip(columns)
-                    .map(|(code, c)| code.map(|k| c.labels[k as usize].clone()))
-                    .collect()
-            })
-            .collect();
-        Ok(GroupKeys {
-            columns: columns.iter().map(|c| c.name.clone()).collect(),
-            keys: tuples.iter().map(|t| index[t]).collect(),
-            values,
-        })
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// Number of groups.
-    pub fn n_groups(&self) -> usize {
-        self.values.len()
-    }
-
-    /// Rows of each group, in row order.
-    pub fn members(&self) -> Vec<Vec<usize>> {
-        let mut m = vec![Vec::new(); self.n_groups()];
-        for (i, &k) in self.keys.iter().enumerate() {
-            m[k as usize].push(i);
-        }
-        m
-    }
-
-    /// The group's values joined for messages, e.g. `BRD-K1, 0.3` (missing shown as `NA`).
-    pub fn describe(&self, group: u32) -> String {
-        self.values[group as usize]
-            .iter()
-            .map(|v| v.as_deref().unwrap_or("NA"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
 
 /// The pair-level (cytominer-eval) percent replicating.
 #[derive(Debug, Clone, PartialEq)]
@@ -492,7 +403,7 @@ fn median_of_pairs(
     }
     // Small products: faer's thread pool would cost more than it saves.
     let prepared = prepare(Matrix::new(&data, s, d)?, similarity)
-        .map_err(|e| crate::ranking::unpermute_error(e, rows))?
+        .map_err(|e| unpermute_error(e, rows))?
         .with_parallelism(Par::Seq);
     let m = pairs_of(s as u64);
     let (r0, r1) = ((m - 1) / 2, m / 2);
@@ -517,232 +428,10 @@ fn median_of_pairs(
     Ok(if r0 == r1 { a } else { (a + b) / 2.0 })
 }
 
-/// Maps `f64` to `u64` preserving the total order (`f64::total_cmp`).
-fn order_key(v: f64) -> u64 {
-    let b = v.to_bits();
-    if b >> 63 == 1 { !b } else { b | (1 << 63) }
-}
-
-/// Inverse of [`order_key`].
-fn from_order_key(k: u64) -> f64 {
-    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
-}
-
-/// Buckets per histogram pass of [`OrderStats`].
-const BUCKETS: u64 = 1 << 16;
-
-/// Exact order statistics (the values at two adjacent ranks) of a value stream that can be
-/// replayed but not stored: each pass either histograms the current key range into
-/// [`BUCKETS`] buckets and narrows it to the bucket holding the ranks, or, once the range holds
-/// few enough values, collects and sorts them.
-#[derive(Debug)]
-struct OrderStats {
-    ranks: (u64, u64),
-    /// Inclusive range of order keys still in play.
-    lo: u64,
-    hi: u64,
-    /// Values below `lo` (all passes see the same stream).
-    below: u64,
-    /// Values within `lo..=hi`.
-    in_range: u64,
-    limit: usize,
-    pass: Pass,
-    result: Option<(f64, f64)>,
-}
-
-#[derive(Debug)]
-enum Pass {
-    Idle,
-    Histogram(Vec<u64>),
-    Collect(Vec<f64>),
-    /// The two ranks sit in different buckets: the first is its bucket's largest value and the
-    /// second the next bucket's smallest.
-    Extremes {
-        first: (u64, u64),
-        second: (u64, u64),
-        max_first: u64,
-        min_second: u64,
-    },
-}
-
-impl OrderStats {
-    /// Order statistics at 0-based ascending ranks `r0` and `r1 ∈ {r0, r0 + 1}` of `total` values.
-    fn new(total: u64, r0: u64, r1: u64, limit: usize) -> OrderStats {
-        debug_assert!(r0 <= r1 && r1 <= r0 + 1 && r1 < total);
-        OrderStats {
-            ranks: (r0, r1),
-            lo: 0,
-            hi: u64::MAX,
-            below: 0,
-            in_range: total,
-            limit,
-            pass: Pass::Idle,
-            result: None,
-        }
-    }
-
-    fn result(&self) -> Option<(f64, f64)> {
-        self.result
-    }
-
-    /// Width of the key range as `u128` (the full range has 2^64 keys).
-    fn width(&self) -> u128 {
-        u128::from(self.hi - self.lo) + 1
-    }
-
-    fn bucket(&self, key: u64) -> usize {
-        (u128::from(key - self.lo) * u128::from(BUCKETS) / self.width()) as usize
-    }
-
-    /// First key of bucket `b` (`b = BUCKETS` gives one past the range).
-    fn bucket_start(&self, b: u64) -> u128 {
-        let w = self.width();
-        u128::from(self.lo) + (u128::from(b) * w).div_ceil(u128::from(BUCKETS))
-    }
-
-    fn begin_pass(&mut self) {
-        if matches!(self.pass, Pass::Extremes { .. }) {
-            return;
-        }
-        self.pass = if self.in_range <= self.limit as u64 {
-            Pass::Collect(Vec::with_capacity(self.in_range as usize))
-        } else {
-            Pass::Histogram(vec![0; BUCKETS as usize])
-        };
-    }
-
-    fn push(&mut self, v: f64) {
-        let key = order_key(v);
-        let in_range = (self.lo..=self.hi).contains(&key);
-        let bucket =
-            (in_range && matches!(self.pass, Pass::Histogram(_))).then(|| self.bucket(key));
-        match &mut self.pass {
-            Pass::Extremes {
-                first,
-                second,
-                max_first,
-                min_second,
-            } => {
-                if (first.0..=first.1).contains(&key) {
-                    *max_first = (*max_first).max(key);
-                } else if (second.0..=second.1).contains(&key) {
-                    *min_second = (*min_second).min(key);
-                }
-            }
-            Pass::Collect(values) if in_range => values.push(v),
-            Pass::Histogram(counts) => {
-                if let Some(b) = bucket {
-                    counts[b] += 1;
-                }
-            }
-            Pass::Collect(_) | Pass::Idle => {}
-        }
-    }
-
-    fn end_pass(&mut self) {
-        let (t0, t1) = (self.ranks.0 - self.below, self.ranks.1 - self.below);
-        match std::mem::replace(&mut self.pass, Pass::Idle) {
-            Pass::Idle => {}
-            Pass::Extremes {
-                max_first,
-                min_second,
-                ..
-            } => {
-                self.result = Some((from_order_key(max_first), from_order_key(min_second)));
-            }
-            Pass::Collect(mut values) => {
-                // Selection, not a sort: t1 is t0 or the smallest value right of it.
-                let (_, &mut a, right) = values.select_nth_unstable_by(t0 as usize, f64::total_cmp);
-                let b = if t1 == t0 {
-                    a
-                } else {
-                    right.iter().copied().min_by(f64::total_cmp).unwrap_or(a)
-                };
-                self.result = Some((a, b));
-            }
-            Pass::Histogram(counts) => {
-                let find = |t: u64| {
-                    let mut cum = 0u64;
-                    for (b, &c) in counts.iter().enumerate() {
-                        if cum + c > t {
-                            return (b as u64, cum);
-                        }
-                        cum += c;
-                    }
-                    unreachable!("rank {t} beyond the {cum} values counted in range")
-                };
-                let ((b0, before0), (b1, _)) = (find(t0), find(t1));
-                let range_of = |b: u64| {
-                    let start = self.bucket_start(b) as u64;
-                    let end = (self.bucket_start(b + 1) - 1) as u64;
-                    (start, end)
-                };
-                let (first, second) = (range_of(b0), range_of(b1));
-                if first.0 == first.1 && second.0 == second.1 {
-                    // Single-key buckets: the values are known.
-                    self.result = Some((from_order_key(first.0), from_order_key(second.0)));
-                } else if b0 != b1 {
-                    self.pass = Pass::Extremes {
-                        first,
-                        second,
-                        max_first: first.0,
-                        min_second: second.1,
-                    };
-                } else {
-                    self.below += before0;
-                    self.in_range = counts[b0 as usize];
-                    (self.lo, self.hi) = first;
-                }
-            }
-        }
-    }
-}
-
-/// SplitMix64 (Steele, Lea & Flood): a small, well-mixed seeded generator.
-#[derive(Debug, Clone)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn new(seed: u64) -> SplitMix64 {
-        SplitMix64(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..m` (`m ≥ 1`), without modulo bias (Lemire's multiply-and-reject).
-    fn below(&mut self, m: u64) -> u64 {
-        let threshold = m.wrapping_neg() % m;
-        loop {
-            let prod = u128::from(self.next_u64()) * u128::from(m);
-            if (prod as u64) >= threshold {
-                return (prod >> 64) as u64;
-            }
-        }
-    }
-}
-
-/// `k` distinct values of `0..n`, uniformly (Floyd's algorithm).
-fn sample_distinct(n: usize, k: usize, rng: &mut SplitMix64) -> Vec<usize> {
-    let mut chosen: Vec<usize> = Vec::with_capacity(k);
-    let mut seen = std::collections::HashSet::with_capacity(k);
-    for j in n - k..n {
-        let t = rng.below(j as u64 + 1) as usize;
-        let pick = if seen.contains(&t) { j } else { t };
-        seen.insert(pick);
-        chosen.push(pick);
-    }
-    chosen
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::LabelColumn;
 
     fn column(name: &str, v: &[Option<&str>]) -> LabelColumn {
         let v: Vec<Option<String>> = v.iter().map(|s| s.map(str::to_owned)).collect();
@@ -750,96 +439,6 @@ mod tests {
     }
 
     use crate::test_data::uniform as data;
-
-    #[test]
-    fn group_keys_treat_missing_as_a_value() {
-        let a = column("a", &[Some("x"), None, Some("x"), None, Some("y")]);
-        let b = column("b", &[Some("1"), Some("1"), Some("1"), Some("1"), None]);
-        let g = GroupKeys::new(&[&a, &b]).unwrap();
-        // Groups: (NA,1), (x,1), (y,NA) in byte order, missing first.
-        assert_eq!(g.keys, [1, 0, 1, 0, 2]);
-        assert_eq!(g.describe(0), "NA, 1");
-        assert_eq!(g.describe(2), "y, NA");
-        assert_eq!(g.members(), vec![vec![1, 3], vec![0, 2], vec![4]]);
-        assert!(GroupKeys::new(&[]).is_err());
-        let short = column("c", &[Some("x")]);
-        assert!(GroupKeys::new(&[&a, &short]).is_err());
-    }
-
-    #[test]
-    fn order_keys_preserve_order() {
-        let v = [
-            f64::NEG_INFINITY,
-            -3.5,
-            -1e-300,
-            -0.0,
-            0.0,
-            1e-300,
-            0.25,
-            7.0,
-            f64::INFINITY,
-        ];
-        for w in v.windows(2) {
-            assert!(order_key(w[0]) < order_key(w[1]), "{w:?}");
-        }
-        for x in v {
-            assert_eq!(from_order_key(order_key(x)).to_bits(), x.to_bits());
-        }
-    }
-
-    /// Streams `values` through OrderStats with a tiny collect limit, to exercise narrowing.
-    fn streamed(values: &[f64], r0: u64, r1: u64, limit: usize) -> ((f64, f64), usize) {
-        let mut s = OrderStats::new(values.len() as u64, r0, r1, limit);
-        let mut passes = 0;
-        while s.result().is_none() {
-            s.begin_pass();
-            values.iter().for_each(|&v| s.push(v));
-            s.end_pass();
-            passes += 1;
-            assert!(passes < 40, "no progress");
-        }
-        (s.result().unwrap(), passes)
-    }
-
-    #[test]
-    fn streamed_order_statistics_are_exact() {
-        let mut x = 0x1234_5678_9ABC_DEF0u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        for trial in 0..200 {
-            let n = 1 + (next() % 3000) as usize;
-            let coarse = trial % 3 == 0;
-            let values: Vec<f64> = (0..n)
-                .map(|_| {
-                    let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
-                    if coarse {
-                        (u * 5.0).floor() / 5.0 - 0.4
-                    } else {
-                        u * 2.0 - 1.0
-                    }
-                })
-                .collect();
-            let mut sorted = values.clone();
-            sorted.sort_by(f64::total_cmp);
-            let r0 = next() % n as u64;
-            let r1 = (r0 + 1).min(n as u64 - 1);
-            for limit in [1, 7, 100, 1 << 20] {
-                let ((a, b), _) = streamed(&values, r0, r1, limit);
-                assert_eq!(
-                    (a, b),
-                    (sorted[r0 as usize], sorted[r1 as usize]),
-                    "trial {trial} limit {limit}"
-                );
-            }
-        }
-        // All-equal values with a limit of 1 still terminate.
-        let ((a, b), passes) = streamed(&[0.5; 1000], 10, 11, 1);
-        assert_eq!((a, b, passes < 10), (0.5, 0.5, true));
-    }
 
     /// Pair-level percent replicating from the full matrix, straight from the definition.
     fn naive_pairs(x: &[f32], n: usize, d: usize, g: &GroupKeys, q: f64) -> (f64, f64) {
@@ -912,34 +511,6 @@ mod tests {
         let two =
             GroupKeys::new(&[&column("r", &[Some("a"), Some("a"), Some("b"), Some("b")])]).unwrap();
         assert!(percent_replicating_pairs(m, &two, 1.5, Similarity::Pearson).is_err());
-    }
-
-    #[test]
-    fn splitmix_below_is_in_range_and_sampling_distinct() {
-        let mut r = SplitMix64::new(3);
-        for m in [1u64, 2, 3, 10, 1 << 40] {
-            for _ in 0..1000 {
-                assert!(r.below(m) < m);
-            }
-        }
-        for (n, k) in [(5, 5), (10, 3), (100, 50)] {
-            let mut s = sample_distinct(n, k, &mut r);
-            s.sort_unstable();
-            s.dedup();
-            assert_eq!(s.len(), k);
-            assert!(s.iter().all(|&v| v < n));
-        }
-        // Every value of 0..4 appears in 2-subsets roughly equally often.
-        let mut counts = [0usize; 4];
-        for _ in 0..40_000 {
-            for v in sample_distinct(4, 2, &mut r) {
-                counts[v] += 1;
-            }
-        }
-        assert!(
-            counts.iter().all(|&c| (19_000..21_000).contains(&c)),
-            "{counts:?}"
-        );
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! Small deterministic random number generators, implemented in-crate so that every seeded
 //! result of cpbench is reproducible across platforms, dependency upgrades and thread counts.
 //!
-//! - [`SplitMix64`] (Steele, Lea & Flood 2014) — used only to expand a 64-bit key into a
-//!   generator state, as the xoshiro authors recommend; [`mix64`] is its output function.
+//! - [`SplitMix64`] (Steele, Lea & Flood 2014) — expands a 64-bit key into a generator state,
+//!   as the xoshiro authors recommend ([`mix64`] is its output function); it also draws the
+//!   group-median nulls of `replicating` ([`SplitMix64::below`], and `k` distinct values by
+//!   Floyd's algorithm) and synthetic data for tests and benches.
 //! - [`Xoshiro256StarStar`] (Blackman & Vigna 2018) — cpbench's general-purpose stream, with
 //!   [`Xoshiro256StarStar::below`] drawing unbiased integers by Lemire's multiply-and-reject.
 //! - [`NumpyPcg64`] — numpy's `default_rng(seed)` (SeedSequence-seeded PCG64 XSL-RR), with the
 //!   exact integer algorithms numpy uses for `Generator.integers` and for the shuffles of
 //!   `Generator.permuted`. It exists only to reproduce copairs' null distributions bit for bit
-//!   (see `retrieval::null`); cpbench's own nulls use xoshiro256**.
+//!   (see `retrieval::null`); cpbench's own mAP nulls use xoshiro256**.
 //!
 //! Each generator is checked against published test vectors (SplitMix64 and xoshiro256**) or
 //! against values produced by numpy 2.4.6 (PCG64) in the tests below.
@@ -42,6 +44,17 @@ impl SplitMix64 {
         mix64(self.state)
     }
 
+    /// Uniform in `0..m` (`m ≥ 1`), without modulo bias (Lemire's multiply-and-reject).
+    pub fn below(&mut self, m: u64) -> u64 {
+        let threshold = m.wrapping_neg() % m;
+        loop {
+            let prod = u128::from(self.next_u64()) * u128::from(m);
+            if (prod as u64) >= threshold {
+                return (prod >> 64) as u64;
+            }
+        }
+    }
+
     /// A uniform value in the open interval (0, 1): the top 53 bits of the next output,
     /// centred in their cell so that 0 never occurs (its log is taken below).
     pub fn next_open01(&mut self) -> f64 {
@@ -54,6 +67,19 @@ impl SplitMix64 {
         let (u, v) = (self.next_open01(), self.next_open01());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
+}
+
+/// `k` distinct values of `0..n` (`k ≤ n`), uniformly (Floyd's algorithm), in draw order.
+pub(crate) fn sample_distinct(n: usize, k: usize, rng: &mut SplitMix64) -> Vec<usize> {
+    let mut chosen: Vec<usize> = Vec::with_capacity(k);
+    let mut seen = std::collections::HashSet::with_capacity(k);
+    for j in n - k..n {
+        let t = rng.below(j as u64 + 1) as usize;
+        let pick = if seen.contains(&t) { j } else { t };
+        seen.insert(pick);
+        chosen.push(pick);
+    }
+    chosen
 }
 
 /// xoshiro256** 1.0: 256-bit state, period 2^256 − 1, fast and statistically strong.
@@ -284,6 +310,34 @@ impl NumpyPcg64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splitmix_below_is_in_range_and_sampling_distinct() {
+        let mut r = SplitMix64::new(3);
+        for m in [1u64, 2, 3, 10, 1 << 40] {
+            for _ in 0..1000 {
+                assert!(r.below(m) < m);
+            }
+        }
+        for (n, k) in [(5, 5), (10, 3), (100, 50)] {
+            let mut s = sample_distinct(n, k, &mut r);
+            s.sort_unstable();
+            s.dedup();
+            assert_eq!(s.len(), k);
+            assert!(s.iter().all(|&v| v < n));
+        }
+        // Every value of 0..4 appears in 2-subsets roughly equally often.
+        let mut counts = [0usize; 4];
+        for _ in 0..40_000 {
+            for v in sample_distinct(4, 2, &mut r) {
+                counts[v] += 1;
+            }
+        }
+        assert!(
+            counts.iter().all(|&c| (19_000..21_000).contains(&c)),
+            "{counts:?}"
+        );
+    }
 
     #[test]
     fn standard_normal_has_unit_moments() {

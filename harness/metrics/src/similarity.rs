@@ -8,8 +8,10 @@
 //! and dot products, matching reference implementations that run on `float64`.
 //! Rows are checked up front: non-finite values and, for the normalized
 //! similarities, zero-norm rows are errors that name the 0-based row.
+//!
+//! [`Similarity`] itself is defined in `crate::measure` (the errors name it too) and
+//! re-exported here; its `FromStr` (canonical and copairs spellings) is implemented here.
 
-use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
 
@@ -17,45 +19,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::error::MetricError;
 use crate::matrix::Matrix;
-
-/// A similarity between two profiles; larger means more alike.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Similarity {
-    /// `a·b / (|a| |b|)`.
-    Cosine,
-    /// Cosine of the row-centered profiles (each row minus its own mean).
-    Pearson,
-    /// `|cosine|`: anti-correlated profiles count as alike.
-    AbsCosine,
-    /// `1 / (1 + |a − b|)`, in `(0, 1]`.
-    Euclidean,
-}
-
-impl Similarity {
-    /// Every similarity, in declaration order.
-    pub const ALL: [Similarity; 4] = [
-        Similarity::Cosine,
-        Similarity::Pearson,
-        Similarity::AbsCosine,
-        Similarity::Euclidean,
-    ];
-
-    /// The canonical name used in configuration files and results.
-    pub fn name(self) -> &'static str {
-        match self {
-            Similarity::Cosine => "cosine",
-            Similarity::Pearson => "pearson",
-            Similarity::AbsCosine => "abs-cosine",
-            Similarity::Euclidean => "euclidean",
-        }
-    }
-}
-
-impl fmt::Display for Similarity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.name())
-    }
-}
+pub use crate::measure::Similarity;
 
 impl FromStr for Similarity {
     type Err = MetricError;

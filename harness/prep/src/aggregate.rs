@@ -22,7 +22,7 @@
 //! is (NaN as 0).
 
 use crate::error::PrepError;
-use crate::matrix::Matrix;
+use crate::matrix::{CheckRows, Matrix};
 use crate::stats::median_sorted;
 
 /// Turns a set of rows into one profile; the seam a learned (Deep Sets) aggregator plugs into.

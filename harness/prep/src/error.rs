@@ -1,4 +1,12 @@
 //! Errors of the preprocessing operations.
+//!
+//! Contract: indices named by an error are 0-based positions in the step's inputs. Errors of
+//! `cpbench_metrics` convert with `From`: those with a `PrepError` twin (shape, parameter and
+//! row-count errors, e.g. from [`crate::Matrix::new`]) become that twin with the same fields and
+//! message; any other is carried unchanged as [`PrepError::Metric`]. Steps that run a metric
+//! as part of their algorithm (the classifier of `insp`) wrap its errors with context instead.
+
+use cpbench_metrics::MetricError;
 
 /// Everything that can go wrong in a preprocessing step.
 ///
@@ -113,4 +121,37 @@ pub enum PrepError {
         /// What is wrong, e.g. "fewer than 2 control rows".
         reason: String,
     },
+    /// An error of `cpbench_metrics` that has no preprocessing twin, passed through unchanged.
+    #[error(transparent)]
+    Metric(MetricError),
+}
+
+impl From<MetricError> for PrepError {
+    /// The twin variant (same fields, same message) where there is one, else [`PrepError::Metric`].
+    fn from(e: MetricError) -> Self {
+        match e {
+            MetricError::ShapeMismatch {
+                what,
+                expected,
+                got,
+            } => PrepError::ShapeMismatch {
+                what,
+                expected,
+                got,
+            },
+            MetricError::InvalidParameter {
+                name,
+                value,
+                reason,
+            } => PrepError::InvalidParameter {
+                name,
+                value,
+                reason,
+            },
+            MetricError::TooFewRows { what, needed, got } => {
+                PrepError::TooFewRows { what, needed, got }
+            }
+            other => PrepError::Metric(other),
+        }
+    }
 }

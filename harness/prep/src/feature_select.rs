@@ -36,7 +36,7 @@ use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::error::PrepError;
-use crate::matrix::Matrix;
+use crate::matrix::{CheckRows, Matrix};
 use crate::stats::{Ddof, column_mean_var};
 use crate::step::Selector;
 

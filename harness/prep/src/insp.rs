@@ -23,7 +23,7 @@ use cpbench_metrics::classify::{
 use faer::{Accum, Mat, MatMut, MatRef};
 
 use crate::error::PrepError;
-use crate::matrix::Matrix;
+use crate::matrix::{CheckRows, Matrix};
 use crate::step::{Transform, fitted_for_apply};
 
 /// Settings of [`Insp`].

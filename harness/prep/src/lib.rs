@@ -18,14 +18,14 @@
 //! - [`feature_select`] — pycytominer's `feature_select` operations
 //!   (variance, frequency, correlation threshold, NA columns, blocklist,
 //!   outliers) as a [`Selector`]; the correlation is a `d × d` faer product.
-//! - [`control_normalize`] — within-batch centering and scaling against each
+//! - [`control_normalize`](mod@control_normalize) — within-batch centering and scaling against each
 //!   batch's controls (JUMP), zero spreads reported, never divided by.
 //! - [`aggregate`] — the [`SetAggregator`] seam (mean, median, MODZ; a Deep
 //!   Sets plugin plugs in here) and [`aggregate_groups`].
-//! - [`treatment_strength`] — z-scored distance to the plate's control median
+//! - [`treatment_strength`](mod@treatment_strength) — z-scored distance to the plate's control median
 //!   (CNN-1 paper §5.2).
-//! - [`simulate`] — synthetic screens with known structure (`cpbench simulate`): cell-level
-//!   subpopulation shifts, 5-channel crops, well-level tables at scale.
+//! - [`matrix`] — [`Matrix`], the row-major `f32` view of `cpbench_metrics` (one definition
+//!   for both crates), with the row and shape checks that report [`PrepError`].
 //! - [`error`] — [`PrepError`], naming the 0-based row, feature or group at fault.
 
 pub mod aggregate;
@@ -35,7 +35,6 @@ pub mod feature_select;
 pub mod insp;
 pub mod matrix;
 pub mod normalize;
-pub mod simulate;
 pub mod sphere;
 pub mod stats;
 pub mod step;
@@ -48,7 +47,7 @@ pub use control_normalize::{
 pub use error::PrepError;
 pub use feature_select::{CorrMethod, FeatureOp, FeatureSelect, Selection, Thresholds};
 pub use insp::{Insp, InspFit, InspParams};
-pub use matrix::Matrix;
+pub use matrix::{CheckRows, Matrix};
 pub use normalize::{Method, Normalize};
 pub use sphere::{Decomposition, Sphere, SphereMethod, regularized_sweep};
 pub use step::{Selector, Transform, fit_apply_by_group, keep_columns};

@@ -1,68 +1,34 @@
-//! A borrowed, shape-checked view of a row-major `f32` matrix.
+//! The feature matrix of the preprocessing steps: [`cpbench_metrics::Matrix`], re-exported
+//! (one definition for metrics and prep), with the checks prep reports as [`PrepError`].
+//!
+//! Contract: [`Matrix::new`] reports a bad shape as a [`cpbench_metrics::MetricError`]; `?` in a
+//! function returning [`PrepError`] turns it into the identical `PrepError` variant (same
+//! fields, same message; see `PrepError`'s `From<MetricError>`). [`check_shape`] and
+//! [`CheckRows::check_rows`] report [`PrepError`] directly.
 
 use crate::error::PrepError;
 
-/// Row-major `n × d` view over `f32` features (one profile per row).
-#[derive(Debug, Clone, Copy)]
-pub struct Matrix<'a> {
-    data: &'a [f32],
-    n: usize,
-    d: usize,
+pub use cpbench_metrics::Matrix;
+
+/// The row-index check of a [`Matrix`] that every step runs on its fit rows.
+pub trait CheckRows {
+    /// Fails with [`PrepError::RowOutOfRange`] for the first index `>= n`.
+    fn check_rows(&self, rows: &[usize]) -> Result<(), PrepError>;
 }
 
-impl<'a> Matrix<'a> {
-    /// Wraps `data` as `n` rows of `d` values; fails unless `data.len() == n * d`.
-    pub fn new(data: &'a [f32], n: usize, d: usize) -> Result<Self, PrepError> {
-        check_shape(data.len(), n, d)?;
-        Ok(Self { data, n, d })
-    }
-
-    /// Number of rows.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-
-    /// Number of columns (features).
-    pub fn d(&self) -> usize {
-        self.d
-    }
-
-    /// The underlying row-major data.
-    pub fn data(&self) -> &'a [f32] {
-        self.data
-    }
-
-    /// Row `i` (0-based); panics if `i >= n`, like slice indexing.
-    pub fn row(&self, i: usize) -> &'a [f32] {
-        &self.data[i * self.d..(i + 1) * self.d]
-    }
-
-    /// Fails with [`PrepError::RowOutOfRange`] for the first index `>= n`.
-    pub fn check_rows(&self, rows: &[usize]) -> Result<(), PrepError> {
-        match rows.iter().find(|&&r| r >= self.n) {
-            Some(&row) => Err(PrepError::RowOutOfRange { row, n: self.n }),
+impl CheckRows for Matrix<'_> {
+    fn check_rows(&self, rows: &[usize]) -> Result<(), PrepError> {
+        match rows.iter().find(|&&r| r >= self.n()) {
+            Some(&row) => Err(PrepError::RowOutOfRange { row, n: self.n() }),
             None => Ok(()),
         }
     }
 }
 
-/// Fails unless a buffer of `len` values holds exactly `n × d`.
+/// Fails unless a buffer of `len` values holds exactly `n × d`
+/// ([`cpbench_metrics::matrix::check_shape`], reported as a [`PrepError`]).
 pub fn check_shape(len: usize, n: usize, d: usize) -> Result<(), PrepError> {
-    let expected = n
-        .checked_mul(d)
-        .ok_or_else(|| PrepError::InvalidParameter {
-            name: "n*d",
-            value: format!("{n}*{d}"),
-            reason: "overflows usize".to_owned(),
-        })?;
-    if len != expected {
-        return Err(PrepError::ShapeMismatch {
-            what: "data length (n*d)",
-            expected,
-            got: len,
-        });
-    }
-    Ok(())
+    cpbench_metrics::matrix::check_shape(len, n, d).map_err(PrepError::from)
 }
 
 #[cfg(test)]
@@ -79,13 +45,27 @@ mod tests {
             m.check_rows(&[1, 3, 7]),
             Err(PrepError::RowOutOfRange { row: 3, n: 3 })
         );
-        assert_eq!(
-            Matrix::new(&data, 2, 2).unwrap_err(),
-            PrepError::ShapeMismatch {
-                what: "data length (n*d)",
-                expected: 4,
-                got: 6
-            }
-        );
+        let want = PrepError::ShapeMismatch {
+            what: "data length (n*d)",
+            expected: 4,
+            got: 6,
+        };
+        let err = Matrix::new(&data, 2, 2).unwrap_err();
+        assert_eq!(err.to_string(), want.to_string());
+        assert_eq!(PrepError::from(err), want);
+        assert_eq!(check_shape(data.len(), 2, 2), Err(want));
+        assert_eq!(check_shape(data.len(), 2, 3), Ok(()));
+    }
+
+    #[test]
+    fn overflowing_shape_is_an_invalid_parameter() {
+        let err = Matrix::new(&[], usize::MAX, 2).unwrap_err();
+        let prep = PrepError::from(err.clone());
+        assert_eq!(prep.to_string(), err.to_string());
+        assert!(matches!(
+            prep,
+            PrepError::InvalidParameter { name: "n*d", .. }
+        ));
+        assert_eq!(check_shape(0, usize::MAX, 2), Err(prep));
     }
 }

@@ -41,7 +41,7 @@ use std::sync::Mutex;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use crate::error::PrepError;
-use crate::matrix::Matrix;
+use crate::matrix::{CheckRows, Matrix};
 use crate::step::{Transform, fitted_for_apply};
 
 /// pycytominer's default sphering epsilon.

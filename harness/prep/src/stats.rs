@@ -13,7 +13,7 @@
 //! (including its two-sided interpolation formula, so results agree to the bit).
 
 use crate::error::PrepError;
-use crate::matrix::Matrix;
+use crate::matrix::{CheckRows, Matrix};
 
 /// Which denominator a variance uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -167,6 +167,7 @@ pub fn fit_apply_by_group<T: Transform>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matrix::CheckRows;
 
     /// Subtracts the per-column mean of the fit rows: small enough to check by hand.
     #[derive(Debug, Default)]

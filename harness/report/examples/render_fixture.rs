@@ -5,10 +5,11 @@
 
 use std::path::PathBuf;
 
-use cpbench_report::fixtures::{self, LEADERBOARD_RUNS};
 use cpbench_report::{
-    BenchmarkRuns, LeaderboardPage, RunFigures, RunPage, render_leaderboard, render_run_report,
+    BenchmarkRuns, LeaderboardPage, RunPage, render_leaderboard, render_run_report,
 };
+use cpbench_results::RunFigures;
+use cpbench_results::fixtures::{self, LEADERBOARD_RUNS};
 
 fn main() {
     let out = PathBuf::from(

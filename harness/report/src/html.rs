@@ -12,12 +12,12 @@ use minijinja::value::Serde;
 use minijinja::{Environment, Value};
 use serde::Serialize;
 
-use crate::figures::{Coverage, KCurves, LambdaSweep, MapGroups, Projection, RunFigures};
-use crate::leaderboard::{
+use crate::svg::{self, ColourMap};
+use cpbench_results::figures::{Coverage, KCurves, LambdaSweep, MapGroups, Projection, RunFigures};
+use cpbench_results::leaderboard::{
     BenchmarkBoard, BoardRow, Leaderboard, PluginMeta, Regression, TaskColumn,
 };
-use crate::result::{PluginRole, RunResult, Status};
-use crate::svg::{self, ColourMap};
+use cpbench_results::result::{PluginRole, RunResult, Status};
 
 /// Everything a run report shows.
 #[derive(Debug, Clone)]
@@ -265,7 +265,7 @@ fn k_reference(k: &KCurves) -> Option<svg::Reference> {
     })
 }
 
-fn k_points(curve: &crate::figures::KCurve) -> Vec<svg::LinePoint> {
+fn k_points(curve: &cpbench_results::figures::KCurve) -> Vec<svg::LinePoint> {
     curve
         .points
         .iter()
@@ -584,7 +584,7 @@ struct ColumnView<'a> {
     best: String,
 }
 
-fn anchor_text(a: Option<&crate::leaderboard::ControlAnchor>) -> String {
+fn anchor_text(a: Option<&cpbench_results::leaderboard::ControlAnchor>) -> String {
     a.map_or_else(
         || "no control".into(),
         |a| format!("{} ({})", a.plugin, svg::fmt3(a.value)),
@@ -950,7 +950,7 @@ pub fn render_leaderboard(page: &LeaderboardPage) -> Result<String, RenderError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures;
+    use cpbench_results::fixtures;
 
     fn run_page<'a>(result: &'a RunResult, figures: &'a RunFigures) -> RunPage<'a> {
         RunPage {

@@ -1,37 +1,20 @@
-//! cpbench-report: what a run leaves behind and how it is shown.
+//! cpbench-report: how results are shown. The data model lives in cpbench-results.
 //!
-//! - [`result`]: the versioned result of one (benchmark@version, plugin@version+hash) run —
-//!   status, provenance, timing, long-form scores — written atomically and published as a JSON
-//!   Schema (`ci/schemas/result.schema.json`); [`figures`]: the plot data written beside it.
-//! - [`leaderboard`]: each headline score scaled between the worst and best `role = "control"`
-//!   plugin (never between methods), raw and scaled side by side, failed and not-applicable runs
-//!   kept, contamination flagged, and the regression check against a previous
-//!   `leaderboard.json`.
 //! - [`html`] and [`svg`]: self-contained pages (inline CSS and SVG, no JavaScript) rendered with
-//!   minijinja templates compiled in from `reports/templates/`.
+//!   minijinja templates compiled in from `reports/templates/`; one SVG module per plot kind.
+//! - [`markdown`]: the leaderboard as Markdown.
+//! - [`export`]: the leaderboard's output files behind one [`Exporter`] trait (JSON, Markdown,
+//!   HTML).
 
-pub mod error;
-pub mod figures;
-#[doc(hidden)]
-pub mod fixtures;
+pub mod export;
 pub mod html;
-pub mod leaderboard;
-pub mod result;
+pub mod markdown;
 pub mod svg;
 
-pub use error::{Error, Invalid, Result};
-pub use figures::RunFigures;
+pub use export::{
+    ExportError, Exporter, HtmlExporter, JsonExporter, MarkdownExporter, leaderboard_exporters,
+};
 pub use html::{
     BenchmarkRuns, LeaderboardPage, RenderError, RunPage, render_leaderboard, render_run_report,
 };
-pub use leaderboard::{
-    BenchmarkBoard, BenchmarkMeta, BoardRow, Cell, ControlAnchor, LEADERBOARD_SCHEMA_FILE,
-    LEADERBOARD_SCHEMA_VERSION, LOWER_IS_BETTER, Leaderboard, OverallRow, PluginMeta, Regression,
-    RunEntry, TaskColumn, build_leaderboard, higher_is_better, leaderboard_json_schema,
-    regressions,
-};
-pub use result::{
-    BenchmarkRef, DatasetFile, HarnessInfo, PluginKind, PluginRef, PluginRole, Provenance,
-    RESULT_SCHEMA_FILE, RunResult, SCHEMA_VERSION, Score, Status, Timing, result_json_schema,
-    write_schemas,
-};
+pub use markdown::leaderboard_markdown;

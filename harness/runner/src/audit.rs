@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use cpbench_core::manifest::{AuditManifest, Claim, Loaded, ManifestRef, load_audit};
 use cpbench_host::plugin::load_plugin;
-use cpbench_report::{RunResult, Score, Status};
+use cpbench_results::{RunResult, Score, Status};
 
 use crate::bench::{PairOutcome, RunOptions, open_benchmark, run_pair};
 use crate::error::{Context, Result};

@@ -43,7 +43,10 @@ pub enum Error {
     Host(#[from] cpbench_host::HostError),
     /// A result or leaderboard file could not be read, checked or written.
     #[error(transparent)]
-    Results(#[from] cpbench_report::Error),
+    Results(#[from] cpbench_results::Error),
+    /// A leaderboard output format could not be produced.
+    #[error(transparent)]
+    Export(#[from] cpbench_report::ExportError),
     /// A report page could not be rendered.
     #[error(transparent)]
     Render(#[from] cpbench_report::RenderError),

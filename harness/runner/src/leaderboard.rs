@@ -1,5 +1,5 @@
-//! Every applicable (benchmark, plugin) pair, scaled between controls, into `index.html`,
-//! `leaderboard.json` and `leaderboard.md`.
+//! Every applicable (benchmark, plugin) pair, scaled between controls, into the files of
+//! every leaderboard exporter (`leaderboard.json`, `leaderboard.md`, `index.html`).
 //!
 //! How each pair runs is the caller's choice ([`PairExecutor`]): the binary runs each pair in
 //! its own process, so that a plugin that crashes the process or leaks memory costs only its
@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use cpbench_core::io::write_bytes_atomic;
 use cpbench_host::plugin::{Plugin, load_plugin};
-use cpbench_report::html::{BenchmarkRuns, LeaderboardPage, render_leaderboard};
-use cpbench_report::{
+use cpbench_report::html::{BenchmarkRuns, LeaderboardPage};
+use cpbench_report::{Exporter, HtmlExporter, leaderboard_exporters};
+use cpbench_results::{
     BenchmarkMeta, HarnessInfo, Leaderboard, PluginMeta, Regression, RunEntry, RunFigures,
     RunResult, build_leaderboard, regressions,
 };
@@ -239,14 +240,16 @@ pub fn leaderboard(
         generated_note: Some(&note),
         regressions: &found,
     };
-    let html = render_leaderboard(&page)?;
-    board.write_json(&spec.out.join("leaderboard.json"))?;
-    write_bytes_atomic(
-        &spec.out.join("leaderboard.md"),
-        board.to_markdown().as_bytes(),
-    )?;
-    let index = spec.out.join("index.html");
-    write_bytes_atomic(&index, html.as_bytes())?;
+    // Every format is produced before any is written, so a failing one leaves no mix of old
+    // and new files.
+    let files = leaderboard_exporters()
+        .into_iter()
+        .map(|e| Ok((spec.out.join(e.file_name()), e.export(&page)?)))
+        .collect::<Result<Vec<_>>>()?;
+    for (path, bytes) in &files {
+        write_bytes_atomic(path, bytes)?;
+    }
+    let index = spec.out.join(HtmlExporter.file_name());
     Ok(Outcome {
         board,
         regressions: found,

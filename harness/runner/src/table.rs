@@ -7,8 +7,7 @@ use cpbench_core::Profiles;
 use cpbench_core::filter::apply_filters;
 use cpbench_core::io::{Format, NonFinitePolicy, ReadOptions, read_profiles};
 use cpbench_core::select::FeatureSelector;
-use cpbench_metrics::replicating::GroupKeys;
-use cpbench_metrics::{LabelColumn, Matrix, MultiLabelColumn};
+use cpbench_metrics::{GroupKeys, LabelColumn, Matrix, MultiLabelColumn};
 
 use crate::error::Result;
 

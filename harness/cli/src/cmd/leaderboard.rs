@@ -9,7 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 use cpbench_host::plugin::Plugin;
-use cpbench_report::{HarnessInfo, RunResult};
+use cpbench_results::{HarnessInfo, RunResult};
 use cpbench_runner::bench::{Benchmark, RunFiles, write_failed};
 use cpbench_runner::leaderboard::{PairExecutor, Spec, crash_reason, leaderboard};
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use cpbench_host::plugin::load_plugin;
-use cpbench_report::{HarnessInfo, Status};
+use cpbench_results::{HarnessInfo, Status};
 use cpbench_runner::bench::{PairOutcome, RunOptions, open_benchmark, run_pair};
 
 use crate::Outcome;

@@ -20,10 +20,10 @@ pub fn run(args: Args) -> Result<Outcome> {
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("creating {}", args.dir.display()))?;
     let mut all = cpbench_core::manifest::json_schemas();
-    all.push(("result.schema.json", cpbench_report::result_json_schema()));
+    all.push(("result.schema.json", cpbench_results::result_json_schema()));
     all.push((
-        cpbench_report::LEADERBOARD_SCHEMA_FILE,
-        cpbench_report::leaderboard_json_schema(),
+        cpbench_results::LEADERBOARD_SCHEMA_FILE,
+        cpbench_results::leaderboard_json_schema(),
     ));
     for (name, text) in all {
         let path = args.dir.join(name);

@@ -13,8 +13,8 @@ use clap::{Subcommand, ValueEnum};
 use cpbench_core::hash::sha256_file;
 use cpbench_core::io::{write_atomic, write_profiles, write_table};
 use cpbench_core::{Level, Profiles};
-use cpbench_prep::simulate::images::{CHANNELS, to_u16};
-use cpbench_prep::simulate::{
+use cpbench_simulate::images::{CHANNELS, to_u16};
+use cpbench_simulate::{
     HeterogeneityParams, ImageDtype, ImageParams, ImageSim, LargeParams, LargeSim, LayoutParams,
     SimulateError, Split, Well, simulate_heterogeneity,
 };

@@ -24,8 +24,8 @@ use cpbench_host::native::resolve_library;
 use cpbench_host::plugin::{
     ApplySpec, ContextRoles, ImageStack, Plugin, RunEnv, apply_to_profiles, verify_artifacts,
 };
-use cpbench_report::figures::{LambdaPoint, LambdaSweep};
-use cpbench_report::{
+use cpbench_results::figures::{LambdaPoint, LambdaSweep};
+use cpbench_results::{
     BenchmarkRef, DatasetFile, HarnessInfo, PluginRef, Provenance, RunFigures, RunResult,
     SCHEMA_VERSION, Score, Status, Timing,
 };

@@ -11,8 +11,8 @@ use std::path::Path;
 use cpbench_core::Profiles;
 use cpbench_core::manifest::{BenchmarkManifest, Columns, Metric, Task};
 use cpbench_metrics::Similarity;
-use cpbench_report::Score;
-use cpbench_report::figures::{KCurve, KCurves, KPoint, LeakageBar, MapGroup, MapGroups};
+use cpbench_results::Score;
+use cpbench_results::figures::{KCurve, KCurves, KPoint, LeakageBar, MapGroup, MapGroups};
 use serde_json::{Value, json};
 
 use crate::error::{Context, Result};

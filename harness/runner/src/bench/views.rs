@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use cpbench_core::Profiles;
 use cpbench_core::manifest::Columns;
-use cpbench_report::RunFigures;
-use cpbench_report::figures::{Colouring, Coverage, Projection, SimilarityMap};
+use cpbench_results::RunFigures;
+use cpbench_results::figures::{Colouring, Coverage, Projection, SimilarityMap};
 
 /// At most this many groups in the similarity heat map (the most populous are kept).
 const MAX_GROUPS: usize = 80;

@@ -6,9 +6,8 @@
 //! as given, then group.
 
 use cpbench_core::Profiles;
-use cpbench_metrics::Similarity;
 use cpbench_metrics::ranking::{PrecisionAtK, precision_recall_at_k};
-use cpbench_metrics::replicating::GroupKeys;
+use cpbench_metrics::{GroupKeys, Similarity};
 use polars::prelude::*;
 
 use super::explain;

@@ -206,7 +206,7 @@ pub fn sweep_profiles(
     if let Some(g) = fit_members.iter().position(Vec::is_empty) {
         return Err(explain_here(PrepError::EmptyGroup { group: g as u32 }));
     }
-    let view = Matrix::new(profiles.features(), n, d).map_err(explain_here)?;
+    let view = Matrix::new(profiles.features(), n, d).map_err(|e| explain_here(e.into()))?;
     let mut outputs: Vec<Vec<f32>> = vec![profiles.features().to_vec(); lambdas.len()];
     let mut buf = Vec::new();
     for (rows, fit_rows) in members.iter().zip(&fit_members) {

@@ -545,3 +545,121 @@ pub fn regressions() -> Vec<Regression> {
         drop: 0.05,
     }]
 }
+
+/// Builders of leaderboard entries for tests of scaling, ranking and the exporters.
+pub mod board {
+    use std::collections::BTreeMap;
+
+    use crate::leaderboard::{BenchmarkMeta, PluginMeta, RunEntry};
+    use crate::result::{
+        BenchmarkRef, HarnessInfo, PluginKind, PluginRef, PluginRole, Provenance, RunResult,
+        SCHEMA_VERSION, Score, Status, Timing,
+    };
+
+    /// A placeholder SHA-256.
+    pub const HASH: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    /// A mAP column: (task, metric, variant).
+    pub const MAP: (&str, &str, &str) = ("replicate-map", "map", "copairs-0.5");
+    /// A batch-leakage column (lower is better): (task, metric, variant).
+    pub const LEAK: (&str, &str, &str) = ("batch", "batch-leakage", "knn-5");
+
+    /// The harness every fixture names.
+    pub fn harness() -> HarnessInfo {
+        HarnessInfo {
+            version: "0.1.0".into(),
+            git_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        }
+    }
+
+    /// A primary score of `column` with `value`.
+    pub fn score((task, metric, variant): (&str, &str, &str), value: f64) -> Score {
+        Score {
+            task: task.into(),
+            metric: metric.into(),
+            variant: variant.into(),
+            value,
+            sd: None,
+            ci: None,
+            n: None,
+            params: BTreeMap::new(),
+            primary: true,
+        }
+    }
+
+    /// A succeeded run of `plugin` (with `role`) on `benchmark` with `scores`.
+    pub fn entry(benchmark: &str, plugin: &str, role: PluginRole, scores: Vec<Score>) -> RunEntry {
+        RunEntry {
+            result: RunResult {
+                schema_version: SCHEMA_VERSION,
+                benchmark: BenchmarkRef {
+                    id: benchmark.into(),
+                    version: 1,
+                    manifest_sha256: HASH.into(),
+                },
+                plugin: PluginRef {
+                    id: plugin.into(),
+                    version: "1.0".into(),
+                    role,
+                    kind: PluginKind::Builtin,
+                    artifact_sha256: None,
+                },
+                status: Status::Succeeded,
+                reasons: vec![],
+                harness: harness(),
+                provenance: Provenance {
+                    dataset_files: vec![],
+                    execution_provider: None,
+                    seeds: BTreeMap::new(),
+                },
+                timing: Timing {
+                    wall_s: 1.5,
+                    peak_rss_mib: None,
+                    started_at: "2025-01-31T12:00:00Z".into(),
+                },
+                scores,
+            },
+            plugin: PluginMeta {
+                id: plugin.into(),
+                version: "1.0".into(),
+                role,
+                kind: PluginKind::Builtin,
+                description: format!("{plugin} plugin"),
+                training_datasets: vec![],
+            },
+            benchmark: BenchmarkMeta {
+                id: benchmark.into(),
+                version: 1,
+                title: format!("{benchmark} title"),
+                datasets: vec![],
+            },
+            result_file: Some(format!("results/{benchmark}/{plugin}.json")),
+            report_file: None,
+        }
+    }
+
+    /// `e` with another status, one reason and no scores.
+    pub fn with_status(mut e: RunEntry, status: Status, reason: &str) -> RunEntry {
+        e.result.status = status;
+        e.result.reasons = vec![reason.into()];
+        e.result.scores.clear();
+        e
+    }
+
+    /// Controls `random` (worst) and `positive` (best) on both columns of benchmark `b`.
+    pub fn controls(benchmark: &str) -> Vec<RunEntry> {
+        vec![
+            entry(
+                benchmark,
+                "random",
+                PluginRole::Control,
+                vec![score(MAP, 0.1), score(LEAK, 0.9)],
+            ),
+            entry(
+                benchmark,
+                "positive",
+                PluginRole::Control,
+                vec![score(MAP, 0.6), score(LEAK, 0.2)],
+            ),
+        ]
+    }
+}

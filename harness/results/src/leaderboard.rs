@@ -2,9 +2,9 @@
 //!
 //! Pure logic: [`build_leaderboard`] turns [`RunEntry`]s (a result plus what its plugin and
 //! benchmark manifests say) into a [`Leaderboard`], which is written as `leaderboard.json`
-//! ([`Leaderboard::write_json`]) and `leaderboard.md` ([`Leaderboard::to_markdown`]), and compared
-//! with a previous one by [`regressions`]. Finding the result files and rendering HTML live
-//! elsewhere.
+//! ([`Leaderboard::write_json`]) and, by cpbench-report, as `leaderboard.md` and `index.html`;
+//! it is compared with a previous one by [`regressions`]. Finding the result files and
+//! rendering live elsewhere.
 //!
 //! Every headline score (a [`Score`] with `primary`) is a column. Its scaled value is
 //! `(raw − worst) / (best − worst)` between the worst and best `role = "control"` plugin that
@@ -19,6 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Invalid, Result};
+use crate::format::fmt_raw;
 use crate::result::{HarnessInfo, PluginKind, PluginRole, RunResult, Score, Status};
 
 /// The leaderboard schema version this crate writes and reads.
@@ -583,15 +584,22 @@ impl Leaderboard {
     /// Writes the leaderboard as pretty JSON with a trailing newline, atomically; refuses
     /// non-finite numbers, naming their JSON path.
     pub fn write_json(&self, path: &Path) -> Result<()> {
-        self.check_finite().map_err(|source| Error::Refused {
+        let bytes = self.to_json_bytes().map_err(|source| Error::Refused {
             path: path.to_path_buf(),
             source,
         })?;
+        cpbench_core::io::write_bytes_atomic(path, &bytes)?;
+        Ok(())
+    }
+
+    /// The leaderboard as pretty JSON with a trailing newline; refuses non-finite numbers,
+    /// naming their JSON path.
+    pub fn to_json_bytes(&self) -> std::result::Result<Vec<u8>, Invalid> {
+        self.check_finite()?;
         let mut bytes = serde_json::to_vec_pretty(self)
             .expect("a leaderboard holds only strings, finite numbers and string-keyed maps");
         bytes.push(b'\n');
-        cpbench_core::io::write_bytes_atomic(path, &bytes)?;
-        Ok(())
+        Ok(bytes)
     }
 
     /// Reads a leaderboard file; refuses any schema version but 1.
@@ -663,196 +671,6 @@ impl Leaderboard {
             }
         }
         Ok(())
-    }
-
-    /// The leaderboard as Markdown: an overall table, then one table per benchmark with raw and
-    /// scaled values, contamination and notes. Holds nothing that varies between identical runs.
-    pub fn to_markdown(&self) -> String {
-        let mut md = String::new();
-        let mut line = |text: &str| {
-            md.push_str(text);
-            md.push('\n');
-        };
-        line("# cpbench leaderboard");
-        line("");
-        line(&format!(
-            "Harness {}{}. Each headline score is shown raw with its scaled value in parentheses: \
-             0 is the worst control and 1 the best control on that benchmark.",
-            escape(&self.harness.version),
-            self.harness
-                .git_commit
-                .as_deref()
-                .map(|c| format!(" (commit {})", escape(short_commit(c))))
-                .unwrap_or_default()
-        ));
-        line("");
-        line("## Overall");
-        line("");
-        line("| Rank | Plugin | Role | Mean scaled | Benchmarks | Contaminated on |");
-        line("|---:|---|---|---:|---:|---|");
-        for row in &self.overall {
-            line(&format!(
-                "| {} | {} | {} | {} | {} | {} |",
-                fmt_rank(row.rank),
-                plugin_label(&row.plugin),
-                role_str(row.plugin.role),
-                fmt_opt_scaled(row.mean_scaled),
-                row.benchmarks,
-                if row.contaminated_on.is_empty() {
-                    MISSING.to_string()
-                } else {
-                    escape(&row.contaminated_on.join(", "))
-                }
-            ));
-        }
-        for board in &self.benchmarks {
-            line("");
-            line(&format!(
-                "## {} v{}: {}",
-                escape(&board.id),
-                board.version,
-                escape(&board.title)
-            ));
-            line("");
-            let mut header = String::from("| Rank | Plugin | Role | Status |");
-            let mut rule = String::from("|---:|---|---|---|");
-            for column in &board.columns {
-                let arrow = if column.higher_is_better {
-                    "↑"
-                } else {
-                    "↓"
-                };
-                header.push_str(&format!(" {} {arrow} |", escape(&column.key)));
-                rule.push_str("---:|");
-            }
-            header.push_str(" Mean scaled |");
-            rule.push_str("---:|");
-            line(&header);
-            line(&rule);
-            for row in &board.rows {
-                let mut text = format!(
-                    "| {} | {}{} | {} | {} |",
-                    fmt_rank(row.rank),
-                    plugin_label(&row.plugin),
-                    if row.contaminated.is_empty() {
-                        ""
-                    } else {
-                        " †"
-                    },
-                    role_str(row.plugin.role),
-                    status_text(row.status, &row.reasons)
-                );
-                for cell in &row.cells {
-                    text.push_str(&format!(" {} |", fmt_cell(cell)));
-                }
-                text.push_str(&format!(" {} |", fmt_opt_scaled(row.mean_scaled)));
-                line(&text);
-            }
-            let contaminated: Vec<String> = board
-                .rows
-                .iter()
-                .filter(|r| !r.contaminated.is_empty())
-                .map(|r| format!("{} (trained on {})", r.plugin.id, r.contaminated.join(", ")))
-                .collect();
-            if !contaminated.is_empty() || !board.notes.is_empty() {
-                line("");
-            }
-            if !contaminated.is_empty() {
-                line(&format!(
-                    "† Trained on this benchmark's data: {}.",
-                    escape(&contaminated.join("; "))
-                ));
-            }
-            for note in &board.notes {
-                line(&format!("- {}", escape(note)));
-            }
-        }
-        md
-    }
-}
-
-const MISSING: &str = "—";
-
-/// Longest reason text shown in a Markdown status cell.
-const MAX_REASON_CHARS: usize = 60;
-
-fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-}
-
-fn short_commit(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
-}
-
-fn role_str(role: PluginRole) -> &'static str {
-    match role {
-        PluginRole::Method => "method",
-        PluginRole::Control => "control",
-        PluginRole::Reference => "reference",
-        PluginRole::Example => "example",
-    }
-}
-
-fn plugin_label(plugin: &PluginMeta) -> String {
-    format!("{} {}", escape(&plugin.id), escape(&plugin.version))
-}
-
-fn fmt_rank(rank: Option<u32>) -> String {
-    rank.map_or_else(|| MISSING.to_string(), |r| r.to_string())
-}
-
-/// `-0.000` reads as a sign error; print zero plainly.
-fn fixed(value: f64, decimals: usize) -> String {
-    let text = format!("{value:.decimals$}");
-    if text.starts_with('-') && text[1..].chars().all(|c| c == '0' || c == '.') {
-        text[1..].to_string()
-    } else {
-        text
-    }
-}
-
-fn fmt_raw(value: f64) -> String {
-    fixed(value, 3)
-}
-
-fn fmt_opt_scaled(value: Option<f64>) -> String {
-    value.map_or_else(|| MISSING.to_string(), |v| fixed(v, 2))
-}
-
-fn fmt_cell(cell: &Cell) -> String {
-    match (cell.raw, cell.scaled) {
-        (None, _) => MISSING.to_string(),
-        (Some(raw), None) => fmt_raw(raw),
-        (Some(raw), Some(scaled)) => format!("{} ({})", fmt_raw(raw), fixed(scaled, 2)),
-    }
-}
-
-fn status_text(status: Status, reasons: &[String]) -> String {
-    let name = match status {
-        Status::Succeeded => return "ok".to_string(),
-        Status::Failed => "failed",
-        Status::Skipped => "skipped",
-        Status::NotApplicable => "not applicable",
-    };
-    match reasons.first() {
-        None => name.to_string(),
-        Some(reason) => {
-            let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
-            let short: String = if reason.chars().count() > MAX_REASON_CHARS {
-                let cut: String = reason.chars().take(MAX_REASON_CHARS - 1).collect();
-                // End at a word boundary unless that would drop much of the text.
-                let cut = match cut.rfind(' ') {
-                    Some(space) if space >= MAX_REASON_CHARS * 2 / 3 => &cut[..space],
-                    _ => cut.as_str(),
-                };
-                format!("{}…", cut.trim_end())
-            } else {
-                reason
-            };
-            format!("{name}: {}", escape(&short))
-        }
     }
 }
 
@@ -933,108 +751,8 @@ pub fn leaderboard_json_schema() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::{BenchmarkRef, PluginRef, Provenance, SCHEMA_VERSION, Timing};
+    use crate::fixtures::board::{LEAK, MAP, controls, entry, harness, score, with_status};
     use std::path::PathBuf;
-
-    const HASH: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    const MAP: (&str, &str, &str) = ("replicate-map", "map", "copairs-0.5");
-    const LEAK: (&str, &str, &str) = ("batch", "batch-leakage", "knn-5");
-
-    fn harness() -> HarnessInfo {
-        HarnessInfo {
-            version: "0.1.0".into(),
-            git_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
-        }
-    }
-
-    fn score((task, metric, variant): (&str, &str, &str), value: f64) -> Score {
-        Score {
-            task: task.into(),
-            metric: metric.into(),
-            variant: variant.into(),
-            value,
-            sd: None,
-            ci: None,
-            n: None,
-            params: BTreeMap::new(),
-            primary: true,
-        }
-    }
-
-    fn entry(benchmark: &str, plugin: &str, role: PluginRole, scores: Vec<Score>) -> RunEntry {
-        RunEntry {
-            result: RunResult {
-                schema_version: SCHEMA_VERSION,
-                benchmark: BenchmarkRef {
-                    id: benchmark.into(),
-                    version: 1,
-                    manifest_sha256: HASH.into(),
-                },
-                plugin: PluginRef {
-                    id: plugin.into(),
-                    version: "1.0".into(),
-                    role,
-                    kind: PluginKind::Builtin,
-                    artifact_sha256: None,
-                },
-                status: Status::Succeeded,
-                reasons: vec![],
-                harness: harness(),
-                provenance: Provenance {
-                    dataset_files: vec![],
-                    execution_provider: None,
-                    seeds: BTreeMap::new(),
-                },
-                timing: Timing {
-                    wall_s: 1.5,
-                    peak_rss_mib: None,
-                    started_at: "2025-01-31T12:00:00Z".into(),
-                },
-                scores,
-            },
-            plugin: PluginMeta {
-                id: plugin.into(),
-                version: "1.0".into(),
-                role,
-                kind: PluginKind::Builtin,
-                description: format!("{plugin} plugin"),
-                training_datasets: vec![],
-            },
-            benchmark: BenchmarkMeta {
-                id: benchmark.into(),
-                version: 1,
-                title: format!("{benchmark} title"),
-                datasets: vec![],
-            },
-            result_file: Some(format!("results/{benchmark}/{plugin}.json")),
-            report_file: None,
-        }
-    }
-
-    fn with_status(mut e: RunEntry, status: Status, reason: &str) -> RunEntry {
-        e.result.status = status;
-        e.result.reasons = vec![reason.into()];
-        e.result.scores.clear();
-        e
-    }
-
-    /// Controls `random` (worst) and `positive` (best) on both columns of benchmark `b`.
-    fn controls(benchmark: &str) -> Vec<RunEntry> {
-        vec![
-            entry(
-                benchmark,
-                "random",
-                PluginRole::Control,
-                vec![score(MAP, 0.1), score(LEAK, 0.9)],
-            ),
-            entry(
-                benchmark,
-                "positive",
-                PluginRole::Control,
-                vec![score(MAP, 0.6), score(LEAK, 0.2)],
-            ),
-        ]
-    }
 
     fn row<'a>(board: &'a BenchmarkBoard, plugin: &str) -> &'a BoardRow {
         board
@@ -1290,24 +1008,6 @@ mod tests {
             2,
             "a failed run's scores make no columns"
         );
-
-        let md = lb.to_markdown();
-        assert!(
-            md.contains(
-                "| — | crash 1.0 | method | failed: worker exited with signal 11 \\| while embedding batch 3 of… | — | — | — |"
-            ),
-            "{md}"
-        );
-        assert!(
-            md.contains(
-                "| — | imgs 1.0 | method | not applicable: plugin consumes images; benchmark has wells | — | — | — |"
-            ),
-            "{md}"
-        );
-        assert!(
-            md.contains("| 1 | m 1.0 | method | ok | 0.350 (0.50) | — | 0.50 |"),
-            "{md}"
-        );
     }
 
     #[test]
@@ -1344,22 +1044,6 @@ mod tests {
         assert!(row(bbbc, "cnn").contaminated.is_empty());
         let cnn = lb.overall.iter().find(|r| r.plugin.id == "cnn").unwrap();
         assert_eq!(cnn.contaminated_on, ["lincs-sq00015054"]);
-
-        let md = lb.to_markdown();
-        assert!(
-            md.contains("| 1 | cnn 1.0 † | method | ok | 0.350 (0.50) |"),
-            "{md}"
-        );
-        assert!(
-            md.contains(
-                "† Trained on this benchmark's data: cnn (trained on JUMP-CP, LINCS-SQ00015054)."
-            ),
-            "{md}"
-        );
-        assert!(
-            md.contains("| 1 | cnn 1.0 | method | 0.50 | 1 | lincs-sq00015054 |"),
-            "{md}"
-        );
     }
 
     #[test]
@@ -1615,86 +1299,6 @@ mod tests {
             "{err}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn markdown_is_stable_and_complete() {
-        let mut entries = controls("b");
-        let mut m = entry(
-            "b",
-            "m|x",
-            PluginRole::Method,
-            vec![score(MAP, 0.35), score(LEAK, 0.55)],
-        );
-        m.result.scores[0].sd = Some(0.02);
-        entries.push(m);
-        entries.push(with_status(
-            entry("b", "gone", PluginRole::Reference, vec![]),
-            Status::Skipped,
-            "onnx runtime missing",
-        ));
-        entries.push(entry("c", "m|x", PluginRole::Method, vec![score(MAP, 0.2)]));
-        let lb = build_leaderboard(&entries, harness());
-        let expected = "\
-# cpbench leaderboard
-
-Harness 0.1.0 (commit 0123456789ab). Each headline score is shown raw with its scaled value in parentheses: 0 is the worst control and 1 the best control on that benchmark.
-
-## Overall
-
-| Rank | Plugin | Role | Mean scaled | Benchmarks | Contaminated on |
-|---:|---|---|---:|---:|---|
-| 1 | m\\|x 1.0 | method | 0.50 | 1 | — |
-| — | gone 1.0 | reference | — | 0 | — |
-| — | positive 1.0 | control | 1.00 | 1 | — |
-| — | random 1.0 | control | 0.00 | 1 | — |
-
-## b v1: b title
-
-| Rank | Plugin | Role | Status | replicate-map/map/copairs-0.5 ↑ | batch/batch-leakage/knn-5 ↓ | Mean scaled |
-|---:|---|---|---|---:|---:|---:|
-| 1 | m\\|x 1.0 | method | ok | 0.350 (0.50) | 0.550 (0.50) | 0.50 |
-| — | gone 1.0 | reference | skipped: onnx runtime missing | — | — | — |
-| — | positive 1.0 | control | ok | 0.600 (1.00) | 0.200 (1.00) | 1.00 |
-| — | random 1.0 | control | ok | 0.100 (0.00) | 0.900 (0.00) | 0.00 |
-
-## c v1: c title
-
-| Rank | Plugin | Role | Status | replicate-map/map/copairs-0.5 ↑ | Mean scaled |
-|---:|---|---|---|---:|---:|
-| — | m\\|x 1.0 | method | ok | 0.200 | — |
-
-- replicate-map/map/copairs-0.5: not scaled, no control has a value
-";
-        assert_eq!(lb.to_markdown(), expected);
-        assert_eq!(
-            lb.to_markdown(),
-            build_leaderboard(&entries, harness()).to_markdown()
-        );
-    }
-
-    #[test]
-    fn numbers_are_formatted_without_negative_zero() {
-        assert_eq!(fmt_raw(-0.0001), "0.000");
-        assert_eq!(fmt_raw(-0.0006), "-0.001");
-        assert_eq!(fixed(-0.004, 2), "0.00");
-        assert_eq!(
-            fmt_cell(&Cell {
-                raw: Some(0.4972),
-                sd: None,
-                scaled: Some(0.834)
-            }),
-            "0.497 (0.83)"
-        );
-        assert_eq!(
-            fmt_cell(&Cell {
-                raw: None,
-                sd: None,
-                scaled: None
-            }),
-            "—"
-        );
-        assert_eq!(status_text(Status::Failed, &[]), "failed");
     }
 
     #[test]

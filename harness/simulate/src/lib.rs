@@ -1,4 +1,5 @@
-//! Synthetic screens with known structure (`cpbench simulate`): pure numerics, no file IO.
+//! cpbench-simulate: synthetic screens with known structure (`cpbench simulate`): pure
+//! numerics, no file IO (the binary writes the files).
 //!
 //! Three generators share one plate layout ([`LayoutParams`], [`Layout`]):
 //!

@@ -1,0 +1,208 @@
+//! `benchmark.toml`: a dataset, the roles of its metadata columns, the preprocessing applied
+//! to every plugin's output, and the tasks that score it.
+//!
+//! [`BenchmarkManifest`] and its validation order live here; each section has its own module,
+//! with its types and the checks that belong to it:
+//!
+//! - `data` — `[data]`: the profile table, its annotation files, generated data and images.
+//! - `columns` — `[columns]`: the roles metadata columns play, and row selections
+//!   (`controls`, `all`, a row filter) that rely on them.
+//! - `prep` — `[[preprocess]]`: the operations and the parameters each takes.
+//! - `task` — `[[task]]`: the metrics and the parameters each takes.
+//! - `lambda_sweep` — `[lambda_sweep]`: one task rescored over several sphering λ.
+//! - `params` — the parameter-table check shared by steps and tasks: which keys are present,
+//!   allowed, required, or exclusive.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::source::Doc;
+use super::{DataRef, Loaded, Manifest, ManifestError};
+
+mod columns;
+mod data;
+mod lambda_sweep;
+mod params;
+mod prep;
+mod task;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+pub use columns::{Columns, ControlSpec, SplitSpec};
+pub use data::{Annotation, DataSpec};
+pub use lambda_sweep::LambdaSweepSpec;
+pub use prep::{PrepOp, PrepStep};
+pub use task::{Metric, Similarity, Task};
+
+/// A benchmark: one profile table, its column roles, preprocessing and scored tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BenchmarkManifest {
+    /// Manifest format version; must be 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub schema_version: u32,
+    /// Benchmark id: lowercase letters, digits and '-', e.g. `lincs-sq00015054`.
+    #[schemars(pattern(r"^[a-z0-9][a-z0-9-]*$"))]
+    pub id: String,
+    /// Benchmark version (>= 1); bump it whenever data, preprocessing or tasks change.
+    #[schemars(range(min = 1))]
+    pub version: u32,
+    /// Short human-readable title shown in reports.
+    pub title: String,
+    /// Longer description shown in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The profile table and the annotation files tasks use.
+    pub data: DataSpec,
+    /// Which metadata columns play which role; only roles that tasks or steps use are needed.
+    #[serde(default)]
+    pub columns: Columns,
+    /// Preprocessing steps applied in order to every plugin's output before scoring.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preprocess: Vec<PrepStep>,
+    /// The tasks scored on the preprocessed profiles (`[[task]]`, at least one).
+    #[serde(rename = "task")]
+    pub tasks: Vec<Task>,
+    /// Datasets whose information the data or labels carry (e.g. `CORUM`); a plugin trained on
+    /// one of them, or on this benchmark, is flagged as contaminated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub datasets: Vec<String>,
+    /// Re-score one task over several sphering regularizations (CNN-1 paper, Fig. 6B).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_sweep: Option<LambdaSweepSpec>,
+}
+
+impl Manifest for BenchmarkManifest {
+    fn validate(&self, doc: &Doc<'_>) -> Result<(), ManifestError> {
+        doc.check_schema_version(self.schema_version)?;
+        doc.check_slug("id", &self.id)?;
+        doc.check_min("version", self.version.into(), 1)?;
+        doc.check_nonempty("title", &self.title)?;
+        self.validate_data(doc)?;
+        self.validate_columns(doc)?;
+        for (i, step) in self.preprocess.iter().enumerate() {
+            self.validate_step(doc, i, step)?;
+        }
+        if self.tasks.is_empty() {
+            return Err(doc.invalid("task", "a benchmark needs at least one [[task]]"));
+        }
+        for (i, task) in self.tasks.iter().enumerate() {
+            if let Some(first) = self.tasks[..i].iter().position(|t| t.id == task.id) {
+                return Err(doc.invalid(
+                    format!("task[{i}].id"),
+                    format!("duplicate task id `{}` (also task[{first}])", task.id),
+                ));
+            }
+            self.validate_task(doc, i, task)?;
+        }
+        self.validate_lambda_sweep(doc)?;
+        Ok(())
+    }
+}
+
+impl Loaded<BenchmarkManifest> {
+    /// The profile table, annotation files and blocklists, resolved, with their pinned digests.
+    pub fn data_files(&self) -> Vec<DataRef> {
+        let data = &self.manifest.data;
+        let mut out = vec![DataRef {
+            key: "data.profiles".to_string(),
+            path: self.resolve(&data.profiles),
+            sha256: data.sha256.clone(),
+        }];
+        out.extend(data.images.iter().map(|images| DataRef {
+            key: "data.images".to_string(),
+            path: self.resolve(images),
+            sha256: data.images_sha256.clone(),
+        }));
+        out.extend(data.annotations.iter().enumerate().map(|(i, a)| DataRef {
+            key: format!("data.annotations[{i}].path"),
+            path: self.resolve(&a.path),
+            sha256: a.sha256.clone(),
+        }));
+        out.extend(
+            self.manifest
+                .preprocess
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    s.blocklist.as_ref().map(|b| DataRef {
+                        key: format!("preprocess[{i}].blocklist"),
+                        path: self.resolve(b),
+                        sha256: None,
+                    })
+                }),
+        );
+        out
+    }
+
+    /// Every metadata column the manifest names, with the key that names it, so a check can
+    /// compare them with the profile table's header. Preprocessing `columns` lists are left out:
+    /// they may name feature columns.
+    pub fn referenced_columns(&self) -> Vec<(String, String)> {
+        let m = &self.manifest;
+        let c = &m.columns;
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut one = |key: String, col: &str| out.push((key, col.to_string()));
+        for (role, col) in [
+            ("perturbation", &c.perturbation),
+            ("plate", &c.plate),
+            ("well", &c.well),
+            ("batch", &c.batch),
+        ] {
+            if let Some(col) = col {
+                one(format!("columns.{role}"), col);
+            }
+        }
+        for (i, col) in c.replicate.iter().enumerate() {
+            one(format!("columns.replicate[{i}]"), col);
+        }
+        if let Some(ctl) = &c.control {
+            one("columns.control.column".into(), &ctl.column);
+        }
+        for (i, col) in c.labels.iter().enumerate() {
+            one(format!("columns.labels[{i}]"), col);
+        }
+        if let Some(split) = &c.split {
+            one("columns.split.column".into(), &split.column);
+        }
+        for (i, s) in m.preprocess.iter().enumerate() {
+            for (j, col) in s.by.iter().flatten().enumerate() {
+                one(format!("preprocess[{i}].by[{j}]"), col);
+            }
+            if let Some(col) = &s.batch {
+                one(format!("preprocess[{i}].batch"), col);
+            }
+        }
+        for (i, t) in m.tasks.iter().enumerate() {
+            let lists = [
+                ("pos_sameby", &t.pos_sameby),
+                ("pos_diffby", &t.pos_diffby),
+                ("neg_sameby", &t.neg_sameby),
+                ("neg_diffby", &t.neg_diffby),
+                ("exclude_same", &t.exclude_same),
+                ("replicate", &t.replicate),
+            ];
+            for (name, list) in lists {
+                for (j, col) in list.iter().flatten().enumerate() {
+                    one(format!("task[{i}].{name}[{j}]"), col);
+                }
+            }
+            for (name, col) in [
+                ("labels", &t.labels),
+                ("target", &t.target),
+                ("groups", &t.groups),
+            ] {
+                if let Some(col) = col {
+                    one(format!("task[{i}].{name}"), col);
+                }
+            }
+        }
+        out
+    }
+
+    /// The task with this id.
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.manifest.tasks.iter().find(|t| t.id == id)
+    }
+}

@@ -1,0 +1,337 @@
+//! The leaderboard as Markdown (`leaderboard.md`): for CI summaries and pull-request comments.
+//! Holds nothing that varies between identical runs, so two boards of the same results give
+//! the same bytes.
+
+use cpbench_results::format::{MISSING, fixed, fmt_opt_scaled, fmt_raw};
+use cpbench_results::{Cell, Leaderboard, PluginMeta, PluginRole, Status};
+
+/// Longest reason text shown in a Markdown status cell.
+const MAX_REASON_CHARS: usize = 60;
+
+/// The leaderboard as Markdown: an overall table, then one table per benchmark with raw and
+/// scaled values, contamination and notes. Holds nothing that varies between identical runs.
+pub fn leaderboard_markdown(board: &Leaderboard) -> String {
+    let mut md = String::new();
+    let mut line = |text: &str| {
+        md.push_str(text);
+        md.push('\n');
+    };
+    line("# cpbench leaderboard");
+    line("");
+    line(&format!(
+        "Harness {}{}. Each headline score is shown raw with its scaled value in parentheses: \
+         0 is the worst control and 1 the best control on that benchmark.",
+        escape(&board.harness.version),
+        board
+            .harness
+            .git_commit
+            .as_deref()
+            .map(|c| format!(" (commit {})", escape(short_commit(c))))
+            .unwrap_or_default()
+    ));
+    line("");
+    line("## Overall");
+    line("");
+    line("| Rank | Plugin | Role | Mean scaled | Benchmarks | Contaminated on |");
+    line("|---:|---|---|---:|---:|---|");
+    for row in &board.overall {
+        line(&format!(
+            "| {} | {} | {} | {} | {} | {} |",
+            fmt_rank(row.rank),
+            plugin_label(&row.plugin),
+            role_str(row.plugin.role),
+            fmt_opt_scaled(row.mean_scaled),
+            row.benchmarks,
+            if row.contaminated_on.is_empty() {
+                MISSING.to_string()
+            } else {
+                escape(&row.contaminated_on.join(", "))
+            }
+        ));
+    }
+    for board in &board.benchmarks {
+        line("");
+        line(&format!(
+            "## {} v{}: {}",
+            escape(&board.id),
+            board.version,
+            escape(&board.title)
+        ));
+        line("");
+        let mut header = String::from("| Rank | Plugin | Role | Status |");
+        let mut rule = String::from("|---:|---|---|---|");
+        for column in &board.columns {
+            let arrow = if column.higher_is_better {
+                "↑"
+            } else {
+                "↓"
+            };
+            header.push_str(&format!(" {} {arrow} |", escape(&column.key)));
+            rule.push_str("---:|");
+        }
+        header.push_str(" Mean scaled |");
+        rule.push_str("---:|");
+        line(&header);
+        line(&rule);
+        for row in &board.rows {
+            let mut text = format!(
+                "| {} | {}{} | {} | {} |",
+                fmt_rank(row.rank),
+                plugin_label(&row.plugin),
+                if row.contaminated.is_empty() {
+                    ""
+                } else {
+                    " †"
+                },
+                role_str(row.plugin.role),
+                status_text(row.status, &row.reasons)
+            );
+            for cell in &row.cells {
+                text.push_str(&format!(" {} |", fmt_cell(cell)));
+            }
+            text.push_str(&format!(" {} |", fmt_opt_scaled(row.mean_scaled)));
+            line(&text);
+        }
+        let contaminated: Vec<String> = board
+            .rows
+            .iter()
+            .filter(|r| !r.contaminated.is_empty())
+            .map(|r| format!("{} (trained on {})", r.plugin.id, r.contaminated.join(", ")))
+            .collect();
+        if !contaminated.is_empty() || !board.notes.is_empty() {
+            line("");
+        }
+        if !contaminated.is_empty() {
+            line(&format!(
+                "† Trained on this benchmark's data: {}.",
+                escape(&contaminated.join("; "))
+            ));
+        }
+        for note in &board.notes {
+            line(&format!("- {}", escape(note)));
+        }
+    }
+    md
+}
+
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+fn short_commit(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+fn role_str(role: PluginRole) -> &'static str {
+    match role {
+        PluginRole::Method => "method",
+        PluginRole::Control => "control",
+        PluginRole::Reference => "reference",
+        PluginRole::Example => "example",
+    }
+}
+
+fn plugin_label(plugin: &PluginMeta) -> String {
+    format!("{} {}", escape(&plugin.id), escape(&plugin.version))
+}
+
+fn fmt_rank(rank: Option<u32>) -> String {
+    rank.map_or_else(|| MISSING.to_string(), |r| r.to_string())
+}
+
+fn fmt_cell(cell: &Cell) -> String {
+    match (cell.raw, cell.scaled) {
+        (None, _) => MISSING.to_string(),
+        (Some(raw), None) => fmt_raw(raw),
+        (Some(raw), Some(scaled)) => format!("{} ({})", fmt_raw(raw), fixed(scaled, 2)),
+    }
+}
+
+fn status_text(status: Status, reasons: &[String]) -> String {
+    let name = match status {
+        Status::Succeeded => return "ok".to_string(),
+        Status::Failed => "failed",
+        Status::Skipped => "skipped",
+        Status::NotApplicable => "not applicable",
+    };
+    match reasons.first() {
+        None => name.to_string(),
+        Some(reason) => {
+            let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+            let short: String = if reason.chars().count() > MAX_REASON_CHARS {
+                let cut: String = reason.chars().take(MAX_REASON_CHARS - 1).collect();
+                // End at a word boundary unless that would drop much of the text.
+                let cut = match cut.rfind(' ') {
+                    Some(space) if space >= MAX_REASON_CHARS * 2 / 3 => &cut[..space],
+                    _ => cut.as_str(),
+                };
+                format!("{}…", cut.trim_end())
+            } else {
+                reason
+            };
+            format!("{name}: {}", escape(&short))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpbench_results::build_leaderboard;
+    use cpbench_results::fixtures::board::{
+        LEAK, MAP, controls, entry, harness, score, with_status,
+    };
+
+    #[test]
+    fn markdown_failed_and_not_applicable_runs_stay_on_the_board() {
+        let mut entries = controls("b");
+        entries.push(entry("b", "m", PluginRole::Method, vec![score(MAP, 0.35)]));
+        let mut failed = entry("b", "crash", PluginRole::Method, vec![score(MAP, 0.9)]);
+        failed.result.status = Status::Failed;
+        failed.result.reasons = vec![
+            "worker exited with signal 11 | while embedding batch 3 of 12 after loading the model"
+                .into(),
+            "second reason".into(),
+        ];
+        entries.push(failed);
+        entries.push(with_status(
+            entry("b", "imgs", PluginRole::Method, vec![]),
+            Status::NotApplicable,
+            "plugin consumes images; benchmark has wells",
+        ));
+        let lb = build_leaderboard(&entries, harness());
+        let md = leaderboard_markdown(&lb);
+        assert!(
+            md.contains(
+                "| — | crash 1.0 | method | failed: worker exited with signal 11 \\| while embedding batch 3 of… | — | — | — |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| — | imgs 1.0 | method | not applicable: plugin consumes images; benchmark has wells | — | — | — |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 1 | m 1.0 | method | ok | 0.350 (0.50) | — | 0.50 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn markdown_detects_contamination_ignoring_case() {
+        let mut entries = controls("lincs-sq00015054");
+        let mut m = entry(
+            "lincs-sq00015054",
+            "cnn",
+            PluginRole::Method,
+            vec![score(MAP, 0.35)],
+        );
+        m.plugin.training_datasets =
+            vec!["JUMP-CP".into(), "LINCS-SQ00015054".into(), "rxrx3".into()];
+        entries.push(m.clone());
+        for e in &mut entries {
+            e.benchmark.datasets = vec!["jump-cp".into(), "lincs".into()];
+        }
+        let mut other = m;
+        other.benchmark.id = "bbbc021".into();
+        other.benchmark.datasets = vec!["BBBC021".into()];
+        entries.push(other);
+        let lb = build_leaderboard(&entries, harness());
+        let md = leaderboard_markdown(&lb);
+        assert!(
+            md.contains("| 1 | cnn 1.0 † | method | ok | 0.350 (0.50) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "† Trained on this benchmark's data: cnn (trained on JUMP-CP, LINCS-SQ00015054)."
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 1 | cnn 1.0 | method | 0.50 | 1 | lincs-sq00015054 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn markdown_is_stable_and_complete() {
+        let mut entries = controls("b");
+        let mut m = entry(
+            "b",
+            "m|x",
+            PluginRole::Method,
+            vec![score(MAP, 0.35), score(LEAK, 0.55)],
+        );
+        m.result.scores[0].sd = Some(0.02);
+        entries.push(m);
+        entries.push(with_status(
+            entry("b", "gone", PluginRole::Reference, vec![]),
+            Status::Skipped,
+            "onnx runtime missing",
+        ));
+        entries.push(entry("c", "m|x", PluginRole::Method, vec![score(MAP, 0.2)]));
+        let lb = build_leaderboard(&entries, harness());
+        let expected = "\
+# cpbench leaderboard
+
+Harness 0.1.0 (commit 0123456789ab). Each headline score is shown raw with its scaled value in parentheses: 0 is the worst control and 1 the best control on that benchmark.
+
+## Overall
+
+| Rank | Plugin | Role | Mean scaled | Benchmarks | Contaminated on |
+|---:|---|---|---:|---:|---|
+| 1 | m\\|x 1.0 | method | 0.50 | 1 | — |
+| — | gone 1.0 | reference | — | 0 | — |
+| — | positive 1.0 | control | 1.00 | 1 | — |
+| — | random 1.0 | control | 0.00 | 1 | — |
+
+## b v1: b title
+
+| Rank | Plugin | Role | Status | replicate-map/map/copairs-0.5 ↑ | batch/batch-leakage/knn-5 ↓ | Mean scaled |
+|---:|---|---|---|---:|---:|---:|
+| 1 | m\\|x 1.0 | method | ok | 0.350 (0.50) | 0.550 (0.50) | 0.50 |
+| — | gone 1.0 | reference | skipped: onnx runtime missing | — | — | — |
+| — | positive 1.0 | control | ok | 0.600 (1.00) | 0.200 (1.00) | 1.00 |
+| — | random 1.0 | control | ok | 0.100 (0.00) | 0.900 (0.00) | 0.00 |
+
+## c v1: c title
+
+| Rank | Plugin | Role | Status | replicate-map/map/copairs-0.5 ↑ | Mean scaled |
+|---:|---|---|---|---:|---:|
+| — | m\\|x 1.0 | method | ok | 0.200 | — |
+
+- replicate-map/map/copairs-0.5: not scaled, no control has a value
+";
+        assert_eq!(leaderboard_markdown(&lb), expected);
+        assert_eq!(
+            leaderboard_markdown(&lb),
+            leaderboard_markdown(&build_leaderboard(&entries, harness()))
+        );
+    }
+
+    #[test]
+    fn cells_and_statuses_are_written_plainly() {
+        assert_eq!(
+            fmt_cell(&Cell {
+                raw: Some(0.4972),
+                sd: None,
+                scaled: Some(0.834)
+            }),
+            "0.497 (0.83)"
+        );
+        assert_eq!(
+            fmt_cell(&Cell {
+                raw: None,
+                sd: None,
+                scaled: None
+            }),
+            "—"
+        );
+        assert_eq!(status_text(Status::Failed, &[]), "failed");
+    }
+}

@@ -1,0 +1,36 @@
+//! cpbench-results: what a run leaves behind, as data, apart from how it is shown (as
+//! nextest keeps `nextest-metadata` apart from its reporter).
+//!
+//! - [`result`]: the versioned result of one (benchmark@version, plugin@version+hash) run —
+//!   status, provenance, timing, long-form scores — written atomically and published as a JSON
+//!   Schema (`ci/schemas/result.schema.json`); [`figures`]: the plot data written beside it.
+//! - [`leaderboard`]: each headline score scaled between the worst and best `role = "control"`
+//!   plugin (never between methods), raw and scaled side by side, failed and not-applicable runs
+//!   kept, contamination flagged, and the regression check against a previous
+//!   `leaderboard.json`.
+//! - [`format`]: how numbers are written wherever people read them (notes, Markdown, HTML).
+//!
+//! Depends on serde, schemars and cpbench-core only; HTML, Markdown and SVG live in
+//! cpbench-report.
+
+pub mod error;
+pub mod figures;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
+pub mod format;
+pub mod leaderboard;
+pub mod result;
+
+pub use error::{Error, Invalid, Result};
+pub use figures::RunFigures;
+pub use leaderboard::{
+    BenchmarkBoard, BenchmarkMeta, BoardRow, Cell, ControlAnchor, LEADERBOARD_SCHEMA_FILE,
+    LEADERBOARD_SCHEMA_VERSION, LOWER_IS_BETTER, Leaderboard, OverallRow, PluginMeta, Regression,
+    RunEntry, TaskColumn, build_leaderboard, higher_is_better, leaderboard_json_schema,
+    regressions,
+};
+pub use result::{
+    BenchmarkRef, DatasetFile, HarnessInfo, PluginKind, PluginRef, PluginRole, Provenance,
+    RESULT_SCHEMA_FILE, RunResult, SCHEMA_VERSION, Score, Status, Timing, result_json_schema,
+    write_schemas,
+};
