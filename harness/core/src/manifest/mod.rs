@@ -19,8 +19,9 @@ use schemars::JsonSchema;
 
 pub use audit::{AuditManifest, Claim, ManifestRef};
 pub use benchmark::{
-    Annotation, BenchmarkManifest, Columns, ControlSpec, DataSpec, LambdaSweepSpec, Metric, PrepOp,
-    PrepStep, Similarity, SplitSpec, Task,
+    Annotation, BenchmarkManifest, Columns, ControlSpec, DataSpec, EnrichmentTask, KmeansTask,
+    KnnTask, LambdaSweepSpec, LeakageTask, MapTask, Metric, PartitionTask, PrecisionAtKTask,
+    PrepOp, PrepStep, RelationsTask, ReplicatingTask, Similarity, SplitSpec, Task, TaskParams,
 };
 pub use pipeline::PrepPipeline;
 pub use plugin::{

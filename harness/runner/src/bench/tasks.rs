@@ -1,7 +1,7 @@
 //! One benchmark task on the preprocessed profiles: long-form scores plus plot data.
 //!
-//! A task becomes the parameter type of its metric (`Origin::Manifest`, so messages name the
-//! manifest key) and is computed by the same `evaluate` function `cpbench eval` calls: a
+//! A task's typed parameters ([`Task::params`]: only the keys its metric takes) become the
+//! parameter type of its metric (`Origin::Manifest`, so messages name the manifest key) and is computed by the same `evaluate` function `cpbench eval` calls: a
 //! benchmark score and an ad-hoc `cpbench eval` on the same profiles are one number by
 //! construction. Scores are read from the metric's typed report.
 
@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cpbench_core::Profiles;
-use cpbench_core::manifest::{BenchmarkManifest, Columns, Metric, Task};
+use cpbench_core::manifest::{
+    BenchmarkManifest, Columns, EnrichmentTask, KmeansTask, KnnTask, LeakageTask, MapTask,
+    PrecisionAtKTask, RelationsTask, ReplicatingTask, Task, TaskParams,
+};
 use cpbench_metrics::Similarity;
 use cpbench_results::Score;
 use cpbench_results::figures::{KCurve, KCurves, KPoint, LeakageBar, MapGroup, MapGroups};
@@ -83,59 +86,52 @@ fn with(mut s: Score, key: &str, value: Value) -> Score {
     s
 }
 
-fn labels_of(task: &Task) -> Result<&str> {
-    task.labels
-        .as_deref()
-        .ok_or_else(|| err!("task `{}`: needs `labels`", task.id))
-}
-
-fn similarity_of(task: &Task, default: Similarity) -> Similarity {
-    task.similarity.map_or(default, eval::similarity)
+fn similarity_of(s: Option<cpbench_core::manifest::Similarity>, default: Similarity) -> Similarity {
+    s.map_or(default, eval::similarity)
 }
 
 /// Runs `task` on `profiles`; errors name the task.
 pub fn run_task(task: &Task, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
-    let out = match task.metric {
-        Metric::Map => map_task(task, profiles, env),
-        Metric::Enrichment => enrichment_task(task, &profiles, env),
-        Metric::PrecisionAtK => precision_task(task, &profiles, env),
-        Metric::Replicating => replicating_task(task, &profiles, env),
-        Metric::Kmeans => kmeans_task(task, profiles, env),
-        Metric::KnnAccuracy => knn_task(task, &profiles, env),
-        Metric::BatchLeakage => leakage_task(task, &profiles, env),
-        Metric::Relations => relations_task(task, &profiles, env),
-        Metric::Partition => bail!(
+    let out = match task.params().map_err(crate::error::Error::Message) {
+        Err(e) => Err(e),
+        Ok(TaskParams::Map(p)) => map_task(task, &p, profiles, env),
+        Ok(TaskParams::Enrichment(p)) => enrichment_task(task, &p, &profiles, env),
+        Ok(TaskParams::PrecisionAtK(p)) => precision_task(task, &p, &profiles, env),
+        Ok(TaskParams::Replicating(p)) => replicating_task(task, &p, &profiles, env),
+        Ok(TaskParams::Kmeans(p)) => kmeans_task(task, &p, profiles, env),
+        Ok(TaskParams::KnnAccuracy(p)) => knn_task(task, &p, &profiles, env),
+        Ok(TaskParams::BatchLeakage(p)) => leakage_task(task, &p, &profiles, env),
+        Ok(TaskParams::Relations(p)) => relations_task(task, &p, &profiles, env),
+        Ok(TaskParams::Partition(_)) => Err(err!(
             "metric `partition` compares two label columns of a file; it has no meaning on a \
              plugin's profiles (use `cpbench eval partition`)"
-        ),
+        )),
     };
     out.with_context(|| format!("task `{}` ({})", task.id, task.metric))
 }
 
-fn map_task(task: &Task, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
-    let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
-    let multilabel = match &task.multilabel_sep {
-        Some(_) => Some(labels_of(task)?.to_string()),
-        None => None,
-    };
-    let reference = match &task.reference {
+fn map_task(task: &Task, t: &MapTask, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    let reference = match &t.reference {
         Some(r) => Some(rows_expr(r, &env.manifest.columns)?),
         None => None,
     };
-    let similarity = similarity_of(task, Similarity::Cosine);
+    let similarity = similarity_of(t.similarity, Similarity::Cosine);
     let params = map::Params {
-        pos_sameby: list(&task.pos_sameby),
-        pos_diffby: list(&task.pos_diffby),
-        neg_sameby: list(&task.neg_sameby),
-        neg_diffby: list(&task.neg_diffby),
+        pos_sameby: t.pos_sameby.clone(),
+        pos_diffby: t.pos_diffby.clone(),
+        neg_sameby: t.neg_sameby.clone(),
+        neg_diffby: t.neg_diffby.clone(),
         reference,
-        multilabel,
-        sep: task.multilabel_sep.clone().unwrap_or_else(|| "|".into()),
+        multilabel: t.multilabel.as_ref().map(|(labels, _)| labels.clone()),
+        sep: t
+            .multilabel
+            .as_ref()
+            .map_or_else(|| "|".into(), |(_, sep)| sep.clone()),
         similarity,
         map_by: None,
-        null_size: task.null_size.map_or(10_000, |n| n as usize),
-        seed: task.seed.unwrap_or(0),
-        threshold: task.threshold.unwrap_or(0.05),
+        null_size: t.null_size.map_or(10_000, |n| n as usize),
+        seed: t.seed.unwrap_or(0),
+        threshold: t.threshold.unwrap_or(0.05),
         copairs_null: false,
         // Unlabelled rows (DMSO has no MoA) are not queries; copairs users drop them first.
         drop_missing: true,
@@ -202,12 +198,17 @@ fn map_task(task: &Task, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOu
     })
 }
 
-fn enrichment_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
-    let similarity = similarity_of(task, Similarity::Cosine);
+fn enrichment_task(
+    task: &Task,
+    t: &EnrichmentTask,
+    profiles: &Profiles,
+    env: &TaskEnv<'_>,
+) -> Result<TaskOutput> {
+    let similarity = similarity_of(t.similarity, Similarity::Cosine);
     let params = eval::enrichment::Params {
-        labels: labels_of(task)?.to_string(),
-        sep: task.multilabel_sep.clone(),
-        percentile: task.percentile.unwrap_or(99.0),
+        labels: t.labels.clone(),
+        sep: t.multilabel_sep.clone(),
+        percentile: t.percentile.unwrap_or(99.0),
         similarity,
         threads: 0,
         origin: Origin::Manifest,
@@ -217,7 +218,7 @@ fn enrichment_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Resul
         ("similarity".to_string(), json!(similarity.name())),
         ("percentile".to_string(), json!(params.percentile)),
     ]);
-    let variant = task.variant.as_deref().unwrap_or("deepprofiler");
+    let variant = t.variant.as_deref().unwrap_or("deepprofiler");
     let mut scores = Vec::new();
     if report.folds_of_enrichment.is_finite() {
         let mut s = score(
@@ -246,25 +247,22 @@ fn enrichment_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Resul
     })
 }
 
-fn precision_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
-    let group = task
-        .replicate
-        .clone()
-        .or_else(|| task.labels.clone().map(|l| vec![l]))
-        .ok_or_else(|| err!("needs `labels` (or `replicate`): the groups to retrieve"))?;
-    let ks: Vec<usize> = match (&task.k_values, task.k) {
-        (Some(ks), _) => ks.iter().map(|&k| k as usize).collect(),
-        (None, Some(k)) => vec![k as usize],
-        (None, None) => bail!("needs `k` or `k_values`"),
-    };
+fn precision_task(
+    task: &Task,
+    t: &PrecisionAtKTask,
+    profiles: &Profiles,
+    env: &TaskEnv<'_>,
+) -> Result<TaskOutput> {
+    let ks: Vec<usize> = t.k.iter().map(|&k| k as usize).collect();
     let params = precision::Params {
-        group,
+        group: vec![t.labels.clone()],
         k: ks.clone(),
-        similarity: similarity_of(task, Similarity::Pearson),
+        similarity: similarity_of(t.similarity, Similarity::Pearson),
         origin: Origin::Manifest,
     };
     let out = precision::evaluate(profiles, &params, &env.source())?;
-    let variant = task.variant.as_deref().unwrap_or("cytominer-eval");
+    // precision-at-k takes no `variant` key: the scores name the convention they follow.
+    let variant = "cytominer-eval";
     let mut scores = Vec::new();
     for &k in &ks {
         let at = out.summary(k);
@@ -288,15 +286,20 @@ fn precision_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result
     })
 }
 
-fn replicating_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
-    let replicate = task
+fn replicating_task(
+    task: &Task,
+    t: &ReplicatingTask,
+    profiles: &Profiles,
+    env: &TaskEnv<'_>,
+) -> Result<TaskOutput> {
+    let replicate = t
         .replicate
         .clone()
         .unwrap_or_else(|| env.manifest.columns.replicate.clone());
     if replicate.is_empty() {
         bail!("needs `replicate` (or `[columns] replicate`)");
     }
-    let variant = match task.variant.as_deref().unwrap_or("pair") {
+    let variant = match t.variant.as_deref().unwrap_or("pair") {
         "pair" => replicating::Variant::Pair,
         "group-median" => replicating::Variant::GroupMedian,
         other => bail!("variant `{other}`: expected pair or group-median"),
@@ -305,10 +308,10 @@ fn replicating_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Resu
     let params = replicating::Params {
         replicate: replicate.clone(),
         variant,
-        quantile: task.quantile.unwrap_or(0.95),
-        similarity: similarity_of(task, Similarity::Pearson),
-        null_size: task.null_size.filter(|_| !pair).map(|n| n as usize),
-        seed: task.seed.filter(|_| !pair),
+        quantile: t.quantile.unwrap_or(0.95),
+        similarity: similarity_of(t.similarity, Similarity::Pearson),
+        null_size: t.null_size.filter(|_| !pair).map(|n| n as usize),
+        seed: t.seed.filter(|_| !pair),
         threads: 0,
         origin: Origin::Manifest,
     };
@@ -335,14 +338,19 @@ fn replicating_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Resu
     })
 }
 
-fn kmeans_task(task: &Task, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
-    let mut params = kmeans::Params::new(labels_of(task)?, Origin::Manifest);
-    params.k = task.k.map(|k| k as usize);
-    params.restarts = task.restarts.map_or(100, |r| r as usize);
-    params.seed = task.seed.unwrap_or(0);
+fn kmeans_task(
+    task: &Task,
+    t: &KmeansTask,
+    profiles: Profiles,
+    env: &TaskEnv<'_>,
+) -> Result<TaskOutput> {
+    let mut params = kmeans::Params::new(t.labels.clone(), Origin::Manifest);
+    params.k = t.k.map(|k| k as usize);
+    params.restarts = t.restarts.map_or(100, |r| r as usize);
+    params.seed = t.seed.unwrap_or(0);
     params.silhouette = kmeans::Silhouette::None;
     params.drop_missing = true;
-    params.k_sweep = task.k_sweep.map(|[lo, hi]| (lo as usize, hi as usize));
+    params.k_sweep = t.k_sweep.map(|[lo, hi]| (lo as usize, hi as usize));
     let report = kmeans::evaluate(profiles, &params, &env.source(), &Silent)?.report;
     let k = report.k;
     let mut scores = Vec::new();
@@ -408,18 +416,21 @@ fn kmeans_task(task: &Task, profiles: Profiles, env: &TaskEnv<'_>) -> Result<Tas
     })
 }
 
-fn knn_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
-    let ks: Vec<u32> = match (&task.k_values, task.k) {
-        (Some(ks), _) => ks.clone(),
-        (None, k) => vec![k.unwrap_or(1)],
-    };
-    let similarity = similarity_of(task, Similarity::Cosine);
-    let variant = task.variant.as_deref().unwrap_or("leave-one-out");
-    let exclude_same = task.exclude_same.clone().unwrap_or_default();
+fn knn_task(
+    task: &Task,
+    t: &KnnTask,
+    profiles: &Profiles,
+    env: &TaskEnv<'_>,
+) -> Result<TaskOutput> {
+    let ks: Vec<u32> = if t.k.is_empty() { vec![1] } else { t.k.clone() };
+    let similarity = similarity_of(t.similarity, Similarity::Cosine);
+    // knn-accuracy takes no `variant` key: the scores name the protocol.
+    let variant = "leave-one-out";
+    let exclude_same = t.exclude_same.clone();
     let mut scores = Vec::new();
     for (i, &k) in ks.iter().enumerate() {
         let params = knn::Params {
-            labels: labels_of(task)?.to_string(),
+            labels: t.labels.clone(),
             k: k as usize,
             exclude_same: exclude_same.clone(),
             similarity,
@@ -448,15 +459,16 @@ fn knn_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskO
     })
 }
 
-fn leakage_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+fn leakage_task(
+    task: &Task,
+    t: &LeakageTask,
+    profiles: &Profiles,
+    env: &TaskEnv<'_>,
+) -> Result<TaskOutput> {
     let columns = &env.manifest.columns;
-    let controls = rows_expr(task.controls.as_deref().unwrap_or("controls"), columns)?;
-    let target = task
-        .target
-        .clone()
-        .or_else(|| columns.batch.clone())
-        .ok_or_else(|| err!("needs `target` (or `[columns] batch`)"))?;
-    let groups = task
+    let controls = rows_expr(t.controls.as_deref().unwrap_or("controls"), columns)?;
+    let target = t.target.clone();
+    let groups = t
         .groups
         .clone()
         .or_else(|| columns.plate.clone())
@@ -465,8 +477,8 @@ fn leakage_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<T
         controls,
         target: target.clone(),
         groups: groups.clone(),
-        folds: task.folds.map_or(5, |f| f as usize),
-        seed: task.seed.unwrap_or(0),
+        folds: t.folds.map_or(5, |f| f as usize),
+        seed: t.seed.unwrap_or(0),
         c: 1.0,
         knn_k: 5,
         label: None,
@@ -483,7 +495,7 @@ fn leakage_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<T
     } else {
         0.0
     };
-    let variant = task.variant.as_deref().unwrap_or("logistic-grouped-cv");
+    let variant = t.variant.as_deref().unwrap_or("logistic-grouped-cv");
     let task_params = BTreeMap::from([
         ("target".to_string(), json!(target)),
         ("groups".to_string(), json!(groups)),
@@ -510,18 +522,20 @@ fn leakage_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<T
     })
 }
 
-fn relations_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+fn relations_task(
+    task: &Task,
+    t: &RelationsTask,
+    profiles: &Profiles,
+    env: &TaskEnv<'_>,
+) -> Result<TaskOutput> {
     let gene = env
         .manifest
         .columns
         .perturbation
         .clone()
-        .or_else(|| task.labels.clone())
+        .or_else(|| t.labels.clone())
         .ok_or_else(|| err!("needs `[columns] perturbation` (the gene column)"))?;
-    let names = task
-        .pairs
-        .clone()
-        .ok_or_else(|| err!("needs `pairs` (annotation names)"))?;
+    let names = t.pairs.clone();
     let mut files = Vec::new();
     for name in &names {
         let a = env
@@ -537,7 +551,7 @@ fn relations_task(task: &Task, profiles: &Profiles, env: &TaskEnv<'_>) -> Result
         gene_column: gene,
         pairs: files,
         min_genes: 20,
-        similarity: similarity_of(task, Similarity::Cosine),
+        similarity: similarity_of(t.similarity, Similarity::Cosine),
         threads: 0,
         origin: Origin::Manifest,
     };

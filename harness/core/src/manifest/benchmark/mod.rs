@@ -25,6 +25,7 @@ mod lambda_sweep;
 mod params;
 mod prep;
 mod task;
+mod typed;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -34,6 +35,10 @@ pub use data::{Annotation, DataSpec};
 pub use lambda_sweep::LambdaSweepSpec;
 pub use prep::{PrepOp, PrepStep};
 pub use task::{Metric, Similarity, Task};
+pub use typed::{
+    EnrichmentTask, KmeansTask, KnnTask, LeakageTask, MapTask, PartitionTask, PrecisionAtKTask,
+    RelationsTask, ReplicatingTask, TaskParams,
+};
 
 /// A benchmark: one profile table, its column roles, preprocessing and scored tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
