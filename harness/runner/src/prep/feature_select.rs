@@ -23,6 +23,28 @@ pub struct SelectSpec {
     pub blocklist: Vec<String>,
 }
 
+impl SelectSpec {
+    /// Checks the thresholds and, when `ops` holds `blocklist`, reads the blocklist file (or
+    /// pycytominer's built-in list when `blocklist` is `None`).
+    pub fn new(
+        ops: Vec<FeatureOp>,
+        thresholds: Thresholds,
+        blocklist: Option<&Path>,
+    ) -> Result<SelectSpec> {
+        thresholds.validate()?;
+        let blocklist = if ops.contains(&FeatureOp::Blocklist) {
+            read_blocklist(blocklist)?
+        } else {
+            Vec::new()
+        };
+        Ok(SelectSpec {
+            ops,
+            thresholds,
+            blocklist,
+        })
+    }
+}
+
 /// Per operation, the feature names it excluded.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Excluded {
@@ -34,18 +56,6 @@ pub struct Excluded {
     pub name_filters: Vec<String>,
     /// `(operation, features)` in the order run.
     pub ops: Vec<(String, Vec<String>)>,
-}
-
-/// Parses `--ops` (comma-separated) into operations.
-pub fn parse_ops(ops: &[String]) -> Result<Vec<FeatureOp>> {
-    let ops = ops
-        .iter()
-        .map(|o| o.parse::<FeatureOp>())
-        .collect::<Result<Vec<_>, _>>()?;
-    if ops.is_empty() {
-        bail!("--ops names no operation");
-    }
-    Ok(ops)
 }
 
 /// Reads a blocklist file: one feature name a line; blank lines, `#` comments and a first

@@ -17,7 +17,7 @@ use cpbench_prep::{ControlMethod, ControlParams, CorrMethod, FeatureOp, Method, 
 use super::aggregate::{aggregate_profiles, aggregator};
 use super::common::{FitRows, Groups};
 use super::control_normalize::control_normalize_profiles;
-use super::feature_select::{SelectSpec, read_blocklist, select_profiles};
+use super::feature_select::{SelectSpec, select_profiles};
 use super::insp::{InspSpec, insp_profiles, logistic_for};
 use super::normalize::normalize_profiles;
 use super::sphere::{self, sphere_profiles};
@@ -86,17 +86,8 @@ pub fn run_step(profiles: Profiles, step: &PrepStep, ctx: &StepContext<'_>) -> R
                 na_cutoff: step.na_cutoff.unwrap_or(d.na_cutoff),
                 ..d
             };
-            let blocklist = if ops.contains(&FeatureOp::Blocklist) {
-                let path = step.blocklist.as_ref().map(|p| ctx.base_dir.join(p));
-                read_blocklist(path.as_deref())?
-            } else {
-                Vec::new()
-            };
-            let spec = SelectSpec {
-                ops,
-                thresholds,
-                blocklist,
-            };
+            let path = step.blocklist.as_ref().map(|p| ctx.base_dir.join(p));
+            let spec = SelectSpec::new(ops, thresholds, path.as_deref())?;
             let mask = fit_args(step, "all", ctx.columns).mask(&profiles, file)?;
             on_features(&profiles, step.columns.as_deref(), file, |sub| {
                 Ok(select_profiles(sub, &spec, &mask, file)?.0)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use cpbench_core::select::FeatureSelector;
 use cpbench_prep::{CorrMethod, FeatureOp, Thresholds};
-use cpbench_runner::prep::feature_select::{SelectSpec, read_blocklist, select_profiles};
+use cpbench_runner::prep::feature_select::{SelectSpec, select_profiles};
 
 use super::common::{FitArgs, IoArgs};
 use crate::Outcome;
@@ -84,18 +84,8 @@ pub fn run(args: Args) -> Result<Outcome> {
         na_cutoff: args.na_cutoff,
         outlier_cutoff: args.outlier_cutoff,
     };
-    thresholds.validate()?;
     let ops = parse_ops(&split_list(&args.ops))?;
-    let blocklist = if ops.contains(&FeatureOp::Blocklist) {
-        read_blocklist(args.blocklist.as_deref())?
-    } else {
-        Vec::new()
-    };
-    let spec = SelectSpec {
-        ops,
-        thresholds,
-        blocklist,
-    };
+    let spec = SelectSpec::new(ops, thresholds, args.blocklist.as_deref())?;
     let profiles = args.io.load()?;
     let file = args.io.file();
     let list = |s: &Option<String>| s.as_deref().map(split_list).unwrap_or_default();
