@@ -181,26 +181,12 @@ mod tests {
     use super::*;
     use cpbench_results::build_leaderboard;
     use cpbench_results::fixtures::board::{
-        LEAK, MAP, controls, entry, harness, score, with_status,
+        self as board, LEAK, MAP, controls, entry, harness, score, with_status,
     };
 
     #[test]
     fn markdown_failed_and_not_applicable_runs_stay_on_the_board() {
-        let mut entries = controls("b");
-        entries.push(entry("b", "m", PluginRole::Method, vec![score(MAP, 0.35)]));
-        let mut failed = entry("b", "crash", PluginRole::Method, vec![score(MAP, 0.9)]);
-        failed.result.status = Status::Failed;
-        failed.result.reasons = vec![
-            "worker exited with signal 11 | while embedding batch 3 of 12 after loading the model"
-                .into(),
-            "second reason".into(),
-        ];
-        entries.push(failed);
-        entries.push(with_status(
-            entry("b", "imgs", PluginRole::Method, vec![]),
-            Status::NotApplicable,
-            "plugin consumes images; benchmark has wells",
-        ));
+        let entries = board::failed_and_not_applicable();
         let lb = build_leaderboard(&entries, harness());
         let md = leaderboard_markdown(&lb);
         assert!(
@@ -223,23 +209,7 @@ mod tests {
 
     #[test]
     fn markdown_detects_contamination_ignoring_case() {
-        let mut entries = controls("lincs-sq00015054");
-        let mut m = entry(
-            "lincs-sq00015054",
-            "cnn",
-            PluginRole::Method,
-            vec![score(MAP, 0.35)],
-        );
-        m.plugin.training_datasets =
-            vec!["JUMP-CP".into(), "LINCS-SQ00015054".into(), "rxrx3".into()];
-        entries.push(m.clone());
-        for e in &mut entries {
-            e.benchmark.datasets = vec!["jump-cp".into(), "lincs".into()];
-        }
-        let mut other = m;
-        other.benchmark.id = "bbbc021".into();
-        other.benchmark.datasets = vec!["BBBC021".into()];
-        entries.push(other);
+        let entries = board::contaminated();
         let lb = build_leaderboard(&entries, harness());
         let md = leaderboard_markdown(&lb);
         assert!(

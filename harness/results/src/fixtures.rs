@@ -662,4 +662,45 @@ pub mod board {
             ),
         ]
     }
+    /// Controls, a method, a failed run with two reasons and a not-applicable run on benchmark `b`.
+    pub fn failed_and_not_applicable() -> Vec<RunEntry> {
+        let mut entries = controls("b");
+        entries.push(entry("b", "m", PluginRole::Method, vec![score(MAP, 0.35)]));
+        let mut failed = entry("b", "crash", PluginRole::Method, vec![score(MAP, 0.9)]);
+        failed.result.status = Status::Failed;
+        failed.result.reasons = vec![
+            "worker exited with signal 11 | while embedding batch 3 of 12 after loading the model"
+                .into(),
+            "second reason".into(),
+        ];
+        entries.push(failed);
+        entries.push(with_status(
+            entry("b", "imgs", PluginRole::Method, vec![]),
+            Status::NotApplicable,
+            "plugin consumes images; benchmark has wells",
+        ));
+        entries
+    }
+
+    /// A plugin trained on LINCS (names in another case), scored on LINCS and on BBBC021.
+    pub fn contaminated() -> Vec<RunEntry> {
+        let mut entries = controls("lincs-sq00015054");
+        let mut m = entry(
+            "lincs-sq00015054",
+            "cnn",
+            PluginRole::Method,
+            vec![score(MAP, 0.35)],
+        );
+        m.plugin.training_datasets =
+            vec!["JUMP-CP".into(), "LINCS-SQ00015054".into(), "rxrx3".into()];
+        entries.push(m.clone());
+        for e in &mut entries {
+            e.benchmark.datasets = vec!["jump-cp".into(), "lincs".into()];
+        }
+        let mut other = m;
+        other.benchmark.id = "bbbc021".into();
+        other.benchmark.datasets = vec!["BBBC021".into()];
+        entries.push(other);
+        entries
+    }
 }

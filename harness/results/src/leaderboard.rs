@@ -751,7 +751,7 @@ pub fn leaderboard_json_schema() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::board::{LEAK, MAP, controls, entry, harness, score, with_status};
+    use crate::fixtures::board::{self, LEAK, MAP, controls, entry, harness, score, with_status};
     use std::path::PathBuf;
 
     fn row<'a>(board: &'a BenchmarkBoard, plugin: &str) -> &'a BoardRow {
@@ -976,21 +976,7 @@ mod tests {
 
     #[test]
     fn failed_and_not_applicable_runs_stay_on_the_board_and_in_markdown() {
-        let mut entries = controls("b");
-        entries.push(entry("b", "m", PluginRole::Method, vec![score(MAP, 0.35)]));
-        let mut failed = entry("b", "crash", PluginRole::Method, vec![score(MAP, 0.9)]);
-        failed.result.status = Status::Failed;
-        failed.result.reasons = vec![
-            "worker exited with signal 11 | while embedding batch 3 of 12 after loading the model"
-                .into(),
-            "second reason".into(),
-        ];
-        entries.push(failed);
-        entries.push(with_status(
-            entry("b", "imgs", PluginRole::Method, vec![]),
-            Status::NotApplicable,
-            "plugin consumes images; benchmark has wells",
-        ));
+        let entries = board::failed_and_not_applicable();
         let lb = build_leaderboard(&entries, harness());
         let board = &lb.benchmarks[0];
         let crash = row(board, "crash");
@@ -1012,23 +998,7 @@ mod tests {
 
     #[test]
     fn detects_contamination_ignoring_case() {
-        let mut entries = controls("lincs-sq00015054");
-        let mut m = entry(
-            "lincs-sq00015054",
-            "cnn",
-            PluginRole::Method,
-            vec![score(MAP, 0.35)],
-        );
-        m.plugin.training_datasets =
-            vec!["JUMP-CP".into(), "LINCS-SQ00015054".into(), "rxrx3".into()];
-        entries.push(m.clone());
-        for e in &mut entries {
-            e.benchmark.datasets = vec!["jump-cp".into(), "lincs".into()];
-        }
-        let mut other = m;
-        other.benchmark.id = "bbbc021".into();
-        other.benchmark.datasets = vec!["BBBC021".into()];
-        entries.push(other);
+        let entries = board::contaminated();
         let lb = build_leaderboard(&entries, harness());
         let lincs = lb
             .benchmarks
