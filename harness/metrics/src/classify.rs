@@ -63,13 +63,7 @@ impl Default for LogisticParams {
 impl LogisticParams {
     /// Checks every field's range; the error names the field.
     pub fn validate(&self) -> Result<(), MetricError> {
-        if !(self.c.is_finite() && self.c > 0.0) {
-            return Err(MetricError::InvalidParameter {
-                name: "c",
-                value: self.c.to_string(),
-                reason: "must be finite and > 0".to_owned(),
-            });
-        }
+        crate::params::inverse_regularization(self.c)?;
         if self.max_iter == 0 {
             return Err(MetricError::InvalidParameter {
                 name: "max_iter",
@@ -521,13 +515,7 @@ pub fn stratified_group_kfold(
             got: groups.len(),
         });
     }
-    if k < 2 {
-        return Err(MetricError::InvalidParameter {
-            name: "folds",
-            value: k.to_string(),
-            reason: "cross-validation needs at least 2 folds".to_owned(),
-        });
-    }
+    crate::params::folds(k as u64)?;
     let n_classes = y.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
     let mut group_ids: Vec<u32> = groups.to_vec();
     group_ids.sort_unstable();

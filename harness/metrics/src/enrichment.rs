@@ -237,13 +237,7 @@ pub fn folds_of_enrichment(
             got: labels.len(),
         });
     }
-    if !(0.0..=100.0).contains(&options.percentile) {
-        return Err(MetricError::InvalidParameter {
-            name: "percentile",
-            value: options.percentile.to_string(),
-            reason: "must be within [0, 100]".to_owned(),
-        });
-    }
+    crate::params::percentile(options.percentile)?;
     if n < 2 {
         return Err(MetricError::TooFewRows {
             what: "folds of enrichment",

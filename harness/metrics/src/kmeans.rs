@@ -86,16 +86,9 @@ impl KMeansOptions {
                 &format!("more clusters than rows ({n})"),
             );
         }
-        if self.restarts == 0 {
-            return bad("restarts", "0".into(), "at least one restart is needed");
-        }
-        if self.max_iter == 0 {
-            return bad("max_iter", "0".into(), "at least one iteration is needed");
-        }
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return bad("tol", self.tol.to_string(), "must be finite and ≥ 0");
-        }
-        Ok(())
+        crate::params::restarts(self.restarts as u64)?;
+        crate::params::max_iter(self.max_iter as u64)?;
+        crate::params::tol(self.tol)
     }
 }
 

@@ -95,13 +95,7 @@ pub fn knn_accuracy(
     params: &KnnParams,
 ) -> Result<KnnResult, MetricError> {
     let n = x.n();
-    if params.k == 0 {
-        return Err(MetricError::InvalidParameter {
-            name: "k",
-            value: "0".to_owned(),
-            reason: "at least one neighbour must vote".to_owned(),
-        });
-    }
+    crate::params::neighbours("k", params.k as u64)?;
     if labels.len() != n {
         return Err(MetricError::ShapeMismatch {
             what: "labels (one per row)",

@@ -34,6 +34,9 @@
 //! - [`relations`] — known-relationship recall (EFAAR): annotated gene pairs in the tails of
 //!   all pairwise similarities.
 //!
+//! - [`params`] — the allowed range of every user-facing parameter, defined once and checked
+//!   by the manifest loader, the runner and the algorithms alike.
+//!
 //! Each module holds its algorithm, parameter validation, errors and tests side by side
 //! (DESIGN.md §5). General-purpose pieces that several metrics share live in modules of their
 //! own, private to the crate: `measure` (the [`Similarity`] enum, a leaf module so that the
@@ -53,6 +56,7 @@ pub mod matrix;
 mod measure;
 mod order_stats;
 mod parallel;
+pub mod params;
 pub mod partition;
 pub mod quantile;
 pub mod ranking;

@@ -71,15 +71,7 @@ fn pandas_quantile(q: f64) -> f64 {
 }
 
 fn check_quantile(q: f64) -> Result<(), MetricError> {
-    if (0.0..=1.0).contains(&q) {
-        Ok(())
-    } else {
-        Err(MetricError::InvalidParameter {
-            name: "quantile",
-            value: q.to_string(),
-            reason: "must be within [0, 1]".to_owned(),
-        })
-    }
+    crate::params::quantile(q)
 }
 
 /// Pair-level percent replicating (cytominer-eval; see the module docs).
@@ -244,13 +236,7 @@ pub fn percent_replicating_group_median(
         });
     }
     check_quantile(options.quantile)?;
-    if options.null_size == 0 {
-        return Err(MetricError::InvalidParameter {
-            name: "null_size",
-            value: "0".to_owned(),
-            reason: "the null needs at least one random group".to_owned(),
-        });
-    }
+    crate::params::null_size(options.null_size as u64)?;
     // Validate every row once, naming the row in the caller's order.
     drop(prepare(x, options.similarity)?);
     let members = groups.members();

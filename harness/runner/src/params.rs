@@ -1,9 +1,12 @@
 //! Where a parameter came from, and the one place numeric parameters are checked.
 //!
 //! Every metric and preprocessing step has one parameter type, built either from command-line
-//! flags or from a benchmark manifest's task; both go through the checks here, so the same
-//! value is refused with the same reason, named as the user wrote it: `--max-iter` on the
-//! command line, `max_iter` in a manifest.
+//! flags or from a benchmark manifest's task; both go through the checks here, which apply the
+//! ranges the metrics define (`cpbench_metrics::params`, also used by the manifest loader), so
+//! the same value is refused with the same reason, named as the user wrote it: `--max-iter` on
+//! the command line, `max_iter` in a manifest.
+
+use cpbench_metrics::MetricError;
 
 use crate::error::{Error, Result};
 
@@ -26,35 +29,21 @@ impl Origin {
         }
     }
 
-    /// An error about parameter `key` with `value`: "`--key value`: reason" style.
-    pub fn invalid(self, key: &str, value: impl std::fmt::Display, reason: &str) -> Error {
-        Error::Message(format!("{} {value} {reason}", self.key(key)))
+    /// A metric's parameter check (`cpbench_metrics::params`, where each range is defined)
+    /// with the parameter named as the user wrote it.
+    pub fn check(self, checked: std::result::Result<(), MetricError>) -> Result<()> {
+        checked.map_err(|e| self.metric_error(e))
     }
 
-    /// Refuses `value` below 1.
-    pub fn at_least_one(self, key: &str, value: usize) -> Result<()> {
-        if value == 0 {
-            return Err(Error::Message(format!(
-                "{} must be at least 1",
-                self.key(key)
-            )));
+    /// A metric's error, its parameter (if any) named as the user wrote it.
+    pub fn metric_error(self, e: MetricError) -> Error {
+        match e {
+            MetricError::InvalidParameter {
+                name,
+                value,
+                reason,
+            } => Error::Message(format!("{} {value}: {reason}", self.key(name))),
+            other => Error::from(other),
         }
-        Ok(())
-    }
-
-    /// Refuses a NaN, infinite or negative `value`.
-    pub fn finite_non_negative(self, key: &str, value: f64) -> Result<()> {
-        if !(value.is_finite() && value >= 0.0) {
-            return Err(self.invalid(key, value, "must be finite and ≥ 0"));
-        }
-        Ok(())
-    }
-
-    /// Refuses `value` outside `[lo, hi]`.
-    pub fn within(self, key: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
-        if !(lo..=hi).contains(&value) {
-            return Err(self.invalid(key, value, &format!("must be within [{lo}, {hi}]")));
-        }
-        Ok(())
     }
 }

@@ -220,6 +220,11 @@ impl AnyManifest {
 
 /// A manifest type: deserialized by serde, then checked against its document.
 pub(crate) trait Manifest: serde::de::DeserializeOwned {
+    /// Checks on the document before serde reads it (default: none).
+    fn precheck(_doc: &Doc<'_>) -> Result<(), ManifestError> {
+        Ok(())
+    }
+
     fn validate(&self, doc: &Doc<'_>) -> Result<(), ManifestError>;
 }
 
@@ -242,6 +247,7 @@ fn load_doc<T: Manifest>(
     path: &Path,
     dir: PathBuf,
 ) -> Result<Loaded<T>, ManifestError> {
+    T::precheck(doc)?;
     let manifest: T = doc.deserialize()?;
     manifest.validate(doc)?;
     Ok(Loaded {

@@ -104,6 +104,44 @@ impl<'a> Doc<'a> {
         span.map(|s| line_at(self.text, s.start))
     }
 
+    /// The value at `key` exactly (no fallback to an ancestor).
+    fn node(&self, key: &str) -> Option<&DeValue<'a>> {
+        let mut node = &self.root;
+        for seg in segments(key) {
+            let next = match seg {
+                Seg::Key(k) => node.get(k),
+                Seg::Index(i) => node.get(i),
+            }?;
+            node = next.get_ref();
+        }
+        Some(node)
+    }
+
+    /// The keys of the table at `key`, in document order; none when it is not a table.
+    pub(crate) fn keys_of(&self, key: &str) -> Vec<String> {
+        let Some(table) = self.node(key).and_then(DeValue::as_table) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<(usize, String)> = table
+            .iter()
+            .map(|(k, _)| (k.span().start, k.get_ref().to_string()))
+            .collect();
+        keys.sort();
+        keys.into_iter().map(|(_, k)| k).collect()
+    }
+
+    /// The string at `key`, when it is one.
+    pub(crate) fn str_at(&self, key: &str) -> Option<&str> {
+        self.node(key).and_then(DeValue::as_str)
+    }
+
+    /// The length of the array at `key` (0 when absent or not an array).
+    pub(crate) fn len_of(&self, key: &str) -> usize {
+        self.node(key)
+            .and_then(DeValue::as_array)
+            .map_or(0, |a| a.len())
+    }
+
     /// The manifest's directory.
     pub(crate) fn dir(&self) -> &Path {
         self.dir
@@ -336,7 +374,7 @@ fn backticked(s: Option<&str>) -> Option<&str> {
 }
 
 /// The allowed name within edit distance 2 of `word`, if exactly one is nearest.
-fn closest<'s>(word: &str, candidates: &[&'s str]) -> Option<&'s str> {
+pub(crate) fn closest<'s>(word: &str, candidates: &[&'s str]) -> Option<&'s str> {
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))

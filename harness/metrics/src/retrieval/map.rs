@@ -61,21 +61,8 @@ impl Default for MapParams {
 impl MapParams {
     /// Checks `null_size ≥ 1` and `threshold ∈ (0, 1]`.
     pub fn validate(&self) -> Result<(), MetricError> {
-        if self.null_size == 0 {
-            return Err(MetricError::InvalidParameter {
-                name: "null_size",
-                value: "0".into(),
-                reason: "the null needs at least one draw".into(),
-            });
-        }
-        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
-            return Err(MetricError::InvalidParameter {
-                name: "threshold",
-                value: self.threshold.to_string(),
-                reason: "must be in (0, 1]".into(),
-            });
-        }
-        Ok(())
+        crate::params::null_size(self.null_size as u64)?;
+        crate::params::threshold(self.threshold)
     }
 }
 

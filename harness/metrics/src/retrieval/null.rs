@@ -640,13 +640,7 @@ pub fn group_p_values(
     params: &NullParams,
 ) -> Result<Vec<GroupPValue>, MetricError> {
     let t = params.null_size;
-    if t == 0 {
-        return Err(MetricError::InvalidParameter {
-            name: "null_size",
-            value: "0".into(),
-            reason: "the null needs at least one draw".into(),
-        });
-    }
+    crate::params::null_size(t as u64)?;
     let mut sorted: Vec<NullConfig> = configs.to_vec();
     sorted.sort_unstable();
     if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {

@@ -92,22 +92,21 @@ fn similarity_of(s: Option<cpbench_core::manifest::Similarity>, default: Similar
 
 /// Runs `task` on `profiles`; errors name the task.
 pub fn run_task(task: &Task, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
-    let out = match task.params().map_err(crate::error::Error::Message) {
-        Err(e) => Err(e),
-        Ok(TaskParams::Map(p)) => map_task(task, &p, profiles, env),
-        Ok(TaskParams::Enrichment(p)) => enrichment_task(task, &p, &profiles, env),
-        Ok(TaskParams::PrecisionAtK(p)) => precision_task(task, &p, &profiles, env),
-        Ok(TaskParams::Replicating(p)) => replicating_task(task, &p, &profiles, env),
-        Ok(TaskParams::Kmeans(p)) => kmeans_task(task, &p, profiles, env),
-        Ok(TaskParams::KnnAccuracy(p)) => knn_task(task, &p, &profiles, env),
-        Ok(TaskParams::BatchLeakage(p)) => leakage_task(task, &p, &profiles, env),
-        Ok(TaskParams::Relations(p)) => relations_task(task, &p, &profiles, env),
-        Ok(TaskParams::Partition(_)) => Err(err!(
+    let out = match &task.params {
+        TaskParams::Map(p) => map_task(task, p, profiles, env),
+        TaskParams::Enrichment(p) => enrichment_task(task, p, &profiles, env),
+        TaskParams::PrecisionAtK(p) => precision_task(task, p, &profiles, env),
+        TaskParams::Replicating(p) => replicating_task(task, p, &profiles, env),
+        TaskParams::Kmeans(p) => kmeans_task(task, p, profiles, env),
+        TaskParams::KnnAccuracy(p) => knn_task(task, p, &profiles, env),
+        TaskParams::BatchLeakage(p) => leakage_task(task, p, &profiles, env),
+        TaskParams::Relations(p) => relations_task(task, p, &profiles, env),
+        TaskParams::Partition(_) => Err(err!(
             "metric `partition` compares two label columns of a file; it has no meaning on a \
              plugin's profiles (use `cpbench eval partition`)"
         )),
     };
-    out.with_context(|| format!("task `{}` ({})", task.id, task.metric))
+    out.with_context(|| format!("task `{}` ({})", task.id, task.metric()))
 }
 
 fn map_task(task: &Task, t: &MapTask, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {

@@ -43,7 +43,7 @@ impl Params {
     /// Checks every value before any work.
     pub fn check(&self) -> Result<()> {
         self.origin
-            .within("percentile", self.percentile, 0.0, 100.0)?;
+            .check(cpbench_metrics::params::percentile(self.percentile))?;
         if self.sep.as_deref() == Some("") {
             bail!("{} must not be empty", self.origin.key("sep"));
         }

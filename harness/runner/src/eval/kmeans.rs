@@ -7,6 +7,7 @@
 
 use cpbench_core::Profiles;
 use cpbench_metrics::kmeans::{KMeansOptions, MeanSd, k_sweep, kmeans, score_restarts};
+use cpbench_metrics::params as limits;
 use cpbench_metrics::silhouette::{SilhouetteMetric, scib_batch_silhouette, silhouette_score};
 use cpbench_metrics::{LabelColumn, MetricError};
 use serde::Serialize;
@@ -80,19 +81,14 @@ impl Params {
     /// Checks every value before any work, naming the flag or manifest key at fault.
     pub fn check(&self) -> Result<()> {
         let o = self.origin;
-        if self.k == Some(0) {
-            return Err(o.invalid("k", 0, "must be at least 1"));
+        if let Some(k) = self.k {
+            o.check(limits::clusters(k as u64))?;
         }
-        o.at_least_one("restarts", self.restarts)?;
-        o.at_least_one("max_iter", self.max_iter)?;
-        o.finite_non_negative("tol", self.tol)?;
-        if let Some((from, to)) = self.k_sweep
-            && (from == 0 || from > to)
-        {
-            return Err(err!(
-                "{} {from}:{to}: needs 1 ≤ FROM ≤ TO",
-                o.key("k_sweep")
-            ));
+        o.check(limits::restarts(self.restarts as u64))?;
+        o.check(limits::max_iter(self.max_iter as u64))?;
+        o.check(limits::tol(self.tol))?;
+        if let Some((from, to)) = self.k_sweep {
+            o.check(limits::k_sweep(from as u64, to as u64))?;
         }
         Ok(())
     }

@@ -42,13 +42,8 @@ pub struct Params {
 impl Params {
     /// Checks every value before any work.
     pub fn check(&self) -> Result<()> {
-        if self.k == 0 {
-            bail!(
-                "{} 0: at least one neighbour must vote",
-                self.origin.key("k")
-            );
-        }
-        Ok(())
+        self.origin
+            .check(cpbench_metrics::params::neighbours("k", self.k as u64))
     }
 }
 

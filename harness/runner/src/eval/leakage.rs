@@ -13,10 +13,12 @@ use cpbench_core::Profiles;
 use cpbench_core::filter::RowFilter;
 use cpbench_metrics::classify::{LogisticParams, stratified_group_kfold};
 use cpbench_metrics::leakage::{CvScores, LeakageParams, batch_leakage, label_from_source};
+use cpbench_metrics::params as limits;
 use cpbench_metrics::{LabelColumn, MetricError};
 use serde::Serialize;
 
 use super::explain;
+
 use crate::error::{Error, Result};
 use crate::params::Origin;
 use crate::reporter::Reporter;
@@ -50,19 +52,9 @@ impl Params {
     /// Checks every value before any work.
     pub fn check(&self) -> Result<()> {
         let o = self.origin;
-        if self.folds < 2 {
-            bail!(
-                "{} {}: cross-validation needs at least 2",
-                o.key("folds"),
-                self.folds
-            );
-        }
-        if !(self.c.is_finite() && self.c > 0.0) {
-            bail!("{} {}: must be finite and > 0", o.key("c"), self.c);
-        }
-        if self.knn_k == 0 {
-            bail!("{} 0: at least one neighbour must vote", o.key("knn_k"));
-        }
+        o.check(limits::folds(self.folds as u64))?;
+        o.check(limits::inverse_regularization(self.c))?;
+        o.check(limits::neighbours("knn_k", self.knn_k as u64))?;
         if self.target == self.groups {
             bail!(
                 "{} and {} are both {}: every test fold would hold only classes its \

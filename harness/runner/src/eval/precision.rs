@@ -33,12 +33,8 @@ impl Params {
     /// Checks every value before any work.
     pub fn check(&self) -> Result<()> {
         let o = self.origin;
-        if self.k.is_empty() {
-            bail!("needs {} (the numbers of top pairs)", o.key("k"));
-        }
-        if let Some(k) = self.k.iter().find(|&&k| k == 0) {
-            bail!("{} {k}: every k must be at least 1", o.key("k"));
-        }
+        let ks: Vec<u64> = self.k.iter().map(|&k| k as u64).collect();
+        o.check(cpbench_metrics::params::neighbour_list("k", &ks))?;
         if self.group.is_empty() {
             bail!("{} names no column", o.key("group"));
         }

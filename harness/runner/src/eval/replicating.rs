@@ -7,6 +7,7 @@
 
 use cpbench_core::Profiles;
 use cpbench_metrics::Similarity;
+use cpbench_metrics::params as limits;
 use cpbench_metrics::replicating::{
     GroupMedianOptions, percent_replicating_group_median, percent_replicating_pairs,
 };
@@ -14,6 +15,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use super::explain;
+
 use crate::bail;
 use crate::error::Result;
 use crate::params::Origin;
@@ -65,7 +67,7 @@ impl Params {
     /// Checks every value before any work.
     pub fn check(&self) -> Result<()> {
         let o = self.origin;
-        o.within("quantile", self.quantile, 0.0, 1.0)?;
+        o.check(limits::quantile(self.quantile))?;
         if self.variant == Variant::Pair && (self.null_size.is_some() || self.seed.is_some()) {
             bail!(
                 "{} and {} apply to {} group-median only",
@@ -74,8 +76,8 @@ impl Params {
                 o.key("variant")
             );
         }
-        if self.null_size == Some(0) {
-            o.at_least_one("null_size", 0)?;
+        if let Some(n) = self.null_size {
+            o.check(limits::null_size(n as u64))?;
         }
         if self.replicate.is_empty() {
             bail!("{} names no column", o.key("replicate"));

@@ -79,6 +79,10 @@ pub struct BenchmarkManifest {
 }
 
 impl Manifest for BenchmarkManifest {
+    fn precheck(doc: &Doc<'_>) -> Result<(), ManifestError> {
+        BenchmarkManifest::precheck_tasks(doc)
+    }
+
     fn validate(&self, doc: &Doc<'_>) -> Result<(), ManifestError> {
         doc.check_schema_version(self.schema_version)?;
         doc.check_slug("id", &self.id)?;
@@ -180,27 +184,13 @@ impl Loaded<BenchmarkManifest> {
             }
         }
         for (i, t) in m.tasks.iter().enumerate() {
-            let lists = [
-                ("pos_sameby", &t.pos_sameby),
-                ("pos_diffby", &t.pos_diffby),
-                ("neg_sameby", &t.neg_sameby),
-                ("neg_diffby", &t.neg_diffby),
-                ("exclude_same", &t.exclude_same),
-                ("replicate", &t.replicate),
-            ];
-            for (name, list) in lists {
-                for (j, col) in list.iter().flatten().enumerate() {
+            for (name, list) in t.params.column_lists() {
+                for (j, col) in list.iter().enumerate() {
                     one(format!("task[{i}].{name}[{j}]"), col);
                 }
             }
-            for (name, col) in [
-                ("labels", &t.labels),
-                ("target", &t.target),
-                ("groups", &t.groups),
-            ] {
-                if let Some(col) = col {
-                    one(format!("task[{i}].{name}"), col);
-                }
+            for (name, col) in t.params.columns() {
+                one(format!("task[{i}].{name}"), col);
             }
         }
         out

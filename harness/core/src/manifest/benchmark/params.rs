@@ -1,48 +1,32 @@
 //! Parameter tables shared by `[[preprocess]]` steps and `[[task]]`s: each operation or metric
-//! names the keys it requires, allows, and of which exactly one must be given. The keys a
-//! step or task sets are read off its serialized form, in document order, so the first error
+//! names the keys it requires, allows, and of which exactly one must be given. The keys a step
+//! or task sets are read off the document itself, in document order, so the first error
 //! reported is the first one a reader meets.
-
-use serde::Serialize;
 
 use crate::manifest::ManifestError;
 use crate::manifest::source::Doc;
 
-/// Keys set in a flat parameter struct, found via its serialized form so the list
-/// cannot drift from the struct's fields; ordered as written in the document, so the first
-/// error reported is the first one a reader meets.
-pub(super) fn present_keys<T: Serialize>(
-    doc: &Doc<'_>,
-    prefix: &str,
-    value: &T,
-    skip: &[&str],
-) -> Vec<String> {
-    let mut keys: Vec<String> = match serde_json::to_value(value) {
-        Ok(serde_json::Value::Object(map)) => map
-            .into_iter()
-            .map(|(k, _)| k)
-            .filter(|k| !skip.contains(&k.as_str()))
-            .collect(),
-        _ => Vec::new(),
-    };
-    keys.sort_by_cached_key(|k| doc.line_of(&format!("{prefix}.{k}")));
-    keys
+/// The keys of the table at `prefix` (e.g. `task[2]`), in document order, without `skip`.
+pub(super) fn doc_keys(doc: &Doc<'_>, prefix: &str, skip: &[&str]) -> Vec<String> {
+    doc.keys_of(prefix)
+        .into_iter()
+        .filter(|k| !skip.contains(&k.as_str()))
+        .collect()
 }
 
-/// Checks parameters against an operation's or metric's table.
+/// Checks the keys `present` against an operation's or metric's table; on failure, the key
+/// at fault and why.
 pub(super) fn check_params(
-    doc: &Doc<'_>,
-    prefix: &str,
     what: &str,
     present: &[String],
     required: &[&str],
     allowed: &[&str],
     one_of: &[&str],
-) -> Result<(), ManifestError> {
+) -> Result<(), (String, String)> {
     for key in present {
         if !allowed.contains(&key.as_str()) {
-            return Err(doc.invalid(
-                format!("{prefix}.{key}"),
+            return Err((
+                key.clone(),
                 format!(
                     "not a parameter of {what} (allowed: {})",
                     allowed.join(", ")
@@ -52,7 +36,7 @@ pub(super) fn check_params(
     }
     for key in required {
         if !present.iter().any(|p| p == key) {
-            return Err(doc.invalid(format!("{prefix}.{key}"), format!("required by {what}")));
+            return Err((key.to_string(), format!("required by {what}")));
         }
     }
     if !one_of.is_empty() {
@@ -63,18 +47,27 @@ pub(super) fn check_params(
         match set.as_slice() {
             [_] => {}
             [] => {
-                return Err(doc.invalid(
-                    format!("{prefix}.{}", one_of[0]),
+                return Err((
+                    one_of[0].to_string(),
                     format!("{what} needs one of: {}", one_of.join(", ")),
                 ));
             }
             [_, second, ..] => {
-                return Err(doc.invalid(
-                    format!("{prefix}.{second}"),
+                return Err((
+                    second.to_string(),
                     format!("give only one of: {}", one_of.join(", ")),
                 ));
             }
         }
     }
     Ok(())
+}
+
+/// A key problem of the table at `prefix`, as a manifest error naming the key's line.
+pub(super) fn at_key(
+    doc: &Doc<'_>,
+    prefix: &str,
+    (key, message): (String, String),
+) -> ManifestError {
+    doc.invalid(format!("{prefix}.{key}"), message)
 }

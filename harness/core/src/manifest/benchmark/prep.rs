@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::columns::{check_rows, require_control};
-use super::params::{check_params, present_keys};
+use super::params::{at_key, check_params, doc_keys};
 use super::{BenchmarkManifest, Columns};
 use crate::manifest::ManifestError;
 use crate::manifest::source::Doc;
@@ -232,8 +232,9 @@ impl BenchmarkManifest {
         let what = format!("op `{}`", step.op);
         let (required, optional, methods) = step.op.rule();
         let allowed: Vec<&str> = required.iter().chain(optional).copied().collect();
-        let present = present_keys(doc, &prefix, step, &["op"]);
-        check_params(doc, &prefix, &what, &present, required, &allowed, &[])?;
+        let present = doc_keys(doc, &prefix, &["op"]);
+        check_params(&what, &present, required, &allowed, &[])
+            .map_err(|problem| at_key(doc, &prefix, problem))?;
 
         if let Some(method) = &step.method
             && !methods.contains(&method.as_str())

@@ -181,13 +181,19 @@ fn full_example_parses_with_defaults_and_resolved_paths() {
     assert_eq!(b.preprocess[2].op, PrepOp::Sphere);
     assert_eq!(b.preprocess[2].lambda, Some(0.01));
     assert_eq!(b.tasks.len(), 9);
-    assert_eq!(b.tasks[1].metric, Metric::KnnAccuracy);
-    assert_eq!(b.tasks[5].k_sweep, Some([2, 30]));
-    assert_eq!(b.tasks[4].similarity, Some(Similarity::Pearson));
-    assert_eq!(
-        m.task("corum").unwrap().pairs.as_deref(),
-        Some(&["CORUM".to_string()][..])
-    );
+    assert_eq!(b.tasks[1].metric(), Metric::KnnAccuracy);
+    let TaskParams::Kmeans(kmeans) = &b.tasks[5].params else {
+        panic!("task 5 is k-means")
+    };
+    assert_eq!(kmeans.k_sweep, Some([2, 30]));
+    let TaskParams::Replicating(replicating) = &b.tasks[4].params else {
+        panic!("task 4 is percent replicating")
+    };
+    assert_eq!(replicating.similarity, Some(Similarity::Pearson));
+    let TaskParams::Relations(relations) = &m.task("corum").unwrap().params else {
+        panic!("corum is a relations task")
+    };
+    assert_eq!(relations.pairs, ["CORUM"]);
     assert!(m.task("nope").is_none());
 
     let files = m.data_files();
@@ -283,22 +289,22 @@ fn wrong_types_and_values() {
     assert_err(
         &full_err("percentile = 99.0", "percentile = 150.0"),
         "task[2].percentile",
-        "out of range",
+        "150: must be in (0, 100]",
     );
     assert_err(
         &full_err("threshold = 0.05", "threshold = nan"),
         "task[0].threshold",
-        "out of range",
+        "NaN: must be in (0, 1]",
     );
     assert_err(
         &full_err("restarts = 100", "restarts = 0"),
         "task[5].restarts",
-        "at least 1",
+        "0: at least one restart is needed",
     );
     assert_err(
         &full_err("k_sweep = [2, 30]", "k_sweep = [30, 2]"),
         "task[5].k_sweep",
-        "2 <= first <= last",
+        "[30, 2]: not a range of cluster counts: need 2 ≤ first ≤ last",
     );
     assert_err(
         &full_err("k_sweep = [2, 30]", "k_sweep = [2]"),
@@ -416,8 +422,8 @@ fn per_metric_parameters() {
     );
     assert_err(
         &full_err("k_values = [1, 5, 10]", "k_values = [1, 5, 5]"),
-        "task[3].k_values[2]",
-        "listed twice",
+        "task[3].k_values",
+        "5: listed twice (position 3 of [1, 5, 5])",
     );
 }
 

@@ -1,14 +1,12 @@
-//! A checked `[[task]]` as the metric it names: one struct per metric holding only that
-//! metric's parameters, built by [`Task::params`] from the task table the loader checked
-//! (required keys present, no key the metric does not take, ranges valid). Absent optional
-//! keys stay `None`: defaults belong to the metric's parameter type in the runner, which is
-//! the one place that fills and checks them.
-//!
-//! The manifest keeps the flat table as its serde form, so that `benchmark.toml` errors name
-//! the key, its line and the keys the metric allows, and the published JSON Schema stays
-//! the same; code that scores a task reads [`TaskParams`] only.
+//! A `[[task]]`'s metric with its own parameters: one struct per metric holding only the keys
+//! that metric takes ([`TaskParams`]), converted from and to the flat table a manifest is
+//! written in (`TaskTable`). The conversion refuses a table with a key its metric does not take
+//! or without a required one (the loader's precheck names the key and line first). Absent
+//! optional keys stay `None`: defaults belong to the metric's parameter type in the runner,
+//! which fills them; ranges are checked with the metrics' own rules (`cpbench_metrics::params`)
+//! both here, at load, and there.
 
-use super::task::{Metric, Similarity, Task};
+use super::task::{Metric, Similarity, Task, TaskTable, check_task_keys};
 
 /// A task's metric with its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,98 +160,280 @@ pub struct RelationsTask {
 pub struct PartitionTask {
     /// The label column.
     pub labels: String,
+    /// Neighbours that vote.
+    pub k: Option<u32>,
+    /// Neighbours equal to the query on any of these columns are skipped.
+    pub exclude_same: Vec<String>,
+    /// Similarity measure.
+    pub similarity: Option<Similarity>,
+    /// Named variant recorded with the scores.
+    pub variant: Option<String>,
 }
 
-impl Task {
-    /// The task's metric with only its parameters. Fails (naming the key) only for a task
-    /// that did not go through the manifest check, which requires these keys.
-    pub fn params(&self) -> Result<TaskParams, String> {
-        let need = |value: &Option<String>, key: &str| {
-            value
-                .clone()
-                .ok_or_else(|| format!("task `{}`: needs `{key}`", self.id))
+impl TaskParams {
+    /// The metric these parameters belong to.
+    pub fn metric(&self) -> Metric {
+        match self {
+            TaskParams::Map(_) => Metric::Map,
+            TaskParams::Enrichment(_) => Metric::Enrichment,
+            TaskParams::PrecisionAtK(_) => Metric::PrecisionAtK,
+            TaskParams::Replicating(_) => Metric::Replicating,
+            TaskParams::Kmeans(_) => Metric::Kmeans,
+            TaskParams::KnnAccuracy(_) => Metric::KnnAccuracy,
+            TaskParams::BatchLeakage(_) => Metric::BatchLeakage,
+            TaskParams::Relations(_) => Metric::Relations,
+            TaskParams::Partition(_) => Metric::Partition,
+        }
+    }
+}
+
+impl TaskParams {
+    /// The lists of metadata columns the parameters name, with their keys.
+    pub fn column_lists(&self) -> Vec<(&'static str, &[String])> {
+        match self {
+            TaskParams::Map(m) => vec![
+                ("pos_sameby", &m.pos_sameby[..]),
+                ("pos_diffby", &m.pos_diffby[..]),
+                ("neg_sameby", &m.neg_sameby[..]),
+                ("neg_diffby", &m.neg_diffby[..]),
+            ],
+            TaskParams::Replicating(r) => r
+                .replicate
+                .as_deref()
+                .map(|l| vec![("replicate", l)])
+                .unwrap_or_default(),
+            TaskParams::KnnAccuracy(k) => vec![("exclude_same", &k.exclude_same[..])],
+            TaskParams::Partition(p) => vec![("exclude_same", &p.exclude_same[..])],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The single metadata columns the parameters name, with their keys.
+    pub fn columns(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            TaskParams::Map(m) => m
+                .multilabel
+                .as_ref()
+                .map(|(labels, _)| vec![("labels", labels.as_str())])
+                .unwrap_or_default(),
+            TaskParams::Enrichment(e) => vec![("labels", &e.labels)],
+            TaskParams::PrecisionAtK(p) => vec![("labels", &p.labels)],
+            TaskParams::Replicating(_) => Vec::new(),
+            TaskParams::Kmeans(k) => vec![("labels", &k.labels)],
+            TaskParams::KnnAccuracy(k) => vec![("labels", &k.labels)],
+            TaskParams::BatchLeakage(l) => {
+                let mut out = vec![("target", l.target.as_str())];
+                out.extend(l.groups.as_deref().map(|g| ("groups", g)));
+                out
+            }
+            TaskParams::Relations(r) => r
+                .labels
+                .as_deref()
+                .map(|l| vec![("labels", l)])
+                .unwrap_or_default(),
+            TaskParams::Partition(p) => vec![("labels", &p.labels)],
+        }
+    }
+}
+
+impl TryFrom<TaskTable> for Task {
+    type Error = String;
+
+    /// The typed task, or which key is wrong and why (a key the metric does not take, a
+    /// required one missing, `labels` of `map` without its `multilabel_sep`).
+    fn try_from(t: TaskTable) -> Result<Task, String> {
+        let present: Vec<String> = t.set_keys().into_iter().map(str::to_string).collect();
+        check_task_keys(t.metric, &present).map_err(|(key, why)| format!("`{key}`: {why}"))?;
+        let need = |value: Option<String>, key: &str| {
+            value.ok_or_else(|| format!("`{key}`: required by metric `{}`", t.metric))
         };
-        let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
-        let ks = || match (&self.k_values, self.k) {
-            (Some(ks), _) => ks.clone(),
+        let ks = |k: Option<u32>, k_values: Option<Vec<u32>>| match (k_values, k) {
+            (Some(ks), _) => ks,
             (None, Some(k)) => vec![k],
             (None, None) => Vec::new(),
         };
-        Ok(match self.metric {
+        let params = match t.metric {
             Metric::Map => TaskParams::Map(MapTask {
-                pos_sameby: list(&self.pos_sameby),
-                pos_diffby: list(&self.pos_diffby),
-                neg_sameby: list(&self.neg_sameby),
-                neg_diffby: list(&self.neg_diffby),
-                reference: self.reference.clone(),
-                multilabel: match &self.multilabel_sep {
-                    Some(sep) => Some((need(&self.labels, "labels")?, sep.clone())),
-                    None => None,
+                pos_sameby: t.pos_sameby.unwrap_or_default(),
+                pos_diffby: t.pos_diffby.unwrap_or_default(),
+                neg_sameby: t.neg_sameby.unwrap_or_default(),
+                neg_diffby: t.neg_diffby.unwrap_or_default(),
+                reference: t.reference,
+                multilabel: match (t.labels, t.multilabel_sep) {
+                    (Some(labels), Some(sep)) => Some((labels, sep)),
+                    (None, None) => None,
+                    (Some(_), None) => {
+                        return Err("`multilabel_sep`: `labels` of metric `map` names the \
+                                    multilabel column and needs its separator"
+                            .to_string());
+                    }
+                    (None, Some(_)) => {
+                        return Err("`labels`: needs `labels` (the multilabel column)".to_string());
+                    }
                 },
-                similarity: self.similarity,
-                null_size: self.null_size,
-                seed: self.seed,
-                threshold: self.threshold,
+                similarity: t.similarity,
+                null_size: t.null_size,
+                seed: t.seed,
+                threshold: t.threshold,
             }),
             Metric::Enrichment => TaskParams::Enrichment(EnrichmentTask {
-                labels: need(&self.labels, "labels")?,
-                multilabel_sep: self.multilabel_sep.clone(),
-                percentile: self.percentile,
-                similarity: self.similarity,
-                variant: self.variant.clone(),
+                labels: need(t.labels, "labels")?,
+                multilabel_sep: t.multilabel_sep,
+                percentile: t.percentile,
+                similarity: t.similarity,
+                variant: t.variant,
             }),
-            Metric::PrecisionAtK => {
-                let k = ks();
-                if k.is_empty() {
-                    return Err(format!("task `{}`: needs `k` or `k_values`", self.id));
-                }
-                TaskParams::PrecisionAtK(PrecisionAtKTask {
-                    labels: need(&self.labels, "labels")?,
-                    k,
-                    similarity: self.similarity,
-                })
-            }
+            Metric::PrecisionAtK => TaskParams::PrecisionAtK(PrecisionAtKTask {
+                labels: need(t.labels, "labels")?,
+                k: ks(t.k, t.k_values),
+                similarity: t.similarity,
+            }),
             Metric::Replicating => TaskParams::Replicating(ReplicatingTask {
-                replicate: self.replicate.clone(),
-                quantile: self.quantile,
-                null_size: self.null_size,
-                seed: self.seed,
-                similarity: self.similarity,
-                variant: self.variant.clone(),
+                replicate: t.replicate,
+                quantile: t.quantile,
+                null_size: t.null_size,
+                seed: t.seed,
+                similarity: t.similarity,
+                variant: t.variant,
             }),
             Metric::Kmeans => TaskParams::Kmeans(KmeansTask {
-                labels: need(&self.labels, "labels")?,
-                k: self.k,
-                k_sweep: self.k_sweep,
-                restarts: self.restarts,
-                seed: self.seed,
+                labels: need(t.labels, "labels")?,
+                k: t.k,
+                k_sweep: t.k_sweep,
+                restarts: t.restarts,
+                seed: t.seed,
             }),
             Metric::KnnAccuracy => TaskParams::KnnAccuracy(KnnTask {
-                labels: need(&self.labels, "labels")?,
-                k: ks(),
-                exclude_same: list(&self.exclude_same),
-                similarity: self.similarity,
+                labels: need(t.labels, "labels")?,
+                k: ks(t.k, t.k_values),
+                exclude_same: t.exclude_same.unwrap_or_default(),
+                similarity: t.similarity,
             }),
             Metric::BatchLeakage => TaskParams::BatchLeakage(LeakageTask {
-                target: need(&self.target, "target")?,
-                groups: self.groups.clone(),
-                folds: self.folds,
-                seed: self.seed,
-                controls: self.controls.clone(),
-                variant: self.variant.clone(),
+                target: need(t.target, "target")?,
+                groups: t.groups,
+                folds: t.folds,
+                seed: t.seed,
+                controls: t.controls,
+                variant: t.variant,
             }),
             Metric::Relations => TaskParams::Relations(RelationsTask {
-                pairs: self
-                    .pairs
-                    .clone()
-                    .ok_or_else(|| format!("task `{}`: needs `pairs`", self.id))?,
-                labels: self.labels.clone(),
-                similarity: self.similarity,
+                pairs: t.pairs.unwrap_or_default(),
+                labels: t.labels,
+                similarity: t.similarity,
             }),
             Metric::Partition => TaskParams::Partition(PartitionTask {
-                labels: need(&self.labels, "labels")?,
+                labels: need(t.labels, "labels")?,
+                k: t.k,
+                exclude_same: t.exclude_same.unwrap_or_default(),
+                similarity: t.similarity,
+                variant: t.variant,
             }),
+        };
+        Ok(Task {
+            id: t.id,
+            description: t.description,
+            level: t.level,
+            rows: t.rows,
+            params,
         })
+    }
+}
+
+/// A list key as written: absent when empty.
+fn listed(v: Vec<String>) -> Option<Vec<String>> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// Neighbour counts as written: one as `k`, several as `k_values`.
+fn k_keys(k: Vec<u32>) -> (Option<u32>, Option<Vec<u32>>) {
+    match k.as_slice() {
+        [] => (None, None),
+        [one] => (Some(*one), None),
+        _ => (None, Some(k)),
+    }
+}
+
+impl From<Task> for TaskTable {
+    fn from(task: Task) -> TaskTable {
+        let mut t = TaskTable {
+            metric: task.metric(),
+            ..TaskTable::empty(task.id)
+        };
+        t.description = task.description;
+        t.level = task.level;
+        t.rows = task.rows;
+        match task.params {
+            TaskParams::Map(m) => {
+                t.pos_sameby = listed(m.pos_sameby);
+                t.pos_diffby = listed(m.pos_diffby);
+                t.neg_sameby = listed(m.neg_sameby);
+                t.neg_diffby = listed(m.neg_diffby);
+                t.reference = m.reference;
+                if let Some((labels, sep)) = m.multilabel {
+                    t.labels = Some(labels);
+                    t.multilabel_sep = Some(sep);
+                }
+                t.similarity = m.similarity;
+                t.null_size = m.null_size;
+                t.seed = m.seed;
+                t.threshold = m.threshold;
+            }
+            TaskParams::Enrichment(e) => {
+                t.labels = Some(e.labels);
+                t.multilabel_sep = e.multilabel_sep;
+                t.percentile = e.percentile;
+                t.similarity = e.similarity;
+                t.variant = e.variant;
+            }
+            TaskParams::PrecisionAtK(p) => {
+                t.labels = Some(p.labels);
+                (t.k, t.k_values) = k_keys(p.k);
+                t.similarity = p.similarity;
+            }
+            TaskParams::Replicating(r) => {
+                t.replicate = r.replicate;
+                t.quantile = r.quantile;
+                t.null_size = r.null_size;
+                t.seed = r.seed;
+                t.similarity = r.similarity;
+                t.variant = r.variant;
+            }
+            TaskParams::Kmeans(k) => {
+                t.labels = Some(k.labels);
+                t.k = k.k;
+                t.k_sweep = k.k_sweep;
+                t.restarts = k.restarts;
+                t.seed = k.seed;
+            }
+            TaskParams::KnnAccuracy(k) => {
+                t.labels = Some(k.labels);
+                (t.k, t.k_values) = k_keys(k.k);
+                t.exclude_same = listed(k.exclude_same);
+                t.similarity = k.similarity;
+            }
+            TaskParams::BatchLeakage(l) => {
+                t.target = Some(l.target);
+                t.groups = l.groups;
+                t.folds = l.folds;
+                t.seed = l.seed;
+                t.controls = l.controls;
+                t.variant = l.variant;
+            }
+            TaskParams::Relations(r) => {
+                t.pairs = Some(r.pairs);
+                t.labels = r.labels;
+                t.similarity = r.similarity;
+            }
+            TaskParams::Partition(p) => {
+                t.labels = Some(p.labels);
+                t.k = p.k;
+                t.exclude_same = listed(p.exclude_same);
+                t.similarity = p.similarity;
+                t.variant = p.variant;
+            }
+        }
+        t
     }
 }
 
@@ -261,8 +441,8 @@ impl Task {
 mod tests {
     use super::*;
 
-    fn task(json: serde_json::Value) -> Task {
-        serde_json::from_value(json).unwrap()
+    fn task(json: serde_json::Value) -> Result<Task, String> {
+        serde_json::from_value(json).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -270,8 +450,9 @@ mod tests {
         let map = task(serde_json::json!({
             "id": "m", "metric": "map", "pos_sameby": ["A"], "neg_diffby": ["A"],
             "labels": "Metadata_moa", "multilabel_sep": "|", "null_size": 100
-        }));
-        let TaskParams::Map(m) = map.params().unwrap() else {
+        }))
+        .unwrap();
+        let TaskParams::Map(m) = &map.params else {
             panic!("a map task")
         };
         assert_eq!(m.pos_sameby, ["A"]);
@@ -281,30 +462,97 @@ mod tests {
             Some(("Metadata_moa".to_string(), "|".to_string()))
         );
         assert_eq!((m.null_size, m.seed), (Some(100), None));
+        assert_eq!(map.metric(), Metric::Map);
 
-        let knn = task(serde_json::json!({"id": "k", "metric": "knn-accuracy", "labels": "L"}));
-        let TaskParams::KnnAccuracy(k) = knn.params().unwrap() else {
+        let knn =
+            task(serde_json::json!({"id": "k", "metric": "knn-accuracy", "labels": "L"})).unwrap();
+        let TaskParams::KnnAccuracy(k) = knn.params else {
             panic!("a knn task")
         };
         assert!(k.k.is_empty(), "no k: the metric's default applies");
         let p = task(serde_json::json!({
             "id": "p", "metric": "precision-at-k", "labels": "L", "k_values": [1, 5]
-        }));
-        let TaskParams::PrecisionAtK(p) = p.params().unwrap() else {
+        }))
+        .unwrap();
+        let TaskParams::PrecisionAtK(p) = p.params else {
             panic!("a precision task")
         };
         assert_eq!(p.k, [1, 5]);
     }
 
     #[test]
-    fn a_required_key_missing_outside_the_manifest_check_is_named() {
-        let e = task(serde_json::json!({"id": "k", "metric": "kmeans"}))
-            .params()
-            .unwrap_err();
-        assert_eq!(e, "task `k`: needs `labels`");
+    fn a_table_that_does_not_fit_its_metric_is_refused_naming_the_key() {
+        let e = task(serde_json::json!({"id": "k", "metric": "kmeans"})).unwrap_err();
+        assert!(e.contains("`labels`: required by metric `kmeans`"), "{e}");
         let e = task(serde_json::json!({"id": "p", "metric": "precision-at-k", "labels": "L"}))
-            .params()
             .unwrap_err();
-        assert!(e.contains("`k` or `k_values`"), "{e}");
+        assert!(e.contains("needs one of: k, k_values"), "{e}");
+        let e = task(serde_json::json!({
+            "id": "m", "metric": "map", "pos_sameby": ["A"], "restarts": 3
+        }))
+        .unwrap_err();
+        assert!(
+            e.contains("`restarts`: not a parameter of metric `map`"),
+            "{e}"
+        );
+        let e = task(serde_json::json!({
+            "id": "m", "metric": "map", "pos_sameby": ["A"], "labels": "L"
+        }))
+        .unwrap_err();
+        assert!(e.contains("`multilabel_sep`"), "{e}");
+        let e = task(serde_json::json!({
+            "id": "k", "metric": "knn-accuracy", "labels": "L", "k": 1, "k_values": [2]
+        }))
+        .unwrap_err();
+        assert!(e.contains("not both"), "{e}");
+    }
+
+    #[test]
+    fn every_metric_round_trips_through_its_flat_table() {
+        let tables = [
+            serde_json::json!({"id": "a", "metric": "map", "pos_sameby": ["A"],
+                "pos_diffby": ["B"], "neg_diffby": ["A"], "reference": "controls",
+                "labels": "A", "multilabel_sep": "|", "similarity": "pearson",
+                "null_size": 10, "seed": 3, "threshold": 0.1, "level": "well",
+                "rows": "A != x", "description": "d"}),
+            serde_json::json!({"id": "b", "metric": "enrichment", "labels": "A",
+                "multilabel_sep": "|", "percentile": 98.0, "variant": "v"}),
+            serde_json::json!({"id": "c", "metric": "precision-at-k", "labels": "A",
+                "k_values": [1, 5]}),
+            serde_json::json!({"id": "d", "metric": "replicating", "replicate": ["A"],
+                "quantile": 0.9, "null_size": 5, "seed": 1, "variant": "group-median"}),
+            serde_json::json!({"id": "e", "metric": "kmeans", "labels": "A", "k": 4,
+                "k_sweep": [2, 6], "restarts": 7, "seed": 2}),
+            serde_json::json!({"id": "f", "metric": "knn-accuracy", "labels": "A", "k": 3,
+                "exclude_same": ["B"]}),
+            serde_json::json!({"id": "g", "metric": "batch-leakage", "target": "P",
+                "groups": "Q", "folds": 3, "seed": 4, "controls": "controls", "variant": "v"}),
+            serde_json::json!({"id": "h", "metric": "relations", "pairs": ["CORUM"],
+                "labels": "G"}),
+            serde_json::json!({"id": "i", "metric": "partition", "labels": "A", "k": 1,
+                "exclude_same": ["B"], "variant": "nsc"}),
+        ];
+        assert_eq!(tables.len(), Metric::ALL.len());
+        for table in tables {
+            let typed = task(table.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&typed).unwrap(), table);
+        }
+    }
+
+    #[test]
+    fn the_key_list_covers_every_field_of_the_published_table() {
+        let schema = serde_json::to_value(schemars::schema_for!(TaskTable)).unwrap();
+        let mut properties: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k != "id" && *k != "metric")
+            .collect();
+        let full = TaskTable::full();
+        let mut listed = full.set_keys();
+        properties.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(listed, properties);
     }
 }
