@@ -10,6 +10,7 @@ mod eval_ranking;
 mod insp;
 mod native;
 mod neighbours;
+mod pipes;
 mod plugins;
 mod prep;
 mod simulate;

@@ -1,5 +1,10 @@
 //! The `cpbench` binary: parses arguments and calls the library crates. Exit codes: 0 ok,
-//! 1 a check failed, 2 bad input or usage.
+//! 1 a check failed, 2 bad input or usage (and a write to stdout or stderr that failed other
+//! than by a broken pipe; a reader that goes away is no failure: see [`output`]).
+
+// First, so that its printing macros (and its guard over `std`'s) are in scope in every module.
+#[macro_use]
+mod output;
 
 mod cmd;
 mod progress;
@@ -89,7 +94,22 @@ fn keep_freed_blocks() {}
 
 fn main() -> ExitCode {
     keep_freed_blocks();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout (exit 0), usage errors to stderr (exit 2); clap's
+            // own `exit` would swallow a failed write, so it is recorded like any other.
+            let stream = if e.use_stderr() {
+                output::Stream::Stderr
+            } else {
+                output::Stream::Stdout
+            };
+            if let Err(io) = e.print() {
+                output::record(stream, io);
+            }
+            return output::finish(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
         Command::Leaderboard(a) => cmd::leaderboard::run(a),
@@ -106,14 +126,16 @@ fn main() -> ExitCode {
         Command::Simulate(c) => cmd::simulate::run(c),
         Command::Plugin(c) => cmd::plugin::run(c),
     };
-    match result {
-        Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::CheckFailed) => ExitCode::from(1),
+    let code = match result {
+        Ok(Outcome::Ok) => 0,
+        Ok(Outcome::CheckFailed) => 1,
         Err(e) => {
             // Errors that reach here are about the user's input (files, manifests, flags):
             // failures of checks are reported as `Outcome::CheckFailed` instead.
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            errln!("error: {e:#}");
+            2
         }
-    }
+    };
+    // A failed write to stdout or stderr turns the code into 2, with its own error line.
+    output::finish(code)
 }

@@ -21,16 +21,19 @@ pub fn bytes(len: u64, message: &str) -> ProgressBar {
 }
 
 /// Summaries and finished pairs on stdout, notes on stderr.
+///
+/// A closed or full stream never stops the work: the line is dropped and the failure, if it is
+/// one, decides the exit status at the end (`crate::output`).
 pub struct Console;
 
 impl Reporter for Console {
     fn summary(&self, line: &str) {
-        println!("{line}");
+        outln!("{line}");
     }
     fn note(&self, line: &str) {
-        eprintln!("{line}");
+        errln!("{line}");
     }
     fn pair_done(&self, line: &str) {
-        println!("{line}");
+        outln!("{line}");
     }
 }

@@ -31,12 +31,12 @@ pub fn run(args: Args) -> Result<Outcome> {
     let (mut held, mut total) = (0, 0);
     for path in &args.audits {
         let audit = open_audit(path)?;
-        println!("audit {} — {}", audit.manifest.id, audit.manifest.title);
+        outln!("audit {} — {}", audit.manifest.id, audit.manifest.title);
         let verdicts = recompute_claims(&audit, &args.plugins, &opts, print_claim)?;
         total += verdicts.len();
         held += verdicts.iter().filter(|v| **v).count();
     }
-    println!("{held} of {total} claims reproduced");
+    outln!("{held} of {total} claims reproduced");
     Ok(if held == total {
         Outcome::Ok
     } else {
@@ -49,7 +49,7 @@ fn print_claim(o: &ClaimOutcome<'_>) {
     let claim = o.claim;
     let (lo, hi) = claim.accepted_range();
     match &o.value {
-        Ok(value) => println!(
+        Ok(value) => outln!(
             "  {:<15} {:<28} published {} recomputed {:.4} (diff {:+.4}; accepted [{}, {}])",
             if o.reproduced() {
                 "REPRODUCED"
@@ -63,13 +63,14 @@ fn print_claim(o: &ClaimOutcome<'_>) {
             fmt(lo),
             fmt(hi)
         ),
-        Err(why) => println!(
+        Err(why) => outln!(
             "  NOT REPRODUCED  {:<28} published {}: {why}",
-            claim.id, claim.value
+            claim.id,
+            claim.value
         ),
     }
     let r = &o.run.result;
-    println!(
+    outln!(
         "      {} × {}@{} ({}), {}; benchmark sha256 {}…, plugin {}…, harness {}{}",
         r.benchmark.id,
         r.plugin.id,
@@ -92,7 +93,7 @@ fn print_claim(o: &ClaimOutcome<'_>) {
             .map(|c| format!(" ({c})"))
             .unwrap_or_default()
     );
-    println!("      result: {}", o.run.files.result.display());
+    outln!("      result: {}", o.run.files.result.display());
 }
 
 fn fmt(v: f64) -> String {

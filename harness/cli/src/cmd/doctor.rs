@@ -59,7 +59,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         polars_max_threads: std::env::var("POLARS_MAX_THREADS").ok(),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_text(&report);
     }
@@ -71,30 +71,32 @@ pub fn run(args: Args) -> Result<Outcome> {
 }
 
 fn print_text(r: &Report) {
-    println!("cpbench {VERSION}");
+    outln!("cpbench {VERSION}");
     match (&r.onnxruntime, &r.onnxruntime_error) {
         (Some(rt), _) => {
-            println!(
+            outln!(
                 "ONNX Runtime: {} at {} (found via {})",
-                rt.version, rt.path, rt.found_via
+                rt.version,
+                rt.path,
+                rt.found_via
             );
-            println!("execution providers: {}", rt.execution_providers.join(", "));
+            outln!("execution providers: {}", rt.execution_providers.join(", "));
         }
-        (None, Some(e)) => println!("ONNX Runtime: not usable: {e}"),
-        (None, None) => println!("ONNX Runtime: not usable"),
+        (None, Some(e)) => outln!("ONNX Runtime: not usable: {e}"),
+        (None, None) => outln!("ONNX Runtime: not usable"),
     }
     if r.cuda_usable {
-        println!("CUDA: usable (CUDAExecutionProvider available)");
+        outln!("CUDA: usable (CUDAExecutionProvider available)");
     } else if r.onnxruntime.is_some() {
-        println!(
+        outln!(
             "CUDA: not usable (this ONNX Runtime has no CUDAExecutionProvider; for a GPU run \
              `ci/setup-onnxruntime.sh --gpu` and `source .ort/gpu.env`); ONNX plugins run on CPU"
         );
     } else {
-        println!("CUDA: unknown (ONNX Runtime not loaded)");
+        outln!("CUDA: unknown (ONNX Runtime not loaded)");
     }
     let env = |v: &Option<String>| v.clone().unwrap_or_else(|| "unset".into());
-    println!(
+    outln!(
         "threads: {} available (RAYON_NUM_THREADS {}, POLARS_MAX_THREADS {})",
         r.threads_available,
         env(&r.rayon_num_threads),

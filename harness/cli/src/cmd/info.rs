@@ -131,7 +131,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         metadata,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print_text(&summary);
     }
@@ -139,14 +139,15 @@ pub fn run(args: Args) -> Result<Outcome> {
 }
 
 fn print_text(s: &Summary) {
-    println!("file:      {}", s.file.display());
-    println!("sha256:    {}", s.sha256);
+    outln!("file:      {}", s.file.display());
+    outln!("sha256:    {}", s.sha256);
     if s.rows == s.rows_in_file {
-        println!("rows:      {}", s.rows);
+        outln!("rows:      {}", s.rows);
     } else {
-        println!(
+        outln!(
             "rows:      {} (of {} in the file pass the filters)",
-            s.rows, s.rows_in_file
+            s.rows,
+            s.rows_in_file
         );
     }
     let how = if s.level_guessed {
@@ -154,24 +155,27 @@ fn print_text(s: &Summary) {
     } else {
         ""
     };
-    println!("level:     {}{how}", s.level);
-    println!(
+    outln!("level:     {}{how}", s.level);
+    outln!(
         "features:  {} (NaN or missing values: {}, infinite: {}, rows affected: {})",
-        s.features, s.nan_values, s.infinite_values, s.rows_with_nonfinite
+        s.features,
+        s.nan_values,
+        s.infinite_values,
+        s.rows_with_nonfinite
     );
     if s.dropped_rows > 0 {
-        println!("dropped:   {} rows with non-finite values", s.dropped_rows);
+        outln!("dropped:   {} rows with non-finite values", s.dropped_rows);
     }
     if !s.dropped_columns.is_empty() {
-        println!(
+        outln!(
             "dropped:   {} feature columns with non-finite values",
             s.dropped_columns.len()
         );
     }
-    println!("metadata:  {} columns", s.metadata.len());
+    outln!("metadata:  {} columns", s.metadata.len());
     let width = s.metadata.iter().map(|m| m.name.len()).max().unwrap_or(0);
     for m in &s.metadata {
-        println!(
+        outln!(
             "  {:<width$}  {:>5} distinct  {:>5} missing  {:<4}  {}",
             m.name,
             m.distinct,

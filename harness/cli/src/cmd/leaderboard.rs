@@ -110,7 +110,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     };
     let t0 = std::time::Instant::now();
     let outcome = leaderboard(&spec, &executor, &Console)?;
-    println!(
+    outln!(
         "leaderboard: {} runs in {:.0} s → {}",
         outcome.n_runs,
         t0.elapsed().as_secs_f64(),
@@ -118,20 +118,20 @@ pub fn run(args: Args) -> Result<Outcome> {
     );
     if outcome.regressions.is_empty() {
         if outcome.compared {
-            println!(
+            outln!(
                 "no regression against the baseline (tolerance {})",
                 spec.tolerance
             );
         }
         Ok(Outcome::Ok)
     } else {
-        eprintln!(
+        errln!(
             "{} regressions against the baseline (tolerance {}):",
             outcome.regressions.len(),
             spec.tolerance
         );
         for r in &outcome.regressions {
-            eprintln!("  {}", r.describe());
+            errln!("  {}", r.describe());
         }
         Ok(Outcome::CheckFailed)
     }

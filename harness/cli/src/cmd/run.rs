@@ -57,7 +57,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let plugin = load_plugin(&args.plugin)?;
     let outcome = run_pair(&bench, &plugin, &run_options(&args.out, args.force))?;
     if args.quiet {
-        println!("{}", outcome.files.result.display());
+        outln!("{}", outcome.files.result.display());
     } else {
         print_outcome(&outcome);
     }
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> Result<Outcome> {
 /// One block per run: status, headline scores, where the files are.
 pub fn print_outcome(o: &PairOutcome) {
     let r = &o.result;
-    println!(
+    outln!(
         "{}@v{} × {}@{}: {}{} ({:.1} s{})",
         r.benchmark.id,
         r.benchmark.version,
@@ -85,10 +85,10 @@ pub fn print_outcome(o: &PairOutcome) {
             .unwrap_or_default()
     );
     for reason in &r.reasons {
-        println!("  {reason}");
+        outln!("  {reason}");
     }
     for s in r.scores.iter().filter(|s| s.primary) {
-        println!(
+        outln!(
             "  {:<24} {:<20} {:.4}{}",
             s.task,
             s.metric,
@@ -96,6 +96,6 @@ pub fn print_outcome(o: &PairOutcome) {
             s.sd.map(|sd| format!(" ± {sd:.4}")).unwrap_or_default()
         );
     }
-    println!("  result: {}", o.files.result.display());
-    println!("  report: {}", o.files.report.display());
+    outln!("  result: {}", o.files.result.display());
+    outln!("  report: {}", o.files.report.display());
 }

@@ -28,7 +28,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     for (name, text) in all {
         let path = args.dir.join(name);
         write_bytes_atomic(&path, text.as_bytes())?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(Outcome::Ok)
 }

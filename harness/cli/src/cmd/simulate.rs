@@ -422,7 +422,7 @@ fn heterogeneity(a: HeterogeneityArgs) -> Result<Outcome> {
         })).collect::<Vec<_>>(),
     });
     write_sidecar(&a.common.out, "heterogeneity", &a, &[&name], summary)?;
-    eprintln!(
+    errln!(
         "{n_rows} cells in {n_wells} wells → {}",
         a.common.out.display()
     );
@@ -527,7 +527,7 @@ fn images(a: ImagesArgs) -> Result<Outcome> {
         &["crops.npy", "cells.csv"],
         summary,
     )?;
-    eprintln!(
+    errln!(
         "{n} crops of {}×{}×{} → {}",
         CHANNELS.len(),
         params.size,
@@ -620,7 +620,7 @@ fn large(a: LargeArgs) -> Result<Outcome> {
         "test_rows": n_test,
     });
     write_sidecar(&a.common.out, "large", &a, &["wells.parquet"], summary)?;
-    eprintln!(
+    errln!(
         "{} wells on {n_plates} plates → {}",
         params.n_wells,
         path.display()

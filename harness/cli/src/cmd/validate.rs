@@ -47,10 +47,10 @@ pub fn run(args: Args) -> Result<Outcome> {
         bail!("{invalid} of {n} manifests are invalid (see above)");
     }
     if failed > 0 {
-        println!("{failed} of {n} manifests name data that does not match its sha256");
+        outln!("{failed} of {n} manifests name data that does not match its sha256");
         return Ok(Outcome::CheckFailed);
     }
-    println!("all {n} manifests are valid");
+    outln!("all {n} manifests are valid");
     Ok(Outcome::Ok)
 }
 
@@ -58,11 +58,11 @@ fn check(path: &Path, with_data: bool) -> Verdict {
     let manifest = match load_any(path) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("invalid: {e}");
+            errln!("invalid: {e}");
             return Verdict::Invalid;
         }
     };
-    println!(
+    outln!(
         "{}: {} '{}' parses",
         path.display(),
         manifest.kind_name(),
@@ -75,13 +75,13 @@ fn check(path: &Path, with_data: bool) -> Verdict {
     if let AnyManifest::Benchmark(b) = &manifest
         && let Err(e) = cpbench_runner::bench::ensure_simulated(b, Some(&InProcess))
     {
-        eprintln!("invalid: {}", e.chain());
+        errln!("invalid: {}", e.chain());
         return Verdict::Invalid;
     }
     let mut verdict = Verdict::Ok;
     for data in manifest.data_files() {
         if !data.path.is_file() {
-            eprintln!(
+            errln!(
                 "invalid: {}: key `{}`: file {} does not exist",
                 path.display(),
                 data.key,
@@ -90,7 +90,7 @@ fn check(path: &Path, with_data: bool) -> Verdict {
             return Verdict::Invalid;
         }
         let Some(pinned) = &data.sha256 else {
-            println!("  {}: {} (no sha256 pinned)", data.key, data.path.display());
+            outln!("  {}: {} (no sha256 pinned)", data.key, data.path.display());
             continue;
         };
         let len = std::fs::metadata(&data.path).map(|m| m.len()).unwrap_or(0);
@@ -98,15 +98,15 @@ fn check(path: &Path, with_data: bool) -> Verdict {
         let actual = match hash::sha256_file_with_progress(&data.path, |n| bar.inc(n)) {
             Ok(h) => h,
             Err(e) => {
-                eprintln!("invalid: {}: {e}", data.path.display());
+                errln!("invalid: {}: {e}", data.path.display());
                 return Verdict::Invalid;
             }
         };
         bar.finish_and_clear();
         if &actual == pinned {
-            println!("  {}: sha256 ok", data.key);
+            outln!("  {}: sha256 ok", data.key);
         } else {
-            println!(
+            outln!(
                 "  FAILED {}: {} has sha256 {actual}, the manifest pins {pinned}",
                 data.key,
                 data.path.display()
@@ -117,7 +117,7 @@ fn check(path: &Path, with_data: bool) -> Verdict {
     if let AnyManifest::Benchmark(b) = &manifest
         && let Err(e) = check_columns(b)
     {
-        eprintln!("invalid: {e:#}");
+        errln!("invalid: {e:#}");
         return Verdict::Invalid;
     }
     verdict
@@ -149,7 +149,7 @@ fn check_columns(b: &Loaded<BenchmarkManifest>) -> Result<()> {
             bail!("{}: key `{key}`: {e}", b.path.display());
         }
     }
-    println!(
+    outln!(
         "  data.profiles: {} rows, {} features, every named column present",
         profiles.n_rows(),
         profiles.n_features()

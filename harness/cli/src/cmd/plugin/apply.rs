@@ -98,7 +98,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let applied = apply_to_profiles(&plugin, &profiles, &spec, &super::run_env())?;
     args.io.write(&applied.profiles)?;
     let m = &plugin.manifest;
-    eprintln!(
+    errln!(
         "{} {} ({}): {} rows × {} → {} rows × {}{}",
         m.id,
         m.version,
@@ -115,7 +115,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             .unwrap_or_default()
     );
     for note in &applied.output.notes {
-        eprintln!("  {note}");
+        errln!("  {note}");
     }
     Ok(Outcome::Ok)
 }

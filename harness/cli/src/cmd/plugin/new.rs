@@ -72,12 +72,12 @@ pub fn run(args: Args) -> Result<Outcome> {
     for (name, text) in &files {
         write_bytes_atomic(&folder.join(name), text.as_bytes())?;
     }
-    println!("created {}:", folder.display());
+    outln!("created {}:", folder.display());
     for (name, _) in &files {
-        println!("  {name}");
+        outln!("  {name}");
     }
     match args.kind {
-        Kind::Onnx => println!(
+        Kind::Onnx => outln!(
             "next: export your model to {}/model.onnx (input '{}', output '{}'), edit plugin.toml, \
              then run `cpbench plugin check {}`",
             folder.display(),
@@ -85,7 +85,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             args.output_name,
             folder.display()
         ),
-        Kind::Native => println!(
+        Kind::Native => outln!(
             "next: add \"{}\" to [workspace] members in Cargo.toml, run `cargo build --workspace`, \
              then `cpbench plugin check {}`",
             folder.display(),

@@ -52,7 +52,7 @@ pub fn run(args: Args, consensus: bool) -> Result<Outcome> {
     let file = args.io.file();
     let keep = args.keep.as_deref().map(split_list).unwrap_or_default();
     let out = aggregate_profiles(&profiles, &by, &keep, agg.as_ref(), args.level, &file)?;
-    eprintln!(
+    errln!(
         "{} rows → {} groups by {}",
         profiles.n_rows(),
         out.n_rows(),

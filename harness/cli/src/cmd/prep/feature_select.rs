@@ -118,7 +118,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     if let Some(path) = &args.excluded {
         write_json(path, &excluded)?;
     }
-    eprintln!(
+    errln!(
         "kept {} of {} features ({})",
         excluded.n_kept,
         n_input,
