@@ -13,6 +13,7 @@ mod neighbours;
 mod pipes;
 mod plugins;
 mod prep;
+mod reliability;
 mod simulate;
 mod sphere;
 

@@ -248,6 +248,17 @@ pub enum HostError {
         message: String,
     },
 
+    /// The plugin's worker was stopped from outside its computation (a timeout, memory
+    /// running out, a kill signal): rerunning the same inputs may succeed, so such a failure
+    /// is recorded but not cached.
+    #[error("plugin '{plugin}' failed: {message}")]
+    Interrupted {
+        /// The plugin id.
+        plugin: String,
+        /// Why, including the tail of the plugin's stderr where there is one.
+        message: String,
+    },
+
     /// The plugin itself failed while running (its own error, a crash, a timeout).
     #[error("plugin '{plugin}' failed: {message}")]
     Failed {

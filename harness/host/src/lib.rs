@@ -9,5 +9,6 @@ pub mod error;
 pub mod native;
 pub mod onnx;
 pub mod plugin;
+pub mod process;
 
 pub use error::HostError;

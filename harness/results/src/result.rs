@@ -256,6 +256,15 @@ impl RunResult {
 
     /// Writes the result as pretty JSON, atomically; refuses a result that breaks the schema.
     pub fn write_json(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_json_bytes(path)?;
+        cpbench_core::io::write_bytes_atomic(path, &bytes)?;
+        Ok(())
+    }
+
+    /// The bytes [`RunResult::write_json`] writes (pretty JSON and a newline), for a caller that
+    /// commits them with other files; refuses a result that breaks the schema (errors name
+    /// `path`).
+    pub fn to_json_bytes(&self, path: &Path) -> Result<Vec<u8>> {
         self.validate().map_err(|source| Error::Refused {
             path: path.to_path_buf(),
             source,
@@ -265,17 +274,12 @@ impl RunResult {
             source,
         })?;
         bytes.push(b'\n');
-        cpbench_core::io::write_bytes_atomic(path, &bytes)?;
-        Ok(())
+        Ok(bytes)
     }
 
-    /// Reads and validates a result file.
-    pub fn read_json(path: &Path) -> Result<RunResult> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let result: RunResult = serde_json::from_slice(&bytes).map_err(|source| Error::Parse {
+    /// Parses and validates result bytes read from `path` (errors name it).
+    pub fn from_json_bytes(path: &Path, bytes: &[u8]) -> Result<RunResult> {
+        let result: RunResult = serde_json::from_slice(bytes).map_err(|source| Error::Parse {
             path: path.to_path_buf(),
             source,
         })?;
@@ -284,6 +288,15 @@ impl RunResult {
             source,
         })?;
         Ok(result)
+    }
+
+    /// Reads and validates a result file.
+    pub fn read_json(path: &Path) -> Result<RunResult> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        RunResult::from_json_bytes(path, &bytes)
     }
 }
 

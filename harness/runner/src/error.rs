@@ -77,6 +77,16 @@ impl Error {
         text
     }
 
+    /// Whether the error came from outside the computation (a plugin worker stopped by a
+    /// timeout, memory running out or a signal): rerunning the same inputs may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Host(cpbench_host::HostError::Interrupted { .. }) => true,
+            Error::Context { source, .. } => source.is_transient(),
+            _ => false,
+        }
+    }
+
     /// Wraps the error in `context`.
     pub fn context(self, context: impl std::fmt::Display) -> Error {
         Error::Context {

@@ -5,9 +5,10 @@
 //! its own process, so that a plugin that crashes the process or leaks memory costs only its
 //! own run and each result's peak memory is its own; [`InProcess`] runs them here.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cpbench_core::io::write_bytes_atomic;
+use cpbench_core::io::Commit;
 use cpbench_host::plugin::{Plugin, load_plugin};
 use cpbench_report::html::{BenchmarkRuns, LeaderboardPage};
 use cpbench_report::{Exporter, HtmlExporter, leaderboard_exporters};
@@ -18,7 +19,7 @@ use cpbench_results::{
 
 use crate::bail;
 use crate::bench::{Benchmark, RunFiles, RunOptions, open_benchmark, run_pair};
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::reporter::Reporter;
 
 /// Runs one pair and leaves its result file (and plot data) at `files`.
@@ -163,6 +164,31 @@ pub fn discover_pairs(spec: &Spec) -> Result<(Vec<Benchmark>, Vec<Plugin>)> {
     Ok((benches, plugins))
 }
 
+/// Takes `out/.cpbench-leaderboard.lock` for the whole run (released when the returned file is
+/// dropped, or by the kernel when the process dies), so that two leaderboards never write the
+/// same folder at once: the second is refused, naming the folder.
+fn lock_output(out: &Path) -> Result<std::fs::File> {
+    let path = out.join(".cpbench-leaderboard.lock");
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "{}: another `cpbench leaderboard` is writing to this folder (it holds {}); wait \
+             for it to finish, or give this one another --out",
+            out.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::from(e).context(format!("locking {}", path.display())))
+        }
+    }
+}
+
 /// Runs every pair of `spec` with `executor` and writes the leaderboard's files.
 pub fn leaderboard(
     spec: &Spec,
@@ -179,6 +205,7 @@ pub fn leaderboard(
     let (benches, plugins) = discover_pairs(spec)?;
     std::fs::create_dir_all(&spec.out)
         .with_context(|| format!("creating {}", spec.out.display()))?;
+    let _lock = lock_output(&spec.out)?;
     let mut entries: Vec<RunEntry> = Vec::new();
     let mut figures: Vec<(String, String, RunFigures)> = Vec::new();
     for b in &benches {
@@ -240,15 +267,20 @@ pub fn leaderboard(
         generated_note: Some(&note),
         regressions: &found,
     };
-    // Every format is produced before any is written, so a failing one leaves no mix of old
-    // and new files.
+    // Every format is produced before any is written, and all are moved into place as one
+    // commit, so neither a failing format nor a kill leaves a mix of old and new files.
     let files = leaderboard_exporters()
         .into_iter()
         .map(|e| Ok((spec.out.join(e.file_name()), e.export(&page)?)))
         .collect::<Result<Vec<_>>>()?;
+    let mut commit = Commit::new();
     for (path, bytes) in &files {
-        write_bytes_atomic(path, bytes)?;
+        commit.stage(path, |f| {
+            f.write_all(bytes)
+                .map_err(|e| cpbench_core::Error::io(path, e))
+        })?;
     }
+    commit.commit()?;
     let index = spec.out.join(HtmlExporter.file_name());
     Ok(Outcome {
         board,

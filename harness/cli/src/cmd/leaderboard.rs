@@ -74,16 +74,20 @@ impl PairExecutor for Subprocess {
         if self.force {
             cmd.arg("--force");
         }
+        // A leaderboard killed with -9 must not leave its runs computing and writing.
+        cpbench_host::process::die_with_parent(&mut cmd);
         let out = cmd.output().map_err(|e| {
             cpbench_runner::Error::from(e).context(format!("starting {}", self.exe.display()))
         })?;
         let code = out.status.code();
-        // Exit 0/1 means the run wrote its result; anything else is a crash or bad input.
+        // Exit 0/1 means the run wrote its result; anything else is a crash or bad input. A
+        // run killed by a signal (no code: the OOM killer, a kill) may succeed next time, so
+        // that failure is recorded but not cached.
         match (code, RunResult::read_json(&files.result)) {
             (Some(0 | 1), Ok(r)) => Ok(r),
             _ => {
                 let reason = crash_reason(code, &String::from_utf8_lossy(&out.stderr));
-                write_failed(bench, plugin, files, reason, &self.harness)
+                write_failed(bench, plugin, files, reason, code.is_none(), &self.harness)
             }
         }
     }

@@ -87,6 +87,12 @@ pub fn print_outcome(o: &PairOutcome) {
     for reason in &r.reasons {
         outln!("  {reason}");
     }
+    if o.cached && r.status == Status::Failed {
+        outln!(
+            "  (this failure is cached: its inputs have not changed since; rerun with --force to \
+             retry it)"
+        );
+    }
     for s in r.scores.iter().filter(|s| s.primary) {
         outln!(
             "  {:<24} {:<20} {:.4}{}",

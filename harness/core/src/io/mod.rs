@@ -36,11 +36,11 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use atomic::{write_atomic, write_bytes_atomic};
+pub use atomic::{Commit, STALE_AFTER, clean_up, write_atomic, write_bytes_atomic};
 pub use format::Format;
 pub use options::{DEFAULT_METADATA_PREFIX, NonFinitePolicy, ReadOptions, ReadReport};
 pub use read::{guess_level, read_profiles, read_profiles_or_keys, read_table};
-pub use write::{to_frame, write_profiles, write_table};
+pub use write::{to_frame, write_profiles, write_table, write_tables};
 
 /// A polars error about the file at `path`.
 fn polars_at(path: &Path, source: PolarsError) -> Error {

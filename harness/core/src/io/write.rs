@@ -14,7 +14,7 @@ use polars::prelude::*;
 use super::parquet_write::write_parquet_profiles;
 use super::polars_at;
 use super::transpose::{BLOCK_COLS, gather_columns};
-use super::{Format, write_atomic};
+use super::{Commit, Format, write_atomic};
 use crate::error::{Error, Result};
 use crate::profiles::Profiles;
 
@@ -112,8 +112,22 @@ fn frame_rows(profiles: &Profiles, start: usize, len: usize) -> Result<DataFrame
 
 /// Writes a table in the format the extension names, atomically (no partial file on failure).
 pub fn write_table(df: &mut DataFrame, path: &Path) -> Result<()> {
+    write_tables(&mut [(df, path)])
+}
+
+/// Writes several tables that belong together (e.g. per-row and per-group results) as one
+/// [`Commit`]: a reader, or a run killed half-way, never leaves one new and one old.
+pub fn write_tables(tables: &mut [(&mut DataFrame, &Path)]) -> Result<()> {
+    let mut commit = Commit::new();
+    for (df, path) in tables.iter_mut() {
+        stage_table(&mut commit, df, path)?;
+    }
+    commit.commit()
+}
+
+fn stage_table(commit: &mut Commit, df: &mut DataFrame, path: &Path) -> Result<()> {
     let format = Format::of(path)?;
-    write_atomic(path, |file| {
+    commit.stage(path, |file| {
         let res = match format {
             Format::Delimited {
                 separator,

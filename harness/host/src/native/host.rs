@@ -155,6 +155,7 @@ fn spawn(worker: &WorkerCommand, limits: &NativeLimits) -> Result<Child, NativeF
             Ok(())
         });
     }
+    crate::process::die_with_parent(&mut command);
     let child = command.spawn().map_err(|e| NativeFailure {
         kind: NativeFailureKind::WorkerStart,
         message: format!("cannot start the plugin worker `{worker}`: {e}"),

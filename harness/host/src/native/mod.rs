@@ -193,6 +193,22 @@ impl fmt::Display for NativeFailureKind {
     }
 }
 
+impl NativeFailureKind {
+    /// Whether the failure came from outside the plugin's own computation (a timeout, memory
+    /// running out, or a kill, hang-up, interrupt or termination signal), so that rerunning the
+    /// same inputs may succeed. A panic, a plugin error or a crash on any other signal (e.g.
+    /// SIGSEGV) is the plugin's own and repeats.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            NativeFailureKind::Timeout | NativeFailureKind::MemoryLimit => true,
+            NativeFailureKind::Crashed {
+                signal: Some(signal),
+            } => [libc::SIGKILL, libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(signal),
+            _ => false,
+        }
+    }
+}
+
 /// A failed run: the classification, a readable reason and the end of the worker's stderr.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{kind}: {message}{}", stderr_section(stderr_tail))]

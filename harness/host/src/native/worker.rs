@@ -1,7 +1,7 @@
 //! The worker side: `cpbench plugin-worker` runs one job read from stdin and answers on stdout.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Write};
 use std::os::fd::AsFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
@@ -33,7 +33,11 @@ pub fn worker_main() -> ExitCode {
     let mut out = match protocol_channel() {
         Ok(out) => out,
         Err(e) => {
-            eprintln!("cpbench plugin-worker: cannot set up the result channel on stdout: {e}");
+            // A broken or full stderr must not turn this into a panic: the exit code says it.
+            let _ = writeln!(
+                io::stderr(),
+                "cpbench plugin-worker: cannot set up the result channel on stdout: {e}"
+            );
             return ExitCode::from(EXIT_NO_CHANNEL);
         }
     };
@@ -48,9 +52,11 @@ pub fn worker_main() -> ExitCode {
     match write_message(&mut out, FrameKind::Error, &failure, &[]) {
         Ok(()) => ExitCode::from(EXIT_FAILED),
         Err(e) => {
-            eprintln!(
+            let _ = writeln!(
+                io::stderr(),
                 "cpbench plugin-worker: {:?}: {} (could not report it to the host: {e})",
-                failure.kind, failure.message
+                failure.kind,
+                failure.message
             );
             ExitCode::from(EXIT_NO_CHANNEL)
         }

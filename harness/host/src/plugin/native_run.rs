@@ -40,9 +40,13 @@ pub(super) fn run_native_plugin(
         fit_rows: &input.fit_rows,
     };
     let limits = NativeLimits::from_manifest(spec.timeout_s, spec.memory_limit_mib);
-    let out = run_native(&worker, &job, &limits).map_err(|f| HostError::Failed {
-        plugin: plugin.manifest.id.clone(),
-        message: f.to_string(),
+    let out = run_native(&worker, &job, &limits).map_err(|f| {
+        let (plugin, message) = (plugin.manifest.id.clone(), f.to_string());
+        if f.kind.is_transient() {
+            HostError::Interrupted { plugin, message }
+        } else {
+            HostError::Failed { plugin, message }
+        }
     })?;
     let mut notes = vec![format!(
         "ran {} {} in a worker process ({})",

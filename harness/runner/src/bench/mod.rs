@@ -9,12 +9,13 @@ pub mod tasks;
 pub mod views;
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use cpbench_core::filter::RowFilter;
-use cpbench_core::hash::sha256_file;
-use cpbench_core::io::{ReadOptions, read_profiles_or_keys};
+use cpbench_core::hash::{sha256_bytes, sha256_file};
+use cpbench_core::io::{Commit, ReadOptions, read_profiles_or_keys};
 use cpbench_core::manifest::{
     BenchmarkManifest, BuiltinControl, Loaded, OnnxShape, PluginKind, PluginLevel, PrepOp, PrepStep,
 };
@@ -30,7 +31,7 @@ use cpbench_results::{
     SCHEMA_VERSION, Score, Status, Timing,
 };
 
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::prep::pipeline::{StepContext, run_steps};
 use crate::reporter::Silent;
 use crate::{bail, err};
@@ -72,7 +73,7 @@ pub struct RunOptions<'a> {
     pub simulator: Option<&'a dyn Simulator>,
 }
 
-/// The three files of one run.
+/// The files of one run: three outputs and the digests that make them a reusable cache entry.
 #[derive(Debug, Clone)]
 pub struct RunFiles {
     /// The result JSON.
@@ -81,6 +82,11 @@ pub struct RunFiles {
     pub figures: PathBuf,
     /// The HTML report.
     pub report: PathBuf,
+    /// SHA-256 of the three, in `sha256sum` format (`sha256sum -c` checks them); written, in
+    /// one commit with them, only for a result that may be reused. A run is served from the
+    /// cache only when all three match it, so an edited score, a truncated report or a mixed
+    /// set of files is recomputed.
+    pub digests: PathBuf,
 }
 
 impl RunFiles {
@@ -95,6 +101,7 @@ impl RunFiles {
             result: dir.join(format!("{stem}.json")),
             figures: dir.join(format!("{stem}.figures.json")),
             report: dir.join(format!("{stem}.html")),
+            digests: dir.join(format!("{stem}.sha256")),
         }
     }
 
@@ -255,6 +262,10 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
     ensure_simulated(bench, opts.simulator)?;
     let id = identify(bench, plugin, &opts.env, &opts.harness)?;
     let files = RunFiles::new(&opts.out_dir, &bench.manifest, plugin);
+    // What a killed earlier run left in this folder goes first, even if nothing is rewritten.
+    if let Some(dir) = files.result.parent() {
+        cpbench_core::io::clean_up(dir);
+    }
     if !opts.force
         && let Some(result) = read_cached(&files)
         && same_inputs(&result, &id)
@@ -268,6 +279,7 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
     let data = load_data(bench)?;
     let mut execution_provider = None;
     let mut seeds = BTreeMap::new();
+    let mut reusable = true;
     let (status, reasons, scores, figures) = if let Some(e) = &id.artifact_error {
         (
             Status::Failed,
@@ -289,12 +301,14 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
                 seeds = run.seeds;
                 (Status::Succeeded, run.notes, run.scores, run.figures)
             }
-            Err(e) => (
-                Status::Failed,
-                vec![e.chain()],
-                Vec::new(),
-                RunFigures::default(),
-            ),
+            Err(e) => {
+                let mut reasons = vec![e.chain()];
+                if e.is_transient() {
+                    reusable = false;
+                    reasons.push(TRANSIENT_NOTE.to_string());
+                }
+                (Status::Failed, reasons, Vec::new(), RunFigures::default())
+            }
         }
     };
     let result = RunResult {
@@ -316,7 +330,7 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
         },
         scores,
     };
-    write_run(&files, &result, &figures, bench, plugin)?;
+    write_run(&files, &result, &figures, bench, plugin, reusable)?;
     Ok(PairOutcome {
         result,
         files,
@@ -324,21 +338,31 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
     })
 }
 
-/// Records a run that could not produce its own result (e.g. its process crashed).
+/// Added to the reasons of a failure that is not cached.
+pub const TRANSIENT_NOTE: &str = "this failure came from outside the plugin (a timeout, memory \
+     running out or a signal), so it is not cached: the next run retries it";
+
+/// Records a run that could not produce its own result (e.g. its process crashed); a
+/// `transient` failure (the process was killed by a signal) is recorded but not cached.
 pub fn write_failed(
     bench: &Benchmark,
     plugin: &Plugin,
     files: &RunFiles,
     reason: String,
+    transient: bool,
     harness: &HarnessInfo,
 ) -> Result<RunResult> {
+    let mut reasons = vec![reason];
+    if transient {
+        reasons.push(TRANSIENT_NOTE.to_string());
+    }
     let id = identify(bench, plugin, &RunEnv::default(), harness)?;
     let result = RunResult {
         schema_version: SCHEMA_VERSION,
         benchmark: id.benchmark,
         plugin: id.plugin,
         status: Status::Failed,
-        reasons: vec![reason],
+        reasons,
         harness: id.harness,
         provenance: Provenance {
             dataset_files: id.dataset_files,
@@ -352,28 +376,71 @@ pub fn write_failed(
         },
         scores: Vec::new(),
     };
-    write_run(files, &result, &RunFigures::default(), bench, plugin)?;
+    write_run(
+        files,
+        &result,
+        &RunFigures::default(),
+        bench,
+        plugin,
+        !transient,
+    )?;
     Ok(result)
 }
 
-/// Writes result, figures and report; the result last, so a result on disk means a complete run.
+/// Writes result, figures and report as one commit (all new or all old, even across a kill),
+/// with their digests when the result may be `reusable` from the cache. A result that may not
+/// be reused loses its old digests first, so it can never be served.
 pub fn write_run(
     files: &RunFiles,
     result: &RunResult,
     figures: &RunFigures,
     bench: &Benchmark,
     plugin: &Plugin,
+    reusable: bool,
 ) -> Result<()> {
     let mut text = serde_json::to_string_pretty(figures)?;
     text.push('\n');
     if let Some(dir) = files.figures.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    cpbench_core::io::write_bytes_atomic(&files.figures, text.as_bytes())?;
     let html = render_run_html(result, figures, bench, plugin)?;
-    cpbench_core::io::write_bytes_atomic(&files.report, html.as_bytes())?;
-    result.write_json(&files.result)?;
+    let json = result.to_json_bytes(&files.result)?;
+    let outputs: [(&Path, &[u8]); 3] = [
+        (&files.figures, text.as_bytes()),
+        (&files.report, html.as_bytes()),
+        (&files.result, &json),
+    ];
+    match std::fs::remove_file(&files.digests) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::from(e).context(format!("removing {}", files.digests.display())));
+        }
+        _ => {}
+    }
+    let mut commit = Commit::new();
+    for (path, bytes) in outputs {
+        commit.stage(path, |f| {
+            f.write_all(bytes)
+                .map_err(|e| cpbench_core::Error::io(path, e))
+        })?;
+    }
+    if reusable {
+        let digests: String = outputs
+            .iter()
+            .map(|(path, bytes)| format!("{}  {}\n", sha256_bytes(bytes), file_name(path)))
+            .collect();
+        commit.stage(&files.digests, |f| {
+            f.write_all(digests.as_bytes())
+                .map_err(|e| cpbench_core::Error::io(&files.digests, e))
+        })?;
+    }
+    commit.commit()?;
     Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The run's HTML report.
@@ -401,12 +468,28 @@ fn render_run_html(
     Ok(cpbench_report::html::render_run_report(&page)?)
 }
 
-/// A complete earlier run: its result, with readable plot data and a report beside it.
+/// A complete earlier run that may be reused: its digests are present and match all three
+/// files byte for byte, and the result and plot data parse.
 fn read_cached(files: &RunFiles) -> Option<RunResult> {
-    let result = RunResult::read_json(&files.result).ok()?;
-    let text = std::fs::read(&files.figures).ok()?;
-    serde_json::from_slice::<RunFigures>(&text).ok()?;
-    files.report.exists().then_some(result)
+    let digests = std::fs::read_to_string(&files.digests).ok()?;
+    let mut expected: BTreeMap<&str, &str> = BTreeMap::new();
+    for line in digests.lines() {
+        let (sha, name) = line.split_once("  ")?;
+        expected.insert(name, sha);
+    }
+    let mut read = |path: &Path| -> Option<Vec<u8>> {
+        let sha = expected.remove(file_name(path).as_str())?;
+        let bytes = std::fs::read(path).ok()?;
+        (sha256_bytes(&bytes) == sha).then_some(bytes)
+    };
+    let result = read(&files.result)?;
+    let figures = read(&files.figures)?;
+    read(&files.report)?;
+    if !expected.is_empty() {
+        return None;
+    }
+    serde_json::from_slice::<RunFigures>(&figures).ok()?;
+    RunResult::from_json_bytes(&files.result, &result).ok()
 }
 
 /// The benchmark's table, its images, and whether it has features.

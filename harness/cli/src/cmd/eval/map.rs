@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use cpbench_core::io::{Format, write_table};
+use cpbench_core::io::{Format, write_tables};
 use cpbench_runner::Origin;
 use cpbench_runner::eval::map::{self, Params};
 
@@ -119,7 +119,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let table = args.input.spec();
     let profiles = table.load()?;
     let mut out = map::evaluate(profiles, &params, &table.source(), &Console)?;
-    write_table(&mut out.ap, &args.out_ap)?;
-    write_table(&mut out.map, &args.out_map)?;
+    // Both tables move into place together: never a new AP table beside an old mAP table.
+    write_tables(&mut [(&mut out.ap, &args.out_ap), (&mut out.map, &args.out_map)])?;
     Ok(Outcome::Ok)
 }
