@@ -296,3 +296,145 @@ fn a_second_leaderboard_on_the_same_folder_is_refused_while_the_first_runs() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(out.join("index.html").is_file());
 }
+
+/// A copy of a shipped plugin whose pinned model no longer matches its sha256.
+fn tampered_plugin(dir: &Path) -> PathBuf {
+    let folder = dir.join("contrastive-mlp");
+    std::fs::create_dir_all(&folder).unwrap();
+    for entry in std::fs::read_dir(root().join("plugins/contrastive-mlp")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), folder.join(entry.file_name())).unwrap();
+        }
+    }
+    let mut model = std::fs::read(folder.join("model.onnx")).unwrap();
+    model.push(0);
+    std::fs::write(folder.join("model.onnx"), model).unwrap();
+    folder
+}
+
+#[test]
+fn a_run_that_cannot_start_for_bad_input_exits_2_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    // A plugin artifact that does not match its pin: the same exit as `plugin apply`.
+    let o = run(&tampered_plugin(dir.path()), &dir.path().join("out"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("model.onnx") && err.contains("sha256"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("out/runs").exists(),
+        "no result for a run that never started"
+    );
+
+    // A benchmark whose data lacks a column its manifest names: the same exit as `validate`.
+    let bench = dir.path().join("bench");
+    std::fs::create_dir_all(&bench).unwrap();
+    let manifest =
+        std::fs::read_to_string(root().join("benchmarks/lincs-sq00015054/benchmark.toml")).unwrap();
+    let data =
+        root().join("benchmarks/data/lincs_sq00015054/SQ00015054_normalized_feature_select.csv.gz");
+    let manifest = manifest
+        .replace(
+            "../data/lincs_sq00015054/SQ00015054_normalized_feature_select.csv.gz",
+            data.to_str().unwrap(),
+        )
+        .replace("\"Metadata_moa\"", "\"Metadata_nope\"");
+    assert!(manifest.contains("Metadata_nope"));
+    std::fs::write(bench.join("benchmark.toml"), manifest).unwrap();
+    let o = bin()
+        .args(["run", "--benchmark"])
+        .arg(&bench)
+        .arg("--plugin")
+        .arg(random())
+        .arg("--out")
+        .arg(dir.path().join("out2"))
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("Metadata_nope"), "{err}");
+}
+
+#[test]
+fn the_flags_the_messages_suggest_exist_and_negative_values_reach_their_check() {
+    let dir = tempfile::tempdir().unwrap();
+    // A table with one infinite feature value.
+    let table = dir.path().join("inf.csv");
+    std::fs::write(
+        &table,
+        "Metadata_g,f1,f2\na,1,2\na,1.5,2.5\nb,inf,3\nb,4,5\nc,0,1\nc,0.5,1.5\n",
+    )
+    .unwrap();
+    let eval = |extra: &[&str]| {
+        bin()
+            .args(["eval", "kmeans", "--profiles"])
+            .arg(&table)
+            .args(["--labels", "Metadata_g", "--restarts", "2", "--out"])
+            .arg(dir.path().join("k.json"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = eval(&[]);
+    let err = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--on-nonfinite drop-rows|drop-columns"),
+        "{err}"
+    );
+    // The flag the message names is accepted by the eval commands.
+    let dropped = eval(&["--on-nonfinite", "drop-rows"]);
+    assert_eq!(dropped.status.code(), Some(0), "{}", text(&dropped.stderr));
+    assert_eq!(read_json(&dir.path().join("k.json"))["n_profiles"], 5);
+    // A negative value is a value, refused by its check with the reason.
+    let negative = eval(&["--on-nonfinite", "drop-rows", "--tol", "-1"]);
+    let err = text(&negative.stderr);
+    assert_eq!(negative.status.code(), Some(2), "{err}");
+    assert!(err.contains("--tol -1: must be finite and ≥ 0"), "{err}");
+}
+
+#[test]
+fn one_label_is_not_a_perfect_clustering() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("one.csv");
+    std::fs::write(&table, "Metadata_g,f1,f2\na,1,2\n").unwrap();
+    let o = bin()
+        .args(["eval", "kmeans", "--profiles"])
+        .arg(&table)
+        .args(["--labels", "Metadata_g", "--out"])
+        .arg(dir.path().join("k.json"))
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("needs at least 2 clusters"), "{err}");
+    assert!(!dir.path().join("k.json").exists());
+}
+
+#[test]
+fn prep_treats_an_infinite_value_as_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("inf.csv");
+    std::fs::write(&table, "Metadata_g,f1,f2\na,1,2\nb,inf,4\nc,3,6\n").unwrap();
+    let out = dir.path().join("out.csv");
+    let o = bin()
+        .args(["prep", "normalize", "--profiles"])
+        .arg(&table)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(!written.contains("inf"), "{written}");
+    // f1 is fitted on 1 and 3 (the infinite value skipped like a missing one): mean 2.
+    let rows: Vec<&str> = written.lines().collect();
+    assert!(
+        rows[1].starts_with("a,-") && rows[3].starts_with("c,"),
+        "{written}"
+    );
+    assert_eq!(rows[2].split(',').nth(1), Some("NaN"), "{written}");
+}

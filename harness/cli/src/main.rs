@@ -11,7 +11,7 @@ mod progress;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Harness version and the commit it was built from.
 pub const VERSION: &str = concat!(
@@ -92,9 +92,21 @@ fn keep_freed_blocks() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_blocks() {}
 
+/// The command line, with negative numbers taken as values everywhere (`--tol -1` is a value
+/// the parameter check refuses with its reason, not an unknown flag `-1`).
+fn parse_args() -> Result<Cli, clap::Error> {
+    fn negative_numbers(command: clap::Command) -> clap::Command {
+        command
+            .allow_negative_numbers(true)
+            .mut_subcommands(negative_numbers)
+    }
+    let matches = negative_numbers(Cli::command()).try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
 fn main() -> ExitCode {
     keep_freed_blocks();
-    let cli = match Cli::try_parse() {
+    let cli = match parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout (exit 0), usage errors to stderr (exit 2); clap's

@@ -83,7 +83,8 @@ pub enum Error {
     /// A feature value is NaN, missing or infinite and the policy forbids it.
     #[error(
         "{}: feature column '{column}' row {row} is {value}; \
-         drop such rows or columns with --on-nonfinite drop-rows|drop-columns",
+         drop such rows or columns with --on-nonfinite drop-rows|drop-columns \
+         (in a benchmark.toml: `[data] on_nonfinite`)",
         path.display()
     )]
     NonFinite {

@@ -18,7 +18,7 @@ use cpbench_results::{
 };
 
 use crate::bail;
-use crate::bench::{Benchmark, RunFiles, RunOptions, open_benchmark, run_pair};
+use crate::bench::{Benchmark, RunFiles, RunOptions, open_benchmark, run_pair, write_failed};
 use crate::error::{Context, Error, Result};
 use crate::reporter::Reporter;
 
@@ -35,8 +35,19 @@ pub struct InProcess<'a> {
 }
 
 impl PairExecutor for InProcess<'_> {
-    fn run(&self, bench: &Benchmark, plugin: &Plugin, _files: &RunFiles) -> Result<RunResult> {
-        Ok(run_pair(bench, plugin, &self.opts)?.result)
+    fn run(&self, bench: &Benchmark, plugin: &Plugin, files: &RunFiles) -> Result<RunResult> {
+        // A pair that cannot start (bad input) is one failed entry, not the end of the board.
+        match run_pair(bench, plugin, &self.opts) {
+            Ok(outcome) => Ok(outcome.result),
+            Err(e) => write_failed(
+                bench,
+                plugin,
+                files,
+                vec![e.chain()],
+                false,
+                &self.opts.harness,
+            ),
+        }
     }
 }
 

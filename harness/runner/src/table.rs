@@ -22,13 +22,17 @@ pub struct TableSpec {
     pub metadata_prefix: Vec<String>,
     /// Score only rows passing these filters (`COL=VALUE`, `COL!=VALUE`, `COL in [A, B]`).
     pub filters: Vec<String>,
+    /// NaN, missing or infinite feature values: an error (default), or drop their rows or
+    /// columns before scoring.
+    pub nonfinite: NonFinitePolicy,
 }
 
 impl TableSpec {
-    /// Reads, filters and feature-selects the profiles; NaN or infinite features are an error.
+    /// Reads, filters and feature-selects the profiles; NaN or infinite features are an error
+    /// unless `nonfinite` drops them.
     pub fn load(&self) -> Result<Profiles> {
         let mut opts = ReadOptions {
-            nonfinite: NonFinitePolicy::Error,
+            nonfinite: self.nonfinite,
             ..ReadOptions::default()
         };
         if !self.metadata_prefix.is_empty() {

@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use cpbench_host::plugin::Plugin;
 use cpbench_results::{HarnessInfo, RunResult};
-use cpbench_runner::bench::{Benchmark, RunFiles, write_failed};
+use cpbench_runner::bench::{Benchmark, RunFiles, TRANSIENT_NOTE, write_failed};
 use cpbench_runner::leaderboard::{PairExecutor, Spec, crash_reason, leaderboard};
 
 use crate::Outcome;
@@ -81,13 +81,17 @@ impl PairExecutor for Subprocess {
         })?;
         let code = out.status.code();
         // Exit 0/1 means the run wrote its result; anything else is a crash or bad input. A
-        // run killed by a signal (no code: the OOM killer, a kill) may succeed next time, so
-        // that failure is recorded but not cached.
+        // run killed by a signal (no code: the OOM killer, a kill) may succeed next time, and
+        // bad input (exit 2) may be fixed: those failures are recorded but not cached.
         match (code, RunResult::read_json(&files.result)) {
             (Some(0 | 1), Ok(r)) => Ok(r),
             _ => {
-                let reason = crash_reason(code, &String::from_utf8_lossy(&out.stderr));
-                write_failed(bench, plugin, files, reason, code.is_none(), &self.harness)
+                let mut reasons = vec![crash_reason(code, &String::from_utf8_lossy(&out.stderr))];
+                if code.is_none() {
+                    reasons.push(TRANSIENT_NOTE.to_string());
+                }
+                let reusable = !matches!(code, None | Some(2));
+                write_failed(bench, plugin, files, reasons, reusable, &self.harness)
             }
         }
     }

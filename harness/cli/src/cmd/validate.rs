@@ -138,17 +138,7 @@ fn check_columns(b: &Loaded<BenchmarkManifest>) -> Result<()> {
     };
     // A key or crop table (gene list, crop index) has metadata only: plugins bring the features.
     let profiles = cpbench_core::io::read_profiles_or_keys(&file, &opts)?;
-    let names = profiles.meta_names();
-    for (key, column) in b.referenced_columns() {
-        if !names.contains(&column) {
-            let e = cpbench_core::Error::MissingColumn {
-                source_name: file.display().to_string(),
-                column: column.clone(),
-                available: names.clone(),
-            };
-            bail!("{}: key `{key}`: {e}", b.path.display());
-        }
-    }
+    cpbench_runner::bench::check_columns(b, &profiles, &file)?;
     outln!(
         "  data.profiles: {} rows, {} features, every named column present",
         profiles.n_rows(),

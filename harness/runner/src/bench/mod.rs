@@ -261,6 +261,11 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
     let t0 = Instant::now();
     ensure_simulated(bench, opts.simulator)?;
     let id = identify(bench, plugin, &opts.env, &opts.harness)?;
+    // Bad input (an artifact that does not match its pinned digest, a column the manifest
+    // names missing from the data) is an error of the command, not a failed run of the plugin.
+    if let Some(e) = &id.artifact_error {
+        bail!("{e}");
+    }
     let files = RunFiles::new(&opts.out_dir, &bench.manifest, plugin);
     // What a killed earlier run left in this folder goes first, even if nothing is rewritten.
     if let Some(dir) = files.result.parent() {
@@ -277,17 +282,11 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
         });
     }
     let data = load_data(bench)?;
+    check_columns(bench, &data.profiles, Path::new(&data.file))?;
     let mut execution_provider = None;
     let mut seeds = BTreeMap::new();
     let mut reusable = true;
-    let (status, reasons, scores, figures) = if let Some(e) = &id.artifact_error {
-        (
-            Status::Failed,
-            vec![e.clone()],
-            Vec::new(),
-            RunFigures::default(),
-        )
-    } else if let Some(why) = not_applicable(bench, plugin, &data) {
+    let (status, reasons, scores, figures) = if let Some(why) = not_applicable(bench, plugin, &data) {
         (
             Status::NotApplicable,
             vec![why],
@@ -342,20 +341,17 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
 pub const TRANSIENT_NOTE: &str = "this failure came from outside the plugin (a timeout, memory \
      running out or a signal), so it is not cached: the next run retries it";
 
-/// Records a run that could not produce its own result (e.g. its process crashed); a
-/// `transient` failure (the process was killed by a signal) is recorded but not cached.
+/// Records a run that could not produce its own result (its process crashed, or its input is
+/// bad) with `reasons`; only a `reusable` one is cached (a crash of the plugin's own making
+/// repeats, a kill or a bad input fixed since may not).
 pub fn write_failed(
     bench: &Benchmark,
     plugin: &Plugin,
     files: &RunFiles,
-    reason: String,
-    transient: bool,
+    reasons: Vec<String>,
+    reusable: bool,
     harness: &HarnessInfo,
 ) -> Result<RunResult> {
-    let mut reasons = vec![reason];
-    if transient {
-        reasons.push(TRANSIENT_NOTE.to_string());
-    }
     let id = identify(bench, plugin, &RunEnv::default(), harness)?;
     let result = RunResult {
         schema_version: SCHEMA_VERSION,
@@ -382,7 +378,7 @@ pub fn write_failed(
         &RunFigures::default(),
         bench,
         plugin,
-        !transient,
+        reusable,
     )?;
     Ok(result)
 }
@@ -490,6 +486,23 @@ fn read_cached(files: &RunFiles) -> Option<RunResult> {
     }
     serde_json::from_slice::<RunFigures>(&figures).ok()?;
     RunResult::from_json_bytes(&files.result, &result).ok()
+}
+
+/// Fails, naming the manifest key, unless every metadata column the benchmark names is a column
+/// of its profile table `profiles` (read from `file`): a run on such data cannot start.
+pub fn check_columns(bench: &Benchmark, profiles: &Profiles, file: &Path) -> Result<()> {
+    let names = profiles.meta_names();
+    for (key, column) in bench.referenced_columns() {
+        if !names.contains(&column) {
+            let e = cpbench_core::Error::MissingColumn {
+                source_name: file.display().to_string(),
+                column: column.clone(),
+                available: names.clone(),
+            };
+            bail!("{}: key `{key}`: {e}", bench.path.display());
+        }
+    }
+    Ok(())
 }
 
 /// The benchmark's table, its images, and whether it has features.

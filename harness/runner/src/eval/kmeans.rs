@@ -344,6 +344,18 @@ pub fn evaluate(
     let truth: Vec<u32> = labels.codes.iter().map(|c| c.expect("kept")).collect();
     let n_labels = labels.labels.len();
     let k = params.k.unwrap_or(n_labels);
+    // With one label (e.g. one row) the default k is 1, and a single cluster "agrees" with the
+    // labels perfectly: refuse it as an explicit k = 1 is refused.
+    if params.k.is_none() && n_labels < 2 {
+        bail!(
+            "{}: `{}` has {n_labels} distinct label(s) among the {} rows scored, so k (the number \
+             of labels by default) would be {n_labels}; k-means needs at least 2 clusters to be \
+             scored against labels",
+            source.name,
+            params.labels,
+            profiles.n_rows()
+        );
+    }
     let x = matrix(&profiles)?;
     let filtered = source.filtered() || n_dropped > 0;
     let fail = |e| explain(e, source, filtered, params.origin);

@@ -12,7 +12,10 @@ use crate::bail;
 use crate::err;
 use crate::error::{Context, Error, Result};
 
-/// Reads a profile table keeping NaN and infinite values (steps skip or report them).
+/// Reads a profile table keeping missing values as NaN, which the steps skip when fitting and
+/// keep when applying. An infinite value is read as NaN too: it is no more a measurement than
+/// a missing one, and kept as it is it would turn every mean and deviation of its feature into
+/// inf or NaN.
 pub fn read_input(path: &Path, prefixes: &[String]) -> Result<Profiles> {
     let mut opts = ReadOptions {
         nonfinite: NonFinitePolicy::Keep,
@@ -21,7 +24,12 @@ pub fn read_input(path: &Path, prefixes: &[String]) -> Result<Profiles> {
     if !prefixes.is_empty() {
         opts.metadata_prefixes = prefixes.to_vec();
     }
-    let (profiles, _) = read_profiles(path, &opts)?;
+    let (mut profiles, _) = read_profiles(path, &opts)?;
+    for v in profiles.features_mut() {
+        if v.is_infinite() {
+            *v = f32::NAN;
+        }
+    }
     Ok(profiles)
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use cpbench_core::io::write_bytes_atomic;
+use cpbench_core::io::{NonFinitePolicy, write_bytes_atomic};
 use cpbench_metrics::Similarity;
 use cpbench_runner::table::TableSpec;
 
@@ -25,6 +25,10 @@ pub struct ProfileArgs {
     /// Score only rows passing this filter (COL=VALUE, COL!=VALUE, 'COL in [A, B]'); repeatable.
     #[arg(long = "filter", value_name = "EXPR")]
     pub filters: Vec<String>,
+    /// NaN, missing or infinite feature values: error, drop-rows (drop every row holding one)
+    /// or drop-columns (drop every feature column holding one).
+    #[arg(long = "on-nonfinite", default_value = "error", value_name = "POLICY")]
+    pub on_nonfinite: NonFinitePolicy,
 }
 
 impl ProfileArgs {
@@ -35,6 +39,7 @@ impl ProfileArgs {
             features: self.features.clone(),
             metadata_prefix: self.metadata_prefix.clone(),
             filters: self.filters.clone(),
+            nonfinite: self.on_nonfinite,
         }
     }
 }
