@@ -126,6 +126,44 @@ fn knn_without_exclusions_matches_sklearn_on_synthetic_data() {
     assert_eq!(v["similarity"], "cosine");
 }
 
+/// `--vote-ties sklearn` reproduces `KNeighborsClassifier`'s predictions where the vote ties
+/// (fixture: leave-one-out refits of scikit-learn, `knn_ties.json`); the default rule differs.
+#[test]
+fn knn_with_sklearn_vote_ties_matches_kneighborsclassifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = read_json(&sklearn_fixture("knn_ties.json"));
+    let table = sklearn_fixture("knn_ties.csv");
+    for k in ["4", "10"] {
+        let case = &expected["k"][k];
+        assert!(case["vote_ties"].as_u64().unwrap() > 0);
+        let eval = |rule: &str| {
+            eval_json(
+                dir.path(),
+                &format!("k{k}-{rule}.json"),
+                &[
+                    "knn",
+                    "--profiles",
+                    table.to_str().unwrap(),
+                    "--labels",
+                    "Metadata_label",
+                    "--k",
+                    k,
+                    "--vote-ties",
+                    rule,
+                ],
+            )
+        };
+        let sklearn = eval("sklearn");
+        assert_eq!(sklearn["vote_ties"], "sklearn");
+        assert_eq!(sklearn["accuracy"], case["accuracy"], "k = {k}");
+        let default = eval("summed-similarity");
+        assert_ne!(
+            default["accuracy"], case["accuracy"],
+            "k = {k}: the rules must differ"
+        );
+    }
+}
+
 #[test]
 fn knn_bad_input_exits_2() {
     let treatments = sklearn_fixture("bbbc021_treatments.csv.gz")

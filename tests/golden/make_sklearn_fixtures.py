@@ -86,6 +86,39 @@ def knn_fixtures():
               open(OUT / "knn_synth.json", "w"), indent=1)
 
 
+def knn_ties_fixtures():
+    """Leave-one-out kNN where the neighbours' vote often ties: scikit-learn's own predictions.
+
+    Three well-mixed classes in 5 dimensions, so that even k split their vote often; there are
+    no similarity ties (checked), so only the vote-tie rule decides. Each query is predicted by
+    `KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute")` fitted on the other
+    rows (leave-one-out by refitting, not by emulating the rule); `vote_ties` counts the queries
+    whose top-k vote is tied.
+    """
+    rng = np.random.default_rng(7)
+    n, d, n_classes = 90, 5, 3
+    y = np.arange(n) % n_classes
+    x = f32(rng.normal(scale=0.35, size=(n_classes, d))[y] + rng.normal(size=(n, d)))
+    dist, idx = loo_neighbours(x, n - 1)
+    assert (np.diff(dist, axis=1) > 1e-12).all()
+    cases = {}
+    for k in (2, 4, 6, 10):
+        pred = []
+        for q in range(n):
+            rest = np.delete(np.arange(n), q)
+            model = KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute")
+            pred.append(int(model.fit(x[rest], y[rest]).predict(x[q:q + 1])[0]))
+        pred = np.array(pred)
+        ties = sum(majority(y[idx[q, :k]]) is None for q in range(n))
+        cases[str(k)] = {"predictions": pred.tolist(), "accuracy": float((pred == y).mean()),
+                         "vote_ties": int(ties)}
+    frame = pd.DataFrame(x, columns=[f"f{j}" for j in range(d)])
+    frame.insert(0, "Metadata_label", [f"class_{c}" for c in y])
+    frame.to_csv(OUT / "knn_ties.csv", index=False, float_format="%.9g")
+    json.dump({"versions": versions(), "labels": y.tolist(), "k": cases},
+              open(OUT / "knn_ties.json", "w"), indent=1)
+
+
 def bbbc021_fixtures():
     """BBBC021 MAD-robustized wells averaged per treatment (DMSO dropped): NSC and NSCB 1-NN accuracy."""
     wells = pd.read_csv(ROOT / "benchmarks/data/bbbc021/BBBC021_feature_selected_mad_robustize.csv.gz")
@@ -156,7 +189,8 @@ def leakage_fixtures():
     """Batch predicted from control-like rows under StratifiedGroupKFold (groups = plates).
 
     Per fold: features standardized on the training rows (StandardScaler), then
-    LogisticRegression (C = 1, tight tolerance) and 1-NN cosine; balanced accuracy per fold.
+    LogisticRegression (C = 1, tight tolerance), 1-NN and 4-NN cosine; balanced accuracy per
+    fold.
     The folds themselves are written out so cpbench scores exactly these splits.
     """
     rng = np.random.default_rng(11)
@@ -169,12 +203,14 @@ def leakage_fixtures():
     folds = []
     for _, test in StratifiedGroupKFold(n_splits=3).split(x, batch, plate):
         folds.append(test.tolist())
-    scores = {"logistic": [], "knn": []}
+    scores = {"logistic": [], "knn": [], "knn_k4": []}
     for test in folds:
         train = np.setdiff1d(np.arange(len(x)), test)
         for name, clf in (
             ("logistic", LogisticRegression(C=1.0, max_iter=100000, tol=1e-12)),
             ("knn", KNeighborsClassifier(n_neighbors=1, metric="cosine", algorithm="brute")),
+            # Four voters over four batches: tied votes, decided by scikit-learn's rule.
+            ("knn_k4", KNeighborsClassifier(n_neighbors=4, metric="cosine", algorithm="brute")),
         ):
             model = make_pipeline(StandardScaler(), clf).fit(x[train], batch[train])
             scores[name].append(balanced_accuracy_score(batch[test], model.predict(x[test])))
@@ -345,6 +381,7 @@ def relations_fixtures():
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     knn_fixtures()
+    knn_ties_fixtures()
     bbbc021_fixtures()
     logistic_fixtures()
     leakage_fixtures()

@@ -7,8 +7,10 @@
 //! batch, so only other compounds from other batches remain (Ljosa et al. 2013).
 //!
 //! The `k` most similar candidates win (ties in similarity: the lower row index). The
-//! prediction is the label most frequent among them; vote ties go to the largest summed
-//! similarity, then to the lowest label code. A query without any candidate is not scored and
+//! prediction is the label most frequent among them; a tied vote is decided by [`VoteTie`]:
+//! by default the largest summed similarity, then the lowest label code; with
+//! [`VoteTie::LowestLabel`] the lowest label code alone, as scikit-learn's
+//! `KNeighborsClassifier` (uniform weights) decides it. A query without any candidate is not scored and
 //! is counted in [`KnnResult::n_unscored`]. Accuracy is the share of scored queries predicted
 //! right; per-class accuracy (recall) and the confusion matrix cover the same queries.
 //!
@@ -34,6 +36,8 @@ use crate::similarity::{Similarity, blocks, prepare, similarity_gathered};
 pub struct KnnParams {
     /// Neighbours that vote (≥ 1).
     pub k: usize,
+    /// How a tied vote is decided.
+    pub vote_tie: VoteTie,
     /// Similarity ranking the neighbours.
     pub similarity: Similarity,
     /// Rows per similarity block (a block pair holds `block_rows²` values); 0 picks 1024.
@@ -46,9 +50,50 @@ impl Default for KnnParams {
     fn default() -> Self {
         KnnParams {
             k: 1,
+            vote_tie: VoteTie::SummedSimilarity,
             similarity: Similarity::Cosine,
             block_rows: 0,
             threads: 0,
+        }
+    }
+}
+
+/// How a vote of the `k` neighbours that two or more labels win equally is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VoteTie {
+    /// The tied label whose voters are more similar in sum, then the lowest label code: the
+    /// closer group wins.
+    #[default]
+    SummedSimilarity,
+    /// The lowest label code among the tied labels. This is scikit-learn's
+    /// `KNeighborsClassifier` with uniform weights: it predicts the mode of the neighbours'
+    /// class indices, a tied mode resolves to the smallest index, and its classes are the
+    /// sorted labels, as label codes here follow the byte order of the label text.
+    LowestLabel,
+}
+
+impl VoteTie {
+    /// The name used in flags, manifests and reports: `summed-similarity` or `sklearn`.
+    pub fn name(self) -> &'static str {
+        match self {
+            VoteTie::SummedSimilarity => "summed-similarity",
+            VoteTie::LowestLabel => "sklearn",
+        }
+    }
+}
+
+impl std::str::FromStr for VoteTie {
+    type Err = MetricError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "summed-similarity" => Ok(VoteTie::SummedSimilarity),
+            "sklearn" | "lowest-label" => Ok(VoteTie::LowestLabel),
+            _ => Err(MetricError::InvalidParameter {
+                name: "vote_ties",
+                value: s.to_owned(),
+                reason: "expected summed-similarity or sklearn".to_owned(),
+            }),
         }
     }
 }
@@ -191,7 +236,7 @@ pub fn knn_accuracy(
     let mut votes = vec![(0usize, 0.0f64); n_classes];
     let predictions: Vec<Option<u32>> = tops
         .iter()
-        .map(|top| vote(top, labels, &mut votes))
+        .map(|top| vote(top, labels, params.vote_tie, &mut votes))
         .collect();
 
     let mut confusion = vec![0u64; n_classes * n_classes];
@@ -447,8 +492,13 @@ where
     }
 }
 
-/// The majority label among `top` (ties: larger summed similarity, then lower code).
-fn vote(top: &[(f64, usize)], labels: &[u32], votes: &mut [(usize, f64)]) -> Option<u32> {
+/// The majority label among `top`, a tie decided by `tie`.
+fn vote(
+    top: &[(f64, usize)],
+    labels: &[u32],
+    tie: VoteTie,
+    votes: &mut [(usize, f64)],
+) -> Option<u32> {
     if top.is_empty() {
         return None;
     }
@@ -467,7 +517,12 @@ fn vote(top: &[(f64, usize)], labels: &[u32], votes: &mut [(usize, f64)]) -> Opt
         let better = match best {
             None => true,
             Some((b, bc, bs)) => {
-                count > bc || (count == bc && (sum > bs || (sum == bs && label < b)))
+                count > bc
+                    || (count == bc
+                        && match tie {
+                            VoteTie::SummedSimilarity => sum > bs || (sum == bs && label < b),
+                            VoteTie::LowestLabel => label < b,
+                        })
             }
         };
         if better {
@@ -678,6 +733,7 @@ mod tests {
                         similarity,
                         block_rows,
                         threads,
+                        ..KnnParams::default()
                     };
                     knn_accuracy(m, &labels, 6, &exclude, &params).unwrap()
                 };

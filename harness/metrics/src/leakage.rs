@@ -27,7 +27,7 @@
 
 use crate::classify::{LogisticParams, balanced_accuracy, fit_predict};
 use crate::error::MetricError;
-use crate::knn::{KnnParams, knn_accuracy};
+use crate::knn::{KnnParams, VoteTie, knn_accuracy};
 use crate::matrix::Matrix;
 use crate::similarity::Similarity;
 
@@ -40,6 +40,8 @@ pub struct LeakageParams {
     pub knn_k: usize,
     /// Similarity of the kNN classifier.
     pub knn_similarity: Similarity,
+    /// How the kNN classifier decides a tied vote.
+    pub knn_vote_tie: VoteTie,
 }
 
 impl Default for LeakageParams {
@@ -51,6 +53,7 @@ impl Default for LeakageParams {
             },
             knn_k: 5,
             knn_similarity: Similarity::Cosine,
+            knn_vote_tie: VoteTie::SummedSimilarity,
         }
     }
 }
@@ -251,6 +254,7 @@ pub fn batch_leakage(
         let knn_params = KnnParams {
             k: params.knn_k,
             similarity: params.knn_similarity,
+            vote_tie: params.knn_vote_tie,
             ..KnnParams::default()
         };
         // Errors name rows of this fold's (train, test) reordering; callers know input rows.

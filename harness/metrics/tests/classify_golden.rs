@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use cpbench_metrics::Matrix;
 use cpbench_metrics::classify::{LogisticParams, fit_logistic};
-use cpbench_metrics::knn::{KnnParams, knn_accuracy};
+use cpbench_metrics::knn::{KnnParams, VoteTie, knn_accuracy};
 use cpbench_metrics::leakage::{LeakageParams, batch_leakage};
 use serde_json::Value;
 
@@ -182,4 +182,52 @@ fn leakage_fold_scores_match_sklearn_pipeline() {
     let want = &expected["balanced_accuracy"];
     assert_eq!(r.logistic.per_fold, f64s(&want["logistic"]));
     assert_eq!(r.knn.per_fold, f64s(&want["knn"]));
+    // Four voters over four batches tie often: scikit-learn's rule reproduces its scores.
+    params.knn_k = 4;
+    params.knn_vote_tie = VoteTie::LowestLabel;
+    let r = batch_leakage(m, &batch, 4, &folds, &params).unwrap();
+    assert_eq!(r.knn.per_fold, f64s(&want["knn_k4"]));
+}
+
+#[test]
+fn knn_with_the_sklearn_tie_rule_matches_kneighborsclassifier_on_tied_votes() {
+    let expected = json("knn_ties.json");
+    let labels = u32s(&expected["labels"]);
+    let (x, n, d) = features("knn_ties.csv");
+    let m = Matrix::new(&x, n, d).unwrap();
+    let mut rules_differ = false;
+    for (k, case) in expected["k"].as_object().unwrap() {
+        let k: usize = k.parse().unwrap();
+        assert!(
+            case["vote_ties"].as_u64().unwrap() > 0,
+            "k = {k}: no tied vote to test"
+        );
+        let run = |vote_tie| {
+            knn_accuracy(
+                m,
+                &labels,
+                3,
+                &[],
+                &KnnParams {
+                    k,
+                    vote_tie,
+                    ..KnnParams::default()
+                },
+            )
+            .unwrap()
+        };
+        let sklearn = run(VoteTie::LowestLabel);
+        let want: Vec<Option<u32>> = u32s(&case["predictions"]).into_iter().map(Some).collect();
+        assert_eq!(sklearn.predictions, want, "k = {k}");
+        assert_eq!(
+            sklearn.accuracy,
+            case["accuracy"].as_f64().unwrap(),
+            "k = {k}"
+        );
+        rules_differ |= run(VoteTie::SummedSimilarity).predictions != want;
+    }
+    assert!(
+        rules_differ,
+        "the fixture must tell the two tie rules apart"
+    );
 }

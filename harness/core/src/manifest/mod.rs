@@ -22,6 +22,7 @@ pub use benchmark::{
     Annotation, BenchmarkManifest, Columns, ControlSpec, DataSpec, EnrichmentTask, KmeansTask,
     KnnTask, LambdaSweepSpec, LeakageTask, MapTask, Metric, PartitionTask, PrecisionAtKTask,
     PrepOp, PrepStep, RelationsTask, ReplicatingTask, Similarity, SplitSpec, Task, TaskParams,
+    VoteTies,
 };
 pub use pipeline::PrepPipeline;
 pub use plugin::{

@@ -11,9 +11,10 @@ use std::path::Path;
 use cpbench_core::Profiles;
 use cpbench_core::manifest::{
     BenchmarkManifest, Columns, EnrichmentTask, KmeansTask, KnnTask, LeakageTask, MapTask,
-    PrecisionAtKTask, RelationsTask, ReplicatingTask, Task, TaskParams,
+    PrecisionAtKTask, RelationsTask, ReplicatingTask, Task, TaskParams, VoteTies,
 };
 use cpbench_metrics::Similarity;
+use cpbench_metrics::knn::VoteTie;
 use cpbench_results::Score;
 use cpbench_results::figures::{KCurve, KCurves, KPoint, LeakageBar, MapGroup, MapGroups};
 use serde_json::{Value, json};
@@ -433,6 +434,10 @@ fn knn_task(
             k: k as usize,
             exclude_same: exclude_same.clone(),
             similarity,
+            vote_tie: match t.vote_ties {
+                Some(VoteTies::Sklearn) => VoteTie::LowestLabel,
+                Some(VoteTies::SummedSimilarity) | None => VoteTie::SummedSimilarity,
+            },
             threads: 0,
             origin: Origin::Manifest,
         };
@@ -448,6 +453,11 @@ fn knn_task(
         s.params
             .insert("similarity".into(), json!(similarity.name()));
         s.params.insert("exclude_same".into(), json!(exclude_same));
+        // Recorded only when set, so results of tasks without the key keep their bytes.
+        if t.vote_ties.is_some() {
+            s.params
+                .insert("vote_ties".into(), json!(params.vote_tie.name()));
+        }
         s.n = Some(report.n);
         s.primary = i == 0;
         scores.push(s);
@@ -480,6 +490,8 @@ fn leakage_task(
         seed: t.seed.unwrap_or(0),
         c: 1.0,
         knn_k: 5,
+        // The task scores the logistic classifier only; the kNN rule does not reach a score.
+        knn_vote_tie: VoteTie::SummedSimilarity,
         label: None,
         origin: Origin::Manifest,
     };

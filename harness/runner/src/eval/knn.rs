@@ -12,7 +12,7 @@
 
 use cpbench_core::Profiles;
 use cpbench_metrics::Similarity;
-use cpbench_metrics::knn::{KnnParams, knn_accuracy};
+use cpbench_metrics::knn::{KnnParams, VoteTie, knn_accuracy};
 use serde::Serialize;
 
 use super::explain;
@@ -33,6 +33,8 @@ pub struct Params {
     pub exclude_same: Vec<String>,
     /// Similarity ranking the neighbours.
     pub similarity: Similarity,
+    /// How a tied vote is decided (`sklearn`: as scikit-learn's `KNeighborsClassifier`).
+    pub vote_tie: VoteTie,
     /// Worker threads (0: all cores). Results do not depend on it.
     pub threads: usize,
     /// Where the values were written, for messages.
@@ -75,6 +77,8 @@ pub struct Report {
     pub k: usize,
     /// Similarity name.
     pub similarity: &'static str,
+    /// How a tied vote was decided: `summed-similarity` or `sklearn`.
+    pub vote_ties: &'static str,
     /// The label column.
     pub labels: String,
     /// The exclusion columns.
@@ -125,6 +129,7 @@ pub fn evaluate(
     let knn = KnnParams {
         k: params.k,
         similarity: params.similarity,
+        vote_tie: params.vote_tie,
         threads: params.threads,
         ..KnnParams::default()
     };
@@ -178,6 +183,7 @@ pub fn evaluate(
         n_unscored: result.n_unscored as u64,
         k: params.k,
         similarity: params.similarity.name(),
+        vote_ties: params.vote_tie.name(),
         labels: params.labels.clone(),
         exclude_same: params.exclude_same.clone(),
         classes: labels.labels.clone(),

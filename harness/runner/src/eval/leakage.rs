@@ -12,6 +12,7 @@
 use cpbench_core::Profiles;
 use cpbench_core::filter::RowFilter;
 use cpbench_metrics::classify::{LogisticParams, stratified_group_kfold};
+use cpbench_metrics::knn::VoteTie;
 use cpbench_metrics::leakage::{CvScores, LeakageParams, batch_leakage, label_from_source};
 use cpbench_metrics::params as limits;
 use cpbench_metrics::{LabelColumn, MetricError};
@@ -42,6 +43,8 @@ pub struct Params {
     pub c: f64,
     /// Neighbours voting in the kNN classifier (cosine).
     pub knn_k: usize,
+    /// How the kNN classifier decides a tied vote.
+    pub knn_vote_tie: VoteTie,
     /// Also predict this label from the one-hot target alone (design confounding).
     pub label: Option<String>,
     /// Where the values were written, for messages.
@@ -118,6 +121,8 @@ pub struct KnnReport {
     pub k: usize,
     /// Similarity name.
     pub similarity: &'static str,
+    /// How a tied vote was decided: `summed-similarity` or `sklearn`.
+    pub vote_ties: &'static str,
     /// Features standardized on the training rows.
     pub standardized: bool,
     /// Balanced accuracy per fold.
@@ -265,6 +270,7 @@ pub fn evaluate(
             ..LeakageParams::default().logistic
         },
         knn_k: params.knn_k,
+        knn_vote_tie: params.knn_vote_tie,
         ..LeakageParams::default()
     };
     let x = matrix(&ctrl)?;
@@ -311,6 +317,7 @@ pub fn evaluate(
         knn: KnnReport {
             k: params.knn_k,
             similarity: leakage.knn_similarity.name(),
+            vote_ties: params.knn_vote_tie.name(),
             standardized: true,
             balanced_accuracy: (&result.knn).into(),
         },

@@ -38,6 +38,14 @@ pub struct Args {
     /// cosine, pearson (correlation), abs-cosine or euclidean.
     #[arg(long, default_value = "cosine")]
     pub similarity: String,
+    /// A tied vote goes to: summed-similarity (the label whose voters are more similar in
+    /// sum) or sklearn (the lowest label, as scikit-learn's KNeighborsClassifier).
+    #[arg(
+        long = "vote-ties",
+        default_value = "summed-similarity",
+        value_name = "RULE"
+    )]
+    pub vote_ties: String,
     /// Worker threads (0: all cores). Results do not depend on it.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -58,6 +66,7 @@ impl Args {
                 .map(split_list)
                 .unwrap_or_default(),
             similarity: similarity(&self.similarity)?,
+            vote_tie: self.vote_ties.parse()?,
             threads: self.threads,
             origin: Origin::Flags,
         };

@@ -47,6 +47,14 @@ pub struct Args {
     /// Neighbours voting in the kNN classifier (cosine).
     #[arg(long = "knn-k", default_value_t = 5)]
     pub knn_k: usize,
+    /// A tied kNN vote goes to: summed-similarity or sklearn (the lowest label, as
+    /// scikit-learn's KNeighborsClassifier).
+    #[arg(
+        long = "knn-vote-ties",
+        default_value = "summed-similarity",
+        value_name = "RULE"
+    )]
+    pub knn_vote_ties: String,
     /// Also predict this label from the one-hot target alone (design confounding).
     #[arg(long, value_name = "C")]
     pub label: Option<String>,
@@ -57,8 +65,8 @@ pub struct Args {
 
 impl Args {
     /// The parameters the flags give.
-    pub fn params(&self) -> Params {
-        Params {
+    pub fn params(&self) -> Result<Params> {
+        Ok(Params {
             controls: self.controls.clone(),
             target: self.target.clone(),
             groups: self.groups.clone(),
@@ -66,15 +74,16 @@ impl Args {
             seed: self.seed,
             c: self.c,
             knn_k: self.knn_k,
+            knn_vote_tie: self.knn_vote_ties.parse()?,
             label: self.label.clone(),
             origin: Origin::Flags,
-        }
+        })
     }
 }
 
 /// Runs `cpbench eval batch-leakage`.
 pub fn run(args: Args) -> Result<Outcome> {
-    let params = args.params();
+    let params = args.params()?;
     params.check()?;
     let table = args.input.spec();
     let all = table.load()?;

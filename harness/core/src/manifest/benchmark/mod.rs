@@ -34,7 +34,7 @@ pub use columns::{Columns, ControlSpec, SplitSpec};
 pub use data::{Annotation, DataSpec};
 pub use lambda_sweep::LambdaSweepSpec;
 pub use prep::{PrepOp, PrepStep};
-pub use task::{Metric, Similarity, Task};
+pub use task::{Metric, Similarity, Task, VoteTies};
 pub use typed::{
     EnrichmentTask, KmeansTask, KnnTask, LeakageTask, MapTask, PartitionTask, PrecisionAtKTask,
     RelationsTask, ReplicatingTask, TaskParams,

@@ -136,7 +136,7 @@ impl Metric {
             Metric::Kmeans => (&["labels"], &["k", "k_sweep", "restarts", "seed"], &[]),
             Metric::KnnAccuracy => (
                 &["labels"],
-                &["k", "k_values", "exclude_same", "similarity"],
+                &["k", "k_values", "exclude_same", "similarity", "vote_ties"],
                 &[],
             ),
             Metric::BatchLeakage => (
@@ -172,6 +172,16 @@ pub enum Similarity {
     AbsCosine,
     /// 1 / (1 + Euclidean distance).
     Euclidean,
+}
+
+/// How a tied kNN vote is decided (`knn-accuracy`'s `vote_ties`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum VoteTies {
+    /// The tied label whose voters are more similar in sum (the default).
+    SummedSimilarity,
+    /// The lowest label, as scikit-learn's `KNeighborsClassifier`.
+    Sklearn,
 }
 
 /// One `[[task]]`: its id, the keys every metric takes, and the metric with its own
@@ -292,6 +302,9 @@ pub(super) struct TaskTable {
     /// Neighbours equal to the query on any of these columns are skipped (knn-accuracy, partition), e.g. compound (NSC) and batch (NSCB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) exclude_same: Option<Vec<String>>,
+    /// Knn-accuracy: a tied vote goes to `summed-similarity` (default: the label whose voters are more similar in sum) or `sklearn` (the lowest label, as scikit-learn's KNeighborsClassifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) vote_ties: Option<VoteTies>,
     /// Named variant of the metric, recorded next to its value (enrichment, replicating, batch-leakage, partition).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) variant: Option<String>,
@@ -342,6 +355,7 @@ impl TaskTable {
             ("k_sweep", self.k_sweep.is_some()),
             ("restarts", self.restarts.is_some()),
             ("exclude_same", self.exclude_same.is_some()),
+            ("vote_ties", self.vote_ties.is_some()),
             ("variant", self.variant.is_some()),
             ("quantile", self.quantile.is_some()),
             ("replicate", self.replicate.is_some()),
@@ -387,6 +401,7 @@ impl TaskTable {
             k_sweep: None,
             restarts: None,
             exclude_same: None,
+            vote_ties: None,
             variant: None,
             quantile: None,
             replicate: None,
@@ -423,6 +438,7 @@ impl TaskTable {
             k_sweep: Some([0, 0]),
             restarts: Some(0),
             exclude_same: Some(Vec::new()),
+            vote_ties: Some(VoteTies::Sklearn),
             variant: Some(String::new()),
             quantile: Some(0.0),
             replicate: Some(Vec::new()),

@@ -6,7 +6,7 @@
 //! which fills them; ranges are checked with the metrics' own rules (`cpbench_metrics::params`)
 //! both here, at load, and there.
 
-use super::task::{Metric, Similarity, Task, TaskTable, check_task_keys};
+use super::task::{Metric, Similarity, Task, TaskTable, VoteTies, check_task_keys};
 
 /// A task's metric with its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +125,8 @@ pub struct KnnTask {
     pub exclude_same: Vec<String>,
     /// Similarity measure.
     pub similarity: Option<Similarity>,
+    /// How a tied vote is decided.
+    pub vote_ties: Option<VoteTies>,
 }
 
 /// `metric = "batch-leakage"`.
@@ -308,6 +310,7 @@ impl TryFrom<TaskTable> for Task {
                 k: ks(t.k, t.k_values),
                 exclude_same: t.exclude_same.unwrap_or_default(),
                 similarity: t.similarity,
+                vote_ties: t.vote_ties,
             }),
             Metric::BatchLeakage => TaskParams::BatchLeakage(LeakageTask {
                 target: need(t.target, "target")?,
@@ -411,6 +414,7 @@ impl From<Task> for TaskTable {
                 (t.k, t.k_values) = k_keys(k.k);
                 t.exclude_same = listed(k.exclude_same);
                 t.similarity = k.similarity;
+                t.vote_ties = k.vote_ties;
             }
             TaskParams::BatchLeakage(l) => {
                 t.target = Some(l.target);
@@ -524,7 +528,7 @@ mod tests {
             serde_json::json!({"id": "e", "metric": "kmeans", "labels": "A", "k": 4,
                 "k_sweep": [2, 6], "restarts": 7, "seed": 2}),
             serde_json::json!({"id": "f", "metric": "knn-accuracy", "labels": "A", "k": 3,
-                "exclude_same": ["B"]}),
+                "exclude_same": ["B"], "vote_ties": "sklearn"}),
             serde_json::json!({"id": "g", "metric": "batch-leakage", "target": "P",
                 "groups": "Q", "folds": 3, "seed": 4, "controls": "controls", "variant": "v"}),
             serde_json::json!({"id": "h", "metric": "relations", "pairs": ["CORUM"],
