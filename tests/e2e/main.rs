@@ -16,6 +16,7 @@ mod prep;
 mod reliability;
 mod simulate;
 mod sphere;
+mod threads;
 
 use std::path::{Path, PathBuf};
 

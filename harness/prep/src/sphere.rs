@@ -44,6 +44,14 @@ use crate::error::PrepError;
 use crate::matrix::{CheckRows, Matrix};
 use crate::step::{Transform, fitted_for_apply};
 
+/// The parallelism of the fit's faer calls (SVD, Gram product, `V diag(g) Vᵀ`): always two
+/// parts. faer splits a parallel routine's sums into as many parts as its `Par` names, so faer's
+/// global setting (one per thread of the pool) made the fit's rounding follow
+/// `RAYON_NUM_THREADS`; with a fixed count it is the same at any thread count (two: the numbers the
+/// shipped leaderboard was scored with). Applying needs no such care: each row block is one
+/// sequential product, whichever thread takes it.
+const FIT_PAR: Par = Par::Rayon(std::num::NonZeroUsize::new(2).unwrap());
+
 /// pycytominer's default sphering epsilon.
 pub const DEFAULT_SPHERE_EPSILON: f64 = 1e-6;
 
@@ -319,7 +327,7 @@ impl Decomposition {
                 vg.as_ref(),
                 self.v.as_ref().transpose(),
                 1.0,
-                faer::get_global_parallelism(),
+                FIT_PAR,
             );
         } else {
             for i in 0..d {
@@ -389,7 +397,7 @@ fn singular_values_and_v(xc: Mat<f64>) -> Result<(Vec<f64>, Mat<f64>), PrepError
     use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
 
     let (n, d) = xc.shape();
-    let par = faer::get_global_parallelism();
+    let par = FIT_PAR;
     let mut s = faer::diag::Diag::<f64>::zeros(n.min(d));
     let mut v = Mat::<f64>::zeros(d, d);
     let scratch = svd_scratch::<f64>(
@@ -428,25 +436,31 @@ fn singular_values_and_v(xc: Mat<f64>) -> Result<(Vec<f64>, Mat<f64>), PrepError
 /// Singular values (nonincreasing, `min(n, d)`) and right singular vectors (`d × d`) of `xc`
 /// from the eigendecomposition of `xcᵀ xc`.
 fn gram_singular_values_and_v(xc: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>), PrepError> {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
+
     let (n, d) = xc.shape();
     let mut g = Mat::<f64>::zeros(d, d);
-    faer::linalg::matmul::matmul(
-        g.as_mut(),
-        Accum::Replace,
-        xc.transpose(),
-        xc,
-        1.0,
-        faer::get_global_parallelism(),
-    );
-    let evd = g
-        .self_adjoint_eigen(faer::Side::Lower)
-        .map_err(|e| PrepError::Decomposition {
-            what: "sphere fit eigendecomposition",
-            reason: format!("{e:?}"),
-        })?;
+    faer::linalg::matmul::matmul(g.as_mut(), Accum::Replace, xc.transpose(), xc, 1.0, FIT_PAR);
+    // `self_adjoint_evd` with FIT_PAR: `self_adjoint_eigen` would take faer's global parallelism.
+    let mut u = Mat::<f64>::zeros(d, d);
+    let mut ev = faer::diag::Diag::<f64>::zeros(d);
+    let scratch =
+        self_adjoint_evd_scratch::<f64>(d, ComputeEigenvectors::Yes, FIT_PAR, Default::default());
+    self_adjoint_evd(
+        g.as_ref(),
+        ev.as_mut(),
+        Some(u.as_mut()),
+        FIT_PAR,
+        MemStack::new(&mut MemBuffer::new(scratch)),
+        Default::default(),
+    )
+    .map_err(|e| PrepError::Decomposition {
+        what: "sphere fit eigendecomposition",
+        reason: format!("{e:?}"),
+    })?;
     // Eigenvalues come in nondecreasing order: reverse to match the SVD's order.
-    let ev: Vec<f64> = evd.S().column_vector().iter().copied().collect();
-    let u = evd.U();
+    let ev: Vec<f64> = ev.column_vector().iter().copied().collect();
     let v = Mat::<f64>::from_fn(d, d, |i, k| u[(i, d - 1 - k)]);
     let s = (0..n.min(d))
         .map(|k| ev[d - 1 - k].max(0.0).sqrt())

@@ -5,6 +5,14 @@
 //! input (profiles with CellProfiler-style names, keys from its own table or vocabulary, crops,
 //! sets) with plate, well, batch, control and split context and a label column that only a
 //! `sees_labels` control receives.
+//!
+//! The thread-count check runs the plugin at 1 and at 2 threads and wants the same bits: a
+//! native plugin in workers started with `RAYON_NUM_THREADS` set (rayon, and faer's default
+//! parallelism on it, read it), an ONNX model with that many ONNX Runtime intra-op threads. A
+//! native plugin gets a larger input for it (`THREAD_CHECK_PLATES` plates and
+//! `THREAD_CHECK_WIDTH` correlated features where its input width is free): parallel libraries
+//! split work only above a size, and a sum split in two parts rounds differently from one summed
+//! whole.
 
 use std::path::Path;
 
@@ -18,6 +26,7 @@ use super::{
     load_plugin, verify_artifacts,
 };
 use crate::error::HostError;
+use crate::native::WorkerCommand;
 use crate::onnx::OnnxPlugin;
 
 /// One line of the report.
@@ -79,7 +88,25 @@ impl CheckReport {
     }
 }
 
-const LATER: [&str; 4] = ["dry run", "output shape", "determinism", "label firewall"];
+const LATER: [&str; 5] = [
+    "dry run",
+    "output shape",
+    "determinism",
+    "thread count",
+    "label firewall",
+];
+
+/// The thread counts the thread-count check compares.
+const THREAD_COUNTS: [usize; 2] = [1, 2];
+/// Plates (of 12 rows, 4 of them controls) in the thread-count check's input of a native plugin.
+const THREAD_CHECK_PLATES: usize = 40;
+/// Features in the thread-count check's input of a native plugin whose input width is free: wide
+/// enough that a covariance and its eigendecomposition take faer's parallel paths.
+const THREAD_CHECK_WIDTH: usize = 400;
+/// Shared factors of the thread-count check's features: correlated features make an
+/// ill-conditioned covariance, as real profiles do, and its small directions carry rounding
+/// differences into the `f32` output that independent features would round away.
+const THREAD_CHECK_FACTORS: usize = 8;
 
 /// Checks the plugin at `path` (a folder or its plugin.toml).
 pub fn check_plugin(path: &Path, env: &RunEnv) -> CheckReport {
@@ -187,11 +214,109 @@ pub fn check_plugin(path: &Path, env: &RunEnv) -> CheckReport {
             Err(e) => Err(format!("second run failed: {e}")),
         },
     );
+    report.push("thread count", thread_count(&plugin, &fixture, env));
     report.push(
         "label firewall",
         firewall(&plugin, &fixture, &first.profiles, env),
     );
     report
+}
+
+/// Runs the plugin at each of [`THREAD_COUNTS`] and compares the outputs bit for bit.
+fn thread_count(plugin: &Plugin, fixture: &Fixture, env: &RunEnv) -> Result<String, String> {
+    let (how, larger) = match plugin.manifest.kind {
+        PluginKind::Native => ("RAYON_NUM_THREADS of the plugin worker", true),
+        PluginKind::Onnx => ("ONNX Runtime intra-op threads", false),
+        kind => {
+            return Ok(format!(
+                "`{}` plugins run in cpbench's own code, with no threads of their own: nothing \
+                 to compare",
+                kind.as_str()
+            ));
+        }
+    };
+    let larger_fixture;
+    let fixture = if larger {
+        larger_fixture = Fixture::sized(
+            plugin,
+            THREAD_CHECK_PLATES,
+            THREAD_CHECK_WIDTH,
+            Some(THREAD_CHECK_FACTORS),
+        )
+        .map_err(|e| e.to_string())?;
+        &larger_fixture
+    } else {
+        fixture
+    };
+    let mut runs = Vec::new();
+    for threads in THREAD_COUNTS {
+        let env = with_threads(env, threads).map_err(|e| format!("{threads} threads: {e}"))?;
+        let applied = apply_to_profiles(plugin, &fixture.profiles, &fixture.spec, &env)
+            .map_err(|e| format!("run at {threads} threads failed: {e}"))?;
+        runs.push((threads, applied.profiles));
+    }
+    let (ta, a) = &runs[0];
+    let (tb, b) = &runs[1];
+    let shape = |p: &Profiles| (p.n_rows(), p.n_features());
+    if shape(a) != shape(b) {
+        let ((ra, ca), (rb, cb)) = (shape(a), shape(b));
+        return Err(format!(
+            "{ra} rows × {ca} columns at {ta} thread(s), {rb} rows × {cb} at {tb}"
+        ));
+    }
+    let (n, k) = shape(a);
+    match first_difference(a.features(), b.features()) {
+        None => Ok(format!(
+            "identical output at {ta} and {tb} threads ({how}; {} rows × {} → {n} rows × {k})",
+            fixture.profiles.n_rows(),
+            fixture.profiles.n_features()
+        )),
+        Some((at, count)) => {
+            let (row, col) = (at / k.max(1), at % k.max(1));
+            Err(format!(
+                "output differs between {ta} and {tb} threads ({how}) in {count} of {} values; \
+                 first at row {} of {n}, column {}: {:?} at {ta} thread(s), {:?} at {tb}. Sum in \
+                 an order that does not depend on the thread count (e.g. faer with a fixed \
+                 `Par`, not the global default)",
+                n * k,
+                row + 1,
+                a.feature_names()[col],
+                a.features()[at],
+                b.features()[at]
+            ))
+        }
+    }
+}
+
+/// The index of the first value whose bits differ, and how many differ.
+fn first_difference(a: &[f32], b: &[f32]) -> Option<(usize, usize)> {
+    let mut differing = a
+        .iter()
+        .zip(b)
+        .enumerate()
+        .filter(|(_, (x, y))| x.to_bits() != y.to_bits())
+        .map(|(i, _)| i);
+    let first = differing.next()?;
+    Some((first, 1 + differing.count()))
+}
+
+/// `env` running plugins at `threads` threads: native workers with `RAYON_NUM_THREADS` set, ONNX
+/// models with that many intra-op threads.
+fn with_threads(env: &RunEnv, threads: usize) -> Result<RunEnv, String> {
+    let mut worker = match &env.worker {
+        Some(w) => w.clone(),
+        None => WorkerCommand::current_exe()
+            .map_err(|e| format!("cannot locate the cpbench executable for the worker: {e}"))?,
+    };
+    worker.env.retain(|(k, _)| k != "RAYON_NUM_THREADS");
+    worker
+        .env
+        .push(("RAYON_NUM_THREADS".into(), threads.to_string().into()));
+    Ok(RunEnv {
+        worker: Some(worker),
+        onnx_threads: Some(threads),
+        ..env.clone()
+    })
 }
 
 fn output_shape(plugin: &Plugin, out: &PluginOutput) -> Result<String, String> {
@@ -245,7 +370,8 @@ struct Fixture {
     spec: ApplySpec,
 }
 
-const PLATES: [&str; 2] = ["P1", "P2"];
+/// Plates of the fixture (the thread-count check uses more).
+const PLATES: usize = 2;
 const ROWS_PER_PLATE: usize = 12;
 
 impl Fixture {
@@ -272,15 +398,28 @@ impl Fixture {
     }
 
     fn for_plugin(plugin: &Plugin) -> Result<Fixture, HostError> {
+        Fixture::sized(plugin, PLATES, CP.len(), None)
+    }
+
+    /// The fixture with `plates` plates, and `width` features when the plugin's input width is
+    /// free (12 CellProfiler-style names, then numbered ones). Features are independent standard
+    /// normal values, or with `factors`, correlated as real profiles are: each a mix of that many
+    /// shared factors plus 1% noise of its own.
+    fn sized(
+        plugin: &Plugin,
+        plates: usize,
+        width: usize,
+        factors: Option<usize>,
+    ) -> Result<Fixture, HostError> {
         let m = &plugin.manifest;
-        let n = PLATES.len() * ROWS_PER_PLATE;
+        let n = plates * ROWS_PER_PLATE;
         let mut plate = Vec::new();
         let mut well = Vec::new();
         let mut pert = Vec::new();
         let mut moa = Vec::new();
-        for (p, name) in PLATES.iter().enumerate() {
+        for p in 0..plates {
             for r in 0..ROWS_PER_PLATE {
-                plate.push(name.to_string());
+                plate.push(format!("P{}", p + 1));
                 well.push(format!(
                     "{}{:02}",
                     (b'A' + (r / 6) as u8) as char,
@@ -328,11 +467,24 @@ impl Fixture {
                 };
             }
         }
-        let names = feature_names(plugin, onnx.as_ref());
+        let names = feature_names(plugin, onnx.as_ref(), width);
         let mut rng = SplitMix64::new(0);
-        let x: Vec<f32> = (0..n * names.len())
-            .map(|_| rng.standard_normal() as f32)
-            .collect();
+        let d = names.len();
+        let x: Vec<f32> = match factors {
+            None => (0..n * d).map(|_| rng.standard_normal() as f32).collect(),
+            Some(f) => {
+                // Every feature a mix of `f` shared factors plus 1% noise of its own.
+                let z: Vec<f64> = (0..n * f).map(|_| rng.standard_normal()).collect();
+                let a: Vec<f64> = (0..f * d).map(|_| rng.standard_normal()).collect();
+                (0..n * d)
+                    .map(|at| {
+                        let (i, j) = (at / d, at % d);
+                        let mix: f64 = (0..f).map(|l| z[i * f + l] * a[l * d + j]).sum();
+                        (mix + 0.01 * rng.standard_normal()) as f32
+                    })
+                    .collect()
+            }
+        };
         let images = match onnx.as_ref() {
             Some(model) if model.shape() == OnnxShape::Image => Some(crops(
                 model.input_dims(),
@@ -387,23 +539,26 @@ impl Fixture {
     }
 }
 
-/// Feature names for the fixture: the plugin's declared width, CellProfiler-style so that
-/// compartment, channel and positional selectors have something to select.
-fn feature_names(plugin: &Plugin, onnx: Option<&OnnxPlugin>) -> Vec<String> {
-    const CP: [&str; 12] = [
-        "Cells_AreaShape_Area",
-        "Cells_Intensity_MeanIntensity_DNA",
-        "Cells_Intensity_MeanIntensity_RNA",
-        "Cytoplasm_Texture_SumAverage_ER_3_0",
-        "Cytoplasm_Intensity_MeanIntensity_Mito",
-        "Nuclei_AreaShape_Eccentricity",
-        "Nuclei_Intensity_IntegratedIntensity_DNA",
-        "Nuclei_Texture_Contrast_DNA_5_0",
-        "Nuclei_Granularity_2_DNA",
-        "Nuclei_Location_Center_X",
-        "Cells_Correlation_Correlation_AGP_Mito",
-        "Cytoplasm_RadialDistribution_FracAtD_RNA_2of4",
-    ];
+/// CellProfiler-style feature names, so that compartment, channel and positional selectors have
+/// something to select.
+const CP: [&str; 12] = [
+    "Cells_AreaShape_Area",
+    "Cells_Intensity_MeanIntensity_DNA",
+    "Cells_Intensity_MeanIntensity_RNA",
+    "Cytoplasm_Texture_SumAverage_ER_3_0",
+    "Cytoplasm_Intensity_MeanIntensity_Mito",
+    "Nuclei_AreaShape_Eccentricity",
+    "Nuclei_Intensity_IntegratedIntensity_DNA",
+    "Nuclei_Texture_Contrast_DNA_5_0",
+    "Nuclei_Granularity_2_DNA",
+    "Nuclei_Location_Center_X",
+    "Cells_Correlation_Correlation_AGP_Mito",
+    "Cytoplasm_RadialDistribution_FracAtD_RNA_2of4",
+];
+
+/// Feature names for the fixture: the plugin's declared width, else `free` of them, the
+/// CellProfiler-style [`CP`] names first.
+fn feature_names(plugin: &Plugin, onnx: Option<&OnnxPlugin>, free: usize) -> Vec<String> {
     if let Some(features) = onnx.and_then(OnnxPlugin::features) {
         return features.to_vec();
     }
@@ -415,7 +570,12 @@ fn feature_names(plugin: &Plugin, onnx: Option<&OnnxPlugin>) -> Vec<String> {
     .or(plugin.manifest.input.dim.map(|d| d as usize));
     match width {
         Some(d) => (0..d).map(|i| format!("feature_{i:04}")).collect(),
-        None => CP.iter().map(|s| s.to_string()).collect(),
+        None => (0..free)
+            .map(|i| match CP.get(i) {
+                Some(name) => name.to_string(),
+                None => format!("feature_{i:04}"),
+            })
+            .collect(),
     }
 }
 
@@ -434,4 +594,44 @@ fn crops(dims: &[i64], layout: Option<Layout>, n: usize, rng: &mut SplitMix64) -
         .map(|_| rng.next_open01() as f32)
         .collect();
     ImageStack { pixels, c, h, w }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_difference_compares_bits() {
+        assert_eq!(first_difference(&[1.0, 2.0], &[1.0, 2.0]), None);
+        assert_eq!(
+            first_difference(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.5, 3.0, 4.5]),
+            Some((1, 2))
+        );
+        // Equal as numbers, not as bits; the same NaN is the same output.
+        assert_eq!(first_difference(&[0.0], &[-0.0]), Some((0, 1)));
+        assert_eq!(first_difference(&[f32::NAN], &[f32::NAN]), None);
+    }
+
+    #[test]
+    fn with_threads_sets_the_worker_variable_once_and_the_onnx_threads() {
+        let mut worker = WorkerCommand::new("/usr/bin/cpbench");
+        worker.env.push(("RAYON_NUM_THREADS".into(), "8".into()));
+        let env = RunEnv {
+            worker: Some(worker),
+            library_dirs: vec!["/lib/plugins".into()],
+            onnx_threads: None,
+        };
+        let one = with_threads(&env, 1).unwrap();
+        let w = one.worker.unwrap();
+        let rayon: Vec<_> = w
+            .env
+            .iter()
+            .filter(|(k, _)| k == "RAYON_NUM_THREADS")
+            .collect();
+        assert_eq!(rayon, [&("RAYON_NUM_THREADS".into(), "1".into())]);
+        assert!(w.env.iter().any(|(k, _)| k == "RUST_BACKTRACE"));
+        assert_eq!(w.program, Path::new("/usr/bin/cpbench"));
+        assert_eq!(one.onnx_threads, Some(1));
+        assert_eq!(one.library_dirs, env.library_dirs);
+    }
 }

@@ -215,13 +215,16 @@ impl PluginOutput {
     }
 }
 
-/// Where the host finds what native plugins need.
+/// How the host runs plugins: where native plugins' workers and libraries come from, and how
+/// many threads ONNX Runtime uses.
 #[derive(Debug, Clone, Default)]
 pub struct RunEnv {
     /// How to start a plugin worker; `None`: the running executable's `plugin-worker`.
     pub worker: Option<crate::native::WorkerCommand>,
     /// Extra folders searched for native plugin libraries.
     pub library_dirs: Vec<PathBuf>,
+    /// ONNX Runtime's intra-op thread count for `onnx` plugins; `None`: its default.
+    pub onnx_threads: Option<usize>,
 }
 
 /// Runs `plugin` on `input`: checks its artifacts, dispatches on its kind, checks the output.
@@ -262,7 +265,7 @@ pub fn run_plugin(
         PluginKind::FeatureTable => table::run_feature_table(plugin, input)?,
         PluginKind::EmbeddingTable => table::run_embedding_table(plugin, input)?,
         PluginKind::Builtin => builtin::run_builtin(plugin, input)?,
-        PluginKind::Onnx => onnx_run::run_onnx(plugin, input)?,
+        PluginKind::Onnx => onnx_run::run_onnx(plugin, input, env.onnx_threads)?,
         PluginKind::Native => native_run::run_native_plugin(plugin, input, env)?,
     };
     check_output(plugin, input, &out)?;

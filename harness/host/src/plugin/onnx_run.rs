@@ -6,16 +6,18 @@ use super::{OutputRows, Plugin, PluginInput, PluginOutput, input_error, numbered
 use crate::error::HostError;
 use crate::onnx::OnnxPlugin;
 
+/// Runs the model on `input` with `threads` ONNX Runtime intra-op threads (`None`: its default).
 pub(super) fn run_onnx(
     plugin: &Plugin,
     input: &PluginInput<'_>,
+    threads: Option<usize>,
 ) -> Result<PluginOutput, HostError> {
     let spec = plugin
         .manifest
         .onnx
         .as_ref()
         .ok_or_else(|| input_error(plugin, "an onnx plugin needs an [onnx] table"))?;
-    let model = OnnxPlugin::load(spec, &plugin.dir)?;
+    let model = OnnxPlugin::load_with_threads(spec, &plugin.dir, threads)?;
     let k = model.output_dim();
     let mut notes: Vec<String> = model
         .fallbacks()

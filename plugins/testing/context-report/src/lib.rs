@@ -13,7 +13,10 @@
 //!
 //! Config (JSON): `report` (optional path), `stderr` (bool, default true), `stdout` (bool,
 //! default false: also print the line on stdout, to prove that a plugin printing there cannot
-//! corrupt the worker's protocol; the worker points stdout at stderr).
+//! corrupt the worker's protocol; the worker points stdout at stderr), `thread_sums` (bool,
+//! default false: instead of the identity, subtract from each row its mean, summed in `f32` in
+//! as many parts as `RAYON_NUM_THREADS` says, as a parallel reduction would split it; the output
+//! then follows the thread count in its last bits, which `cpbench plugin check` must catch).
 
 use std::sync::Mutex;
 
@@ -34,6 +37,8 @@ struct Config {
     stderr: bool,
     #[serde(default)]
     stdout: bool,
+    #[serde(default)]
+    thread_sums: bool,
 }
 
 fn yes() -> bool {
@@ -45,6 +50,7 @@ struct ContextReport {
     report: Option<String>,
     stderr: bool,
     stdout: bool,
+    thread_sums: bool,
     /// Calls seen so far, by name; a mutex because `transform` takes `&self`.
     calls: Mutex<Map<String, Value>>,
 }
@@ -96,6 +102,7 @@ impl NativePlugin for ContextReport {
             report: config.report,
             stderr: config.stderr,
             stdout: config.stdout,
+            thread_sums: config.thread_sums,
             calls: Mutex::new(Map::new()),
         })
     }
@@ -110,8 +117,28 @@ impl NativePlugin for ContextReport {
 
     fn transform(&self, x: Matrix<'_>, context: Context<'_>) -> Result<Vec<f32>, String> {
         self.record("transform", x, context)?;
-        Ok(x.as_slice().to_vec())
+        if !self.thread_sums {
+            return Ok(x.as_slice().to_vec());
+        }
+        let parts = std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&t| t > 0)
+            .unwrap_or(1);
+        let mut out = Vec::with_capacity(x.rows() * x.cols());
+        for i in 0..x.rows() {
+            let row = x.row(i);
+            let mean = split_sum(row, parts) / row.len().max(1) as f32;
+            out.extend(row.iter().map(|v| v - mean));
+        }
+        Ok(out)
     }
+}
+
+/// The `f32` sum of `values` in `parts` contiguous parts, each summed alone, then added in order.
+fn split_sum(values: &[f32], parts: usize) -> f32 {
+    let size = values.len().div_ceil(parts).max(1);
+    values.chunks(size).map(|c| c.iter().sum::<f32>()).sum()
 }
 
 /// The root module the worker loads.
