@@ -13,11 +13,12 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::delimited::read_delimited;
+use super::parquet_check::check_parquet;
 use super::parquet_read::{read_parquet, read_parquet_columns};
-use super::polars_at;
 use super::transpose::{BLOCK_COLS, scatter_columns};
 use super::values::{describe_nonfinite, fill_numeric};
 use super::{Format, NonFinitePolicy, ReadOptions, ReadReport};
+use super::{guarded, polars_at};
 use crate::error::{Error, Result};
 use crate::profiles::{Level, Profiles};
 
@@ -237,16 +238,21 @@ impl SplitTable {
             table.features = FeatureColumns::Loaded(loaded);
             return Ok(table);
         }
+        check_parquet(path)?;
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let mut reader = ParquetReader::new(file);
-        let schema = reader.schema().map_err(|e| polars_at(path, e))?;
+        let (schema, n_rows) = guarded(path, || {
+            let schema = reader.schema().map_err(|e| polars_at(path, e))?;
+            let n_rows = reader.num_rows().map_err(|e| polars_at(path, e))?;
+            Ok((schema, n_rows))
+        })?;
         if schema.is_empty() {
             return Err(Error::Empty {
                 path: path.to_path_buf(),
                 what: "the Parquet file has no columns".into(),
             });
         }
-        table.n_rows = reader.num_rows().map_err(|e| polars_at(path, e))?;
+        table.n_rows = n_rows;
         if table.n_rows == 0 {
             return Err(no_rows());
         }

@@ -286,7 +286,8 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
     let mut execution_provider = None;
     let mut seeds = BTreeMap::new();
     let mut reusable = true;
-    let (status, reasons, scores, figures) = if let Some(why) = not_applicable(bench, plugin, &data) {
+    let (status, reasons, scores, figures) = if let Some(why) = not_applicable(bench, plugin, &data)
+    {
         (
             Status::NotApplicable,
             vec![why],
