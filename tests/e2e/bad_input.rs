@@ -45,7 +45,7 @@ fn duplicate_columns() {
     let dir = tempfile::tempdir().unwrap();
     let e = info_err(&file(dir.path(), "dup.csv", "Metadata_A,f,f\nx,1,2\n"), &[]);
     assert!(
-        e.contains("dup.csv: duplicate column 'f' (columns 2 and 3"),
+        e.contains("dup.csv: line 1 (the header): duplicate column 'f' (columns 2 and 3"),
         "{e}"
     );
 }

@@ -438,3 +438,27 @@ fn prep_treats_an_infinite_value_as_missing() {
     );
     assert_eq!(rows[2].split(',').nth(1), Some("NaN"), "{written}");
 }
+
+#[test]
+fn a_plugin_is_not_blamed_for_a_missing_input_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("nan.csv");
+    std::fs::write(&table, "Metadata_Plate,f1,f2\nP1,1,2\nP1,inf,3\nP1,2,1\n").unwrap();
+    let out = dir.path().join("out.csv");
+    let o = bin()
+        .args(["plugin", "apply"])
+        .arg(random())
+        .arg("--profiles")
+        .arg(&table)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("data row 2, feature 'f1' is missing, NaN or infinite"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

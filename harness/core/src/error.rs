@@ -39,7 +39,7 @@ pub enum Error {
         what: String,
     },
     /// Two columns share a name.
-    #[error("{}: duplicate column '{column}' (columns {first} and {second}, counting from 1)", path.display())]
+    #[error("{}: line 1 (the header): duplicate column '{column}' (columns {first} and {second}, counting from 1)", path.display())]
     DuplicateColumn {
         /// The file.
         path: PathBuf,

@@ -86,7 +86,7 @@ const MALFORMED: &[(&str, &str)] = &[
     ),
     (
         "duplicate_columns.csv",
-        "duplicate column 'Cells_A' (columns 2 and 4, counting from 1)",
+        "line 1 (the header): duplicate column 'Cells_A' (columns 2 and 4, counting from 1)",
     ),
     (
         "not_parquet.parquet",

@@ -73,6 +73,17 @@ pub fn run(args: Args) -> Result<Outcome> {
         args.io.load()?
     };
     let file = args.io.file();
+    // A missing or infinite input value would come back as the plugin's "non-finite output":
+    // name the input cell instead.
+    if let Some(i) = profiles.features().iter().position(|v| !v.is_finite()) {
+        let d = profiles.n_features().max(1);
+        bail!(
+            "{file}: data row {}, feature '{}' is missing, NaN or infinite; a plugin is given \
+             finite features only (drop such rows or columns first)",
+            i / d + 1,
+            profiles.feature_names()[i % d]
+        );
+    }
     let controls = match &args.controls {
         Some(expr) => Some(fit_mask(&profiles, expr, None, &file)?),
         None => None,
