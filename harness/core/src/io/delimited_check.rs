@@ -780,7 +780,7 @@ mod tests {
         assert_eq!(err(b"  \r\nx\n"), "the file is empty (no header line)");
         assert_eq!(
             err(b"M_a,f,\"f\"\nx,1,2\n"),
-            "duplicate column 'f' (columns 2 and 3, counting from 1)"
+            "line 1 (the header): duplicate column 'f' (columns 2 and 3, counting from 1)"
         );
     }
 
