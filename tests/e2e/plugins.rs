@@ -296,21 +296,55 @@ fn plugin_new_onnx_scaffold_passes_check_once_the_model_is_in_place() {
         folder.join("model.onnx"),
     )
     .unwrap();
-    let manifest = std::fs::read_to_string(folder.join("plugin.toml")).unwrap();
-    std::fs::write(
-        folder.join("plugin.toml"),
-        manifest.replace(
+    let manifest = std::fs::read_to_string(folder.join("plugin.toml"))
+        .unwrap()
+        .replace(
             "# dim = 0     # number of input",
             "dim = 4 # number of input",
-        ),
-    )
-    .unwrap();
+        );
+    std::fs::write(folder.join("plugin.toml"), &manifest).unwrap();
+    // The model runs, but the scaffold is not ready to submit: its description says TODO, the
+    // model is not pinned and the model would get features by position.
+    let out = cpbench()
+        .args(["plugin", "check"])
+        .arg(&folder)
+        .assert()
+        .code(1)
+        .stdout(contains("PASS  dry run"))
+        .stdout(contains("FAIL  submission"))
+        .stdout(contains("`description` still says TODO"))
+        .stdout(contains("`onnx.features` is missing"))
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    // The message gives the digest to paste.
+    let sha = out
+        .split("onnx.sha256 = \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the digest to pin")
+        .to_string();
+    assert_eq!(sha.len(), 64, "{out}");
+    std::fs::write(folder.join("features.txt"), "f0\nf1\nf2\nf3\n").unwrap();
+    let manifest = manifest
+        .replace(
+            "description = \"TODO: one line on what this representation is\"",
+            "description = \"A 4-to-2 linear map, for the test\"",
+        )
+        .replace(
+            "# features = \"features.txt\"",
+            "features = \"features.txt\"",
+        )
+        .replace("# sha256 = \"...\"", &format!("sha256 = \"{sha}\""));
+    std::fs::write(folder.join("plugin.toml"), manifest).unwrap();
     cpbench()
         .args(["plugin", "check"])
         .arg(&folder)
         .assert()
         .success()
         .stdout(contains("on CPUExecutionProvider"))
+        .stdout(contains("PASS  submission"))
         .stdout(contains("all checks passed"));
     // An existing folder is never overwritten.
     cpbench()

@@ -6,6 +6,11 @@
 //! sets) with plate, well, batch, control and split context and a label column that only a
 //! `sees_labels` control receives.
 //!
+//! The submission step wants what a reviewer and an auditor need: a description that is not the
+//! scaffold's `TODO`, every model or table pinned by its SHA-256 (the message prints the digest
+//! to paste), and an ONNX profile or set model's feature list (without it the model would get the
+//! benchmark's feature columns by position, silently, whatever their names).
+//!
 //! The thread-count check runs the plugin at 1 and at 2 threads and wants the same bits: a
 //! native plugin in workers started with `RAYON_NUM_THREADS` set (rayon, and faer's default
 //! parallelism on it, read it), an ONNX model with that many ONNX Runtime intra-op threads. A
@@ -22,8 +27,8 @@ use cpbench_metrics::rng::SplitMix64;
 use polars::prelude::*;
 
 use super::{
-    ApplySpec, ContextRoles, ImageStack, Plugin, PluginOutput, RunEnv, apply_to_profiles,
-    load_plugin, verify_artifacts,
+    ApplySpec, ArtifactSet, ContextRoles, ImageStack, Plugin, PluginOutput, RunEnv,
+    apply_to_profiles, load_plugin, verify_artifacts,
 };
 use crate::error::HostError;
 use crate::native::WorkerCommand;
@@ -145,7 +150,8 @@ pub fn check_plugin(path: &Path, env: &RunEnv) -> CheckReport {
         },
         None => None,
     };
-    let hashes = verify_artifacts(&plugin, library.as_deref()).map(|set| {
+    let verified = verify_artifacts(&plugin, library.as_deref());
+    let hashes = verified.as_ref().map(|set| {
         set.artifacts
             .iter()
             .map(|a| format!("{} {}", a.key, &a.sha256[..12]))
@@ -155,6 +161,9 @@ pub fn check_plugin(path: &Path, env: &RunEnv) -> CheckReport {
     if !report.push("artifacts", hashes.map_err(|e| e.to_string())) {
         report.skip(&LATER);
         return report;
+    }
+    if let Ok(set) = &verified {
+        report.push("submission", submission(&plugin, set));
     }
     let fixture = match Fixture::for_plugin(&plugin) {
         Ok(f) => f,
@@ -220,6 +229,58 @@ pub fn check_plugin(path: &Path, env: &RunEnv) -> CheckReport {
         firewall(&plugin, &fixture, &first.profiles, env),
     );
     report
+}
+
+/// What a submitted plugin's manifest needs beyond loading: a real description, its model or
+/// table pinned (the digest to paste is in the message), an ONNX profile or set model's feature
+/// list. All problems at once, so one edit fixes them.
+fn submission(plugin: &Plugin, set: &ArtifactSet) -> Result<String, String> {
+    let m = &plugin.manifest;
+    let mut problems = Vec::new();
+    if m.description.trim().is_empty() || m.description.contains("TODO") {
+        problems.push(
+            "`description` still says TODO: say in one line what the representation is and what \
+             it was trained on"
+                .to_string(),
+        );
+    }
+    let pin = |key: &str, sha_key: &str| {
+        let sha = set
+            .artifacts
+            .iter()
+            .find(|a| a.key == key)
+            .map_or("<sha256>", |a| a.sha256.as_str());
+        format!("`{sha_key}` is missing: pin the file with {sha_key} = \"{sha}\"")
+    };
+    let mut what = vec!["description"];
+    if let Some(onnx) = &m.onnx {
+        what.push("model pinned");
+        if onnx.sha256.is_none() {
+            problems.push(pin("onnx.model", "onnx.sha256"));
+        }
+        if matches!(onnx.shape, OnnxShape::Profile | OnnxShape::Set) {
+            what.push("feature list");
+            if onnx.features.is_none() {
+                problems.push(
+                    "`onnx.features` is missing: without it the model gets the benchmark's \
+                     feature columns by position, whatever their names; list the features it \
+                     was trained on, one per line, in a file named there"
+                        .to_string(),
+                );
+            }
+        }
+    }
+    if let Some(embedding) = &m.embedding {
+        what.push("table pinned");
+        if embedding.sha256.is_none() {
+            problems.push(pin("embedding.table", "embedding.sha256"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(what.join(", "))
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
 /// Runs the plugin at each of [`THREAD_COUNTS`] and compares the outputs bit for bit.

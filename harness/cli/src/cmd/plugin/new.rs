@@ -122,8 +122,12 @@ model = "model.onnx"
 shape = "profile"   # profile [N, d] -> [N, k]; image, set or lookup for the other shapes
 input = "{input}"
 output = "{output}"
+# The model's input features in order, one name per line (`plugin check` wants it: without it
+# the model gets the benchmark's feature columns by position, whatever their names).
+# features = "features.txt"
 batch_size = 256
-execution_providers = ["cuda", "cpu"]
+# Add "cuda" first to run on a GPU where there is one (the report notes a CPU fallback).
+execution_providers = ["cpu"]
 "#
     );
     let readme = format!(
@@ -132,7 +136,8 @@ execution_providers = ["cuda", "cpu"]
          output tensor `{output}` (`float32 [N, k]`). `plugins/contrastive-mlp/train.py` is a \
          worked example of training and exporting such a model.\n\
          2. Fill in `description`, `license`, `training_datasets` and the `[input]`/`[output]` \
-         dims in `plugin.toml`; pin the model's `sha256`.\n\
+         dims in `plugin.toml`; list the model's input features in `features.txt` and name it \
+         in `[onnx] features`; pin the model's `sha256` (`plugin check` prints it).\n\
          3. Run `cpbench plugin check plugins/{id}` until every check passes.\n"
     );
     vec![("plugin.toml", manifest), ("README.md", readme)]
