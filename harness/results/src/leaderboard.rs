@@ -161,7 +161,8 @@ pub struct BoardRow {
     pub cells: Vec<Cell>,
     /// Mean of the row's scaled cells; absent when none is scaled.
     pub mean_scaled: Option<f64>,
-    /// Competition rank ("1224") among scored methods and references; absent for the others.
+    /// Competition rank ("1224") among scored methods and references not contaminated on this
+    /// benchmark; absent for the others.
     pub rank: Option<u32>,
     /// The ONNX Runtime execution provider that ran, where there was one.
     pub execution_provider: Option<String>,
@@ -195,9 +196,10 @@ pub struct OverallRow {
     pub mean_scaled: Option<f64>,
     /// How many benchmarks the mean is over.
     pub benchmarks: u32,
-    /// Benchmark id → the plugin's mean scaled score there (null where not scored).
+    /// Benchmark id → the plugin's mean scaled score there (null where not scored, or where
+    /// the plugin is contaminated: those do not count).
     pub per_benchmark: BTreeMap<String, Option<f64>>,
-    /// Benchmarks whose data overlap the plugin's training datasets.
+    /// Benchmarks whose data overlap the plugin's training datasets (shown, not counted).
     pub contaminated_on: Vec<String>,
     /// Competition rank among scored methods and references; absent for the others.
     pub rank: Option<u32>,
@@ -388,10 +390,15 @@ fn build_board(entries: Vec<&RunEntry>) -> BenchmarkBoard {
     for row in &mut rows {
         row.mean_scaled = mean(row.cells.iter().filter_map(|c| c.scaled));
     }
+    // A contaminated row is shown with its scores but not ranked: it saw this benchmark's
+    // data or labels in training.
     let ranks = rank(
         &rows
             .iter()
-            .map(|r| (r.plugin.role, r.status == Status::Succeeded, r.mean_scaled))
+            .map(|r| {
+                let eligible = r.status == Status::Succeeded && r.contaminated.is_empty();
+                (r.plugin.role, eligible, r.mean_scaled)
+            })
             .collect::<Vec<_>>(),
     );
     for (row, rank) in rows.iter_mut().zip(ranks) {
@@ -542,9 +549,9 @@ fn build_overall(boards: &[BenchmarkBoard]) -> Vec<OverallRow> {
                     contaminated_on: Vec::new(),
                     rank: None,
                 });
-            overall
-                .per_benchmark
-                .insert(board.id.clone(), row.mean_scaled);
+            // A benchmark the plugin is contaminated on is listed but does not count.
+            let counted = row.mean_scaled.filter(|_| row.contaminated.is_empty());
+            overall.per_benchmark.insert(board.id.clone(), counted);
             if !row.contaminated.is_empty() {
                 overall.contaminated_on.push(board.id.clone());
             }
@@ -1014,6 +1021,37 @@ mod tests {
         assert!(row(bbbc, "cnn").contaminated.is_empty());
         let cnn = lb.overall.iter().find(|r| r.plugin.id == "cnn").unwrap();
         assert_eq!(cnn.contaminated_on, ["lincs-sq00015054"]);
+        // Shown with its scores, not ranked there, and not counted overall.
+        assert!(row(lincs, "cnn").mean_scaled.is_some());
+        assert_eq!(row(lincs, "cnn").rank, None);
+        assert_eq!(cnn.per_benchmark["lincs-sq00015054"], None);
+        assert_eq!((cnn.benchmarks, cnn.mean_scaled, cnn.rank), (0, None, None));
+    }
+
+    #[test]
+    fn a_contaminated_method_is_shown_but_not_ranked() {
+        let mut entries = controls("a");
+        entries.push(entry(
+            "a",
+            "clean",
+            PluginRole::Method,
+            vec![score(MAP, 0.3)],
+        ));
+        let mut dirty = entry("a", "dirty", PluginRole::Method, vec![score(MAP, 0.6)]);
+        dirty.plugin.training_datasets = vec!["a".into()];
+        entries.push(dirty);
+        let lb = build_leaderboard(&entries, harness());
+        let a = &lb.benchmarks[0];
+        assert_eq!(row(a, "dirty").contaminated, ["a"]);
+        assert!(row(a, "dirty").mean_scaled.unwrap() > row(a, "clean").mean_scaled.unwrap());
+        assert_eq!(
+            (row(a, "clean").rank, row(a, "dirty").rank),
+            (Some(1), None)
+        );
+        let overall = |id: &str| lb.overall.iter().find(|r| r.plugin.id == id).unwrap();
+        assert_eq!(overall("clean").rank, Some(1));
+        assert_eq!(overall("dirty").rank, None);
+        assert_eq!(overall("dirty").per_benchmark["a"], None);
     }
 
     #[test]
