@@ -212,8 +212,9 @@ mod tests {
         let entries = board::contaminated();
         let lb = build_leaderboard(&entries, harness());
         let md = leaderboard_markdown(&lb);
+        // Shown with its score, flagged, not ranked.
         assert!(
-            md.contains("| 1 | cnn 1.0 † | method | ok | 0.350 (0.50) |"),
+            md.contains("| — | cnn 1.0 † | method | ok | 0.350 (0.50) |"),
             "{md}"
         );
         assert!(
@@ -222,8 +223,9 @@ mod tests {
             ),
             "{md}"
         );
+        // Overall: the contaminated benchmark is listed but does not count.
         assert!(
-            md.contains("| 1 | cnn 1.0 | method | 0.50 | 1 | lincs-sq00015054 |"),
+            md.contains("| — | cnn 1.0 | method | — | 0 | lincs-sq00015054 |"),
             "{md}"
         );
     }
