@@ -11,25 +11,22 @@ use std::path::{Path, PathBuf};
 
 use cpbench_core::filter::RowFilter;
 use cpbench_core::manifest::{load_audit, load_benchmark, load_plugin};
+use cpbench_metrics::rng::SplitMix64;
 use polars::prelude::*;
 
 /// Mutations per seed.
 const CASES: usize = 200;
 
-/// splitmix64.
-struct Rng(u64);
+/// The metrics' seeded generator, with the two draws the mutations need.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        self.0.below(n.max(1) as u64) as usize
     }
 }
 
@@ -163,7 +160,7 @@ fn mirror(from: &Path, to: &Path, skip: &Path) {
 fn mutated_manifests_load_or_fail_naming_the_file() {
     let seeds = seeds();
     assert!(seeds.len() >= 15, "the seed corpus is missing: {seeds:?}");
-    let mut rng = Rng(0x6d61_6e69_6665_7374);
+    let mut rng = Rng(SplitMix64::new(0x6d61_6e69_6665_7374));
     let (mut accepted, mut refused) = (0usize, 0usize);
     for (i, (kind, seed)) in seeds.iter().enumerate() {
         let text = std::fs::read(seed).unwrap();
@@ -237,7 +234,7 @@ fn mutated_row_filters_parse_or_fail_never_panic() {
         .collect();
     assert!(seeds.len() >= 10);
     let frame = table();
-    let mut rng = Rng(0x726f_7773);
+    let mut rng = Rng(SplitMix64::new(0x726f_7773));
     let (mut parsed, mut refused) = (0usize, 0usize);
     for seed in &seeds {
         for case in 0..CASES {

@@ -12,24 +12,21 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles, read_table};
+use cpbench_metrics::rng::SplitMix64;
 
 /// Mutated files per seed.
 const CASES: usize = 256;
 
-/// splitmix64.
-struct Rng(u64);
+/// The metrics' seeded generator, with the two draws the mutations need.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        self.0.below(n.max(1) as u64) as usize
     }
 }
 
@@ -100,7 +97,7 @@ fn mutated_tables_read_or_fail_cleanly() {
         nonfinite: NonFinitePolicy::Keep,
         ..ReadOptions::default()
     };
-    let mut rng = Rng(20_240_611);
+    let mut rng = Rng(SplitMix64::new(20_240_611));
     let (mut oks, mut errs, mut escaped) = (0, 0, Vec::new());
     for seed in &seeds {
         let name = seed.file_name().unwrap().to_string_lossy().into_owned();

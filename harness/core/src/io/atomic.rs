@@ -54,6 +54,8 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[derive(Default)]
 pub struct Commit {
     staged: Vec<Staged>,
+    /// Folders already cleaned up by this commit: each is read once, however many files go there.
+    cleaned: Vec<PathBuf>,
 }
 
 struct Staged {
@@ -75,7 +77,10 @@ impl Commit {
         write: impl FnOnce(&mut File) -> Result<()>,
     ) -> Result<()> {
         let dir = folder_of(path);
-        clean_up(&dir);
+        if !self.cleaned.contains(&dir) {
+            clean_up(&dir);
+            self.cleaned.push(dir.clone());
+        }
         let mut tmp = locked_temp(&dir, PART)?;
         write(tmp.as_file_mut())?;
         tmp.as_file_mut().flush().map_err(|e| Error::io(path, e))?;
