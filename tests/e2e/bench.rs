@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{cpbench, read_json, root};
+use super::{cpbench, leaderboard_args, read_json, root};
 
 /// Validates `instance` against a committed schema under `ci/schemas/`; panics with the errors.
 fn assert_valid(schema_file: &str, instance: &Value) {
@@ -236,16 +236,9 @@ fn a_benchmark_whose_data_changed_is_refused_with_exit_2_and_no_output() {
 
 /// `cpbench leaderboard` of the shipped benchmarks and plugins plus the panicking test plugin.
 fn leaderboard(out: &Path, baseline: Option<&Path>) -> assert_cmd::assert::Assert {
+    let plugins = [root().join("plugins"), root().join("plugins/testing/panic")];
     let mut cmd = cpbench();
-    cmd.arg("leaderboard")
-        .arg("--benchmarks")
-        .arg(root().join("benchmarks"))
-        .arg("--plugins")
-        .arg(root().join("plugins"))
-        .arg("--plugins")
-        .arg(root().join("plugins/testing/panic"))
-        .arg("--out")
-        .arg(out)
+    cmd.args(leaderboard_args(&[&plugins[0], &plugins[1]], out))
         // Pinned so the raw scores compare exactly on machines with other core counts.
         .env("RAYON_NUM_THREADS", "2");
     if let Some(b) = baseline {

@@ -77,6 +77,23 @@ pub fn close_f32(got: f64, want: f64) -> bool {
     (got.is_nan() && want.is_nan()) || (got - want).abs() <= 1e-5 * want.abs().max(1.0)
 }
 
+/// The arguments of `cpbench leaderboard` over the shipped benchmarks with these plugin
+/// folders, writing to `out` (add `--only-benchmark`/`--only-plugin` and the rest after them).
+pub fn leaderboard_args(plugins: &[&Path], out: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "leaderboard".into(),
+        "--benchmarks".into(),
+        root().join("benchmarks").into(),
+    ];
+    for p in plugins {
+        args.push("--plugins".into());
+        args.push(p.into());
+    }
+    args.push("--out".into());
+    args.push(out.into());
+    args
+}
+
 /// Runs the binary expecting exit code 2 and returns its stderr.
 pub fn fails_with_2(args: &[&str]) -> String {
     let out = cpbench().args(args).assert().code(2);

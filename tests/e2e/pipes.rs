@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use super::{read_json, root, shipped};
+use super::{leaderboard_args, read_json, root, shipped};
 
 /// The LINCS plate: 384 wells, the cheapest shipped table with every kind of metadata.
 fn lincs() -> PathBuf {
@@ -228,22 +228,16 @@ fn prep_aggregate_finishes_its_table_when_stderr_is_closed_or_full() {
 
 /// `cpbench leaderboard` of the two controls on the LINCS plate (two pairs, a few seconds).
 fn leaderboard(out: &Path) -> Command {
-    let mut cmd = bin(&[
-        "leaderboard",
-        "--benchmarks",
-        root().join("benchmarks").to_str().unwrap(),
-        "--plugins",
-        root().join("plugins").to_str().unwrap(),
-        "--only-benchmark",
-        "lincs-sq00015054",
-        "--only-plugin",
-        "random",
-        "--only-plugin",
-        "positive-control",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    cmd.env("RAYON_NUM_THREADS", "2");
+    let mut cmd = bin(&[]);
+    cmd.args(leaderboard_args(&[&root().join("plugins")], out))
+        .args(["--only-benchmark", "lincs-sq00015054"])
+        .args([
+            "--only-plugin",
+            "random",
+            "--only-plugin",
+            "positive-control",
+        ])
+        .env("RAYON_NUM_THREADS", "2");
     cmd
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{read_json, root};
+use super::{leaderboard_args, read_json, root};
 
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpbench"));
@@ -216,13 +216,8 @@ fn alive(pid: u32) -> bool {
 
 fn leaderboard(plugins: &Path, out: &Path) -> Command {
     let mut cmd = bin();
-    cmd.arg("leaderboard")
-        .arg("--benchmarks")
-        .arg(root().join("benchmarks"))
-        .arg("--plugins")
-        .arg(plugins)
-        .args(["--only-benchmark", "lincs-sq00015054", "--out"])
-        .arg(out);
+    cmd.args(leaderboard_args(&[plugins], out))
+        .args(["--only-benchmark", "lincs-sq00015054"]);
     cmd
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use predicates::str::contains;
 
-use super::{cpbench, read_json, root};
+use super::{cpbench, leaderboard_args, read_json, root};
 
 /// The pairs the thread comparison scores: the heaviest numerics of the shipped leaderboard. On
 /// BBBC021, the pca plugin (faer covariance and eigendecomposition, in a worker) and the shuffle
@@ -23,13 +23,7 @@ const MASK: &str = "\"(timing)\"";
 
 fn leaderboard(out: &Path, threads: usize) {
     let mut cmd = cpbench();
-    cmd.arg("leaderboard")
-        .arg("--benchmarks")
-        .arg(root().join("benchmarks"))
-        .arg("--plugins")
-        .arg(root().join("plugins"))
-        .arg("--out")
-        .arg(out)
+    cmd.args(leaderboard_args(&[&root().join("plugins")], out))
         .env("RAYON_NUM_THREADS", threads.to_string());
     for b in BENCHMARKS {
         cmd.args(["--only-benchmark", b]);
