@@ -90,14 +90,7 @@ impl Params {
     /// Checks every value before any work.
     pub fn check(&self) -> Result<()> {
         let o = self.origin;
-        self.map_params().validate().map_err(|e| match e {
-            MetricError::InvalidParameter {
-                name,
-                value,
-                reason,
-            } => err!("{} {value}: {reason}", o.key(name)),
-            other => Error::from(other),
-        })?;
+        o.check(self.map_params().validate())?;
         if self.pos_sameby.is_empty() && self.pos_diffby.is_empty() {
             bail!(
                 "name the positive pairs with {} and/or {}",
