@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# What a CI job runs to regenerate the leaderboard: build cpbench and the native plugins, score
-# every applicable (benchmark, plugin) pair (cached under OUT/runs: only pairs whose inputs
-# changed are recomputed), recompute the published claims in benchmarks/audits, and check the
-# pages in headless Chromium.
+# What a CI job runs to regenerate the leaderboard: build cpbench and the native plugins, set up
+# the command plugins' Python environments, score every applicable (benchmark, plugin) pair
+# (cached under OUT/runs: only pairs whose inputs changed are recomputed), recompute the
+# published claims in benchmarks/audits, and check the pages in headless Chromium.
 #
 #   ci/leaderboard.sh [--out DIR] [--baseline OLD/leaderboard.json] [--tolerance T] [--no-browser]
 #
@@ -27,9 +27,65 @@ while [ $# -gt 0 ]; do
 done
 
 bash ci/setup-onnxruntime.sh
-# The native plugins' libraries must sit beside the cpbench that loads them: one build.
-cargo build --locked --release -p cpbench -p cpbench-plugin-random -p cpbench-plugin-pca
+# Artifacts too large to commit: a plugin's fetch.sh downloads them and checks their SHA-256
+# (docs/submitting.md); the manifest's pinned sha256 is checked again before every run.
+for fetch in plugins/*/fetch.sh; do
+  [ -f "$fetch" ] || continue
+  echo "ci/leaderboard.sh: $fetch"
+  (cd "$(dirname "$fetch")" && bash ./fetch.sh) || {
+    echo "ci/leaderboard.sh: $fetch failed" >&2
+    exit 2
+  }
+done
+# Every native plugin it finds (plugins/*/plugin.toml with kind = "native", a crate beside it).
+# A crate of this workspace builds with cpbench, into the target folder cpbench searches first. A
+# crate with a workspace of its own (what `cpbench plugin new --kind native` writes) builds in its
+# folder, into its own target/ whatever CARGO_TARGET_DIR says, where its plugin.toml names the
+# library (`library = "target/release/lib<crate>.so"`); its target/release also goes on
+# CPBENCH_PLUGIN_LIB_DIR, for a plugin.toml that names the crate instead.
+packages=(-p cpbench)
+own_workspace=()
+for manifest in plugins/*/plugin.toml; do
+  dir=$(dirname "$manifest")
+  grep -Eq '^[[:space:]]*kind[[:space:]]*=[[:space:]]*"native"' "$manifest" || continue
+  if [ ! -f "$dir/Cargo.toml" ]; then
+    echo "ci/leaderboard.sh: $dir: a native plugin without a Cargo.toml; not built here" >&2
+    continue
+  fi
+  # Fails, saying why, for a crate that is neither a member nor a workspace of its own.
+  root=$(cargo locate-project --workspace --manifest-path "$dir/Cargo.toml" --message-format plain)
+  if [ "$root" = "$(pwd -P)/Cargo.toml" ]; then
+    packages+=(-p "$(cargo pkgid --manifest-path "$dir/Cargo.toml")")
+  else
+    own_workspace+=("$dir")
+  fi
+done
+cargo build --locked --release "${packages[@]}"
+lib_dirs=()
+for dir in "${own_workspace[@]}"; do
+  locked=()
+  if [ -f "$dir/Cargo.lock" ]; then locked=(--locked); fi
+  echo "ci/leaderboard.sh: building $dir (a workspace of its own)"
+  cargo build "${locked[@]}" --release --manifest-path "$dir/Cargo.toml" --target-dir "$dir/target"
+  lib_dirs+=("$(pwd -P)/$dir/target/release")
+done
+if [ "${#lib_dirs[@]}" -gt 0 ]; then
+  CPBENCH_PLUGIN_LIB_DIR=$(IFS=:; echo "${lib_dirs[*]}")${CPBENCH_PLUGIN_LIB_DIR:+:$CPBENCH_PLUGIN_LIB_DIR}
+  export CPBENCH_PLUGIN_LIB_DIR
+fi
 bin=target/release/cpbench
+# Every command plugin's environment, built (or found in $CPBENCH_CACHE_DIR, which a CI job can
+# keep between runs) before any run: a failed install is its own error here, exit 2, rather than
+# a failed run in the middle of the leaderboard.
+command_plugins=()
+for manifest in plugins/*/plugin.toml; do
+  if grep -Eq '^[[:space:]]*kind[[:space:]]*=[[:space:]]*"command"' "$manifest"; then
+    command_plugins+=("$(dirname "$manifest")")
+  fi
+done
+if [ "${#command_plugins[@]}" -gt 0 ]; then
+  "$bin" plugin setup "${command_plugins[@]}"
+fi
 
 status=0
 args=(leaderboard --out "$out")

@@ -72,16 +72,31 @@ fn run_scores_the_lincs_plate_with_provenance_and_a_valid_result() {
     assert_valid("result.schema.json", &result);
     assert_eq!(result["status"], "succeeded");
     assert_eq!(result["benchmark"]["id"], "lincs-sq00015054");
-    // cytominer-eval's published percent replicating on this plate (pair variant, q = 0.95).
-    let pr = score(&result, "percent-replicating", "percent-replicating");
-    assert!(
-        (pr["value"].as_f64().unwrap() - 0.4583).abs() < 5e-5,
-        "{pr}"
+    // The benchmark's split is recorded: tasks scored the 33 test compounds and the DMSO wells.
+    let split = &result["provenance"]["split"];
+    assert_eq!(split["column"], "Metadata_broad_sample");
+    assert_eq!(
+        split["rows"],
+        serde_json::json!({"train": 156, "test": 204, "shared": 24, "none": 0})
     );
-    // The same mAP as `cpbench eval map` with the task's parameters on the same table.
+    assert_eq!(split["shared"], serde_json::json!(["DMSO"]));
+    assert_eq!(split["test"].as_array().unwrap().len(), 33);
+    assert_eq!(
+        score(&result, "replicate-map", "map")["n"],
+        33,
+        "one mAP per test compound"
+    );
+    // The same mAP as `cpbench eval map` with the task's parameters on the same rows.
     let m = score(&result, "replicate-map", "map")["value"]
         .as_f64()
         .unwrap();
+    let scored: Vec<&str> = split["test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(split["shared"].as_array().unwrap())
+        .map(|v| v.as_str().unwrap())
+        .collect();
     let out_map = dir.path().join("map.csv");
     cpbench()
         .args(["eval", "map", "--profiles"])
@@ -90,6 +105,8 @@ fn run_scores_the_lincs_plate_with_provenance_and_a_valid_result() {
                 "benchmarks/data/lincs_sq00015054/SQ00015054_normalized_feature_select.csv.gz",
             ),
         )
+        .arg("--filter")
+        .arg(format!("Metadata_broad_sample in [{}]", scored.join(", ")))
         .args([
             "--pos-sameby",
             "Metadata_broad_sample",
@@ -115,6 +132,7 @@ fn run_scores_the_lincs_plate_with_provenance_and_a_valid_result() {
         .filter_map(|l| l.split(',').nth(col)?.parse().ok())
         .filter(|v: &f64| v.is_finite())
         .collect();
+    assert_eq!(values.len(), 33);
     let eval_mean = values.iter().sum::<f64>() / values.len() as f64;
     assert!((m - eval_mean).abs() < 1e-12, "run {m} vs eval {eval_mean}");
     // Provenance: every data file hashed, seeds recorded, memory and time measured.
@@ -387,10 +405,45 @@ fn leaderboard_of_the_shipped_data_scales_ranks_shows_failures_and_gates_regress
         ds["mean_scaled"].as_f64().unwrap() > mean["mean_scaled"].as_f64().unwrap(),
         "{ds} vs {mean}"
     );
-    // Contamination is flagged, not hidden, and not ranked.
+    // Trained on the LINCS plate's train split only, scored on its test split: not contaminated,
+    // ranked; the board says which split its runs were scored on.
     let cm = row("lincs-sq00015054", "contrastive-mlp");
-    assert_eq!(cm["contaminated"][0], "lincs-sq00015054");
-    assert_eq!(cm["rank"], Value::Null);
+    assert_eq!(cm["contaminated"], serde_json::json!([]));
+    assert_eq!(cm["trained_on_train_split"][0], "lincs-sq00015054:train");
+    assert!(cm["rank"].as_u64().is_some(), "{cm}");
+    assert_eq!(lincs["split"]["rows"]["test"], 204);
+    // Overall: ranked only over the benchmarks every ranked plugin was scored on, with coverage.
+    let common: Vec<&str> = board["common_benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!common.is_empty());
+    for o in board["overall"].as_array().unwrap() {
+        let covered = common
+            .iter()
+            .all(|b| o["per_benchmark"][*b].as_f64().is_some());
+        assert_eq!(o["covers_common"].as_bool(), Some(covered), "{o}");
+        if o["rank"].as_u64().is_some() {
+            assert!(
+                covered,
+                "a ranked plugin was scored on every common benchmark: {o}"
+            );
+        }
+    }
+    let overall = |id: &str| {
+        board["overall"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["plugin"]["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // Deep Sets, scored on one (synthetic, contaminated) benchmark, never outranks the features.
+    assert_eq!(overall("deepsets")["rank"], Value::Null);
+    assert!(overall("cellprofiler")["rank"].as_u64().is_some());
     // Not-applicable and failed runs stay visible, with their reasons, in JSON and HTML.
     let na = row("lincs-sq00015054", "stringdb-spectral");
     assert_eq!(na["status"], "not_applicable");
@@ -423,26 +476,45 @@ fn leaderboard_of_the_shipped_data_scales_ranks_shows_failures_and_gates_regress
     assert_eq!(row("bbbc021-moa", "pca")["status"], "succeeded");
     let md = std::fs::read_to_string(out.join("leaderboard.md")).unwrap();
     assert!(md.contains("| Rank |") && md.contains("deepsets"), "{md}");
+    assert!(md.contains("| Coverage |") && md.contains("/5 |"), "{md}");
+    assert!(md.contains("contrastive-mlp 0.1.0 ‡"), "{md}");
+    assert!(
+        !md.contains("Regressions"),
+        "no baseline, no regression section: {md}"
+    );
     assert!(stdout.contains("leaderboard: "), "{stdout}");
 
     // Regression gate: against itself nothing regresses; against a better fake baseline, exit 1.
     let gate = |baseline: &Path| leaderboard(&out, Some(baseline));
-    let sample = out.join("runs/lincs-sq00015054@v1/random@0.1.0.json");
+    let sample = out.join("runs/lincs-sq00015054@v2/random@0.1.0.json");
     let before = std::fs::read(&sample).unwrap();
     let same = dir.path().join("same.json");
     std::fs::copy(out.join("leaderboard.json"), &same).unwrap();
     let ok = gate(&same).success();
     let ok_out = String::from_utf8_lossy(&ok.get_output().stdout).into_owned();
     assert!(ok_out.contains("no regression"), "{ok_out}");
+    let json = read_json(&out.join("leaderboard.json"));
+    assert_eq!(
+        json["regression_check"]["regressions"],
+        serde_json::json!([])
+    );
+    assert!(
+        std::fs::read_to_string(out.join("leaderboard.md"))
+            .unwrap()
+            .contains("No regression.")
+    );
+    // Deep Sets 0.5 better in the baseline, on the control-scaled scale (the gate's default).
     let mut better = board.clone();
+    let mut metric = String::new();
     for b in better["benchmarks"].as_array_mut().unwrap() {
         if b["id"] != "synthetic-heterogeneity" {
             continue;
         }
+        metric = b["columns"][0]["metric"].as_str().unwrap().to_string();
         for r in b["rows"].as_array_mut().unwrap() {
             if r["plugin"]["id"] == "deepsets" {
-                let raw = r["cells"][0]["raw"].as_f64().unwrap();
-                r["cells"][0]["raw"] = serde_json::json!(raw + 0.5);
+                let scaled = r["cells"][0]["scaled"].as_f64().unwrap();
+                r["cells"][0]["scaled"] = serde_json::json!(scaled + 0.5);
             }
         }
     }
@@ -450,8 +522,81 @@ fn leaderboard_of_the_shipped_data_scales_ranks_shows_failures_and_gates_regress
     std::fs::write(&fake, serde_json::to_string(&better).unwrap()).unwrap();
     let bad = gate(&fake).code(1);
     let stderr = String::from_utf8_lossy(&bad.get_output().stderr).into_owned();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("deepsets"))
+        .unwrap_or_else(|| panic!("{stderr}"));
     assert!(
-        stderr.contains("deepsets") && stderr.contains("synthetic-heterogeneity"),
+        line.contains("synthetic-heterogeneity") && line.contains(" scaled "),
+        "{line}"
+    );
+    // Numbers in messages have at most 4 significant digits, not full float precision.
+    let longest_number = line
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest_number <= 5, "{line}");
+    // Listed in both files meant for people and machines.
+    let md = std::fs::read_to_string(out.join("leaderboard.md")).unwrap();
+    assert!(md.contains("## Regressions against the baseline"), "{md}");
+    assert!(md.contains(line.trim()), "{md}\n---\n{line}");
+    let json = read_json(&out.join("leaderboard.json"));
+    assert_valid("leaderboard.schema.json", &json);
+    let found = &json["regression_check"]["regressions"][0];
+    assert_eq!(
+        (&found["plugin"], &found["compared"]),
+        (&serde_json::json!("deepsets"), &serde_json::json!("scaled"))
+    );
+    // A looser tolerance for that metric alone lets it pass; a metric no column has is refused.
+    cpbench()
+        .args(leaderboard_args(
+            &[
+                &root().join("plugins"),
+                &root().join("plugins/testing/panic"),
+            ],
+            &out,
+        ))
+        .env("RAYON_NUM_THREADS", "2")
+        .arg("--baseline")
+        .arg(&fake)
+        .arg("--tolerance-for")
+        .arg(format!("{metric}=0.6"))
+        .assert()
+        .success();
+    let typo = cpbench()
+        .args(leaderboard_args(&[&root().join("plugins/random")], &out))
+        .args(["--only-benchmark", "grape-corum14"])
+        .arg("--baseline")
+        .arg(&same)
+        .args(["--tolerance-for", "mAP=0.01"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&typo.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("--tolerance-for mAP: no headline column has metric `mAP`"),
+        "{stderr}"
+    );
+    // A benchmark whose version changed since the baseline is not compared, and says so.
+    let mut older = board.clone();
+    for b in older["benchmarks"].as_array_mut().unwrap() {
+        if b["id"] == "lincs-sq00015054" {
+            b["version"] = serde_json::json!(1);
+            for r in b["rows"].as_array_mut().unwrap() {
+                for c in r["cells"].as_array_mut().unwrap() {
+                    if let Some(v) = c["scaled"].as_f64() {
+                        c["scaled"] = serde_json::json!(v + 1.0);
+                    }
+                }
+            }
+        }
+    }
+    let old = dir.path().join("older.json");
+    std::fs::write(&old, serde_json::to_string(&older).unwrap()).unwrap();
+    let noted = gate(&old).success();
+    let stderr = String::from_utf8_lossy(&noted.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("note: lincs-sq00015054: not compared, the baseline has v1"),
         "{stderr}"
     );
     // The gates reused every cached run: a result file is byte for byte the first one.
@@ -516,4 +661,233 @@ fn an_audit_claim_that_does_not_hold_exits_1_with_the_numbers() {
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     assert!(stdout.contains("NOT REPRODUCED"), "{stdout}");
     assert!(stdout.contains("published 0.5"), "{stdout}");
+}
+
+/// A copy of `plugins/contrastive-mlp` in `dir/<id>` that declares `training` instead.
+fn contrastive_copy(dir: &Path, id: &str, training: &str) -> PathBuf {
+    let src = plugin("contrastive-mlp");
+    let copy = dir.join(id);
+    std::fs::create_dir_all(&copy).unwrap();
+    for file in ["model.onnx", "features.txt"] {
+        std::fs::copy(src.join(file), copy.join(file)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(src.join("plugin.toml")).unwrap();
+    let line = manifest
+        .lines()
+        .find(|l| l.starts_with("training_datasets = "))
+        .unwrap();
+    let edited = manifest
+        .replace("id = \"contrastive-mlp\"", &format!("id = \"{id}\""))
+        .replace(line, &format!("training_datasets = [{training:?}]"));
+    std::fs::write(copy.join("plugin.toml"), edited).unwrap();
+    copy
+}
+
+/// A benchmark `split-file` on the LINCS plate whose split comes from a file (contrastive-mlp's
+/// own split.csv: train, test and control labels per compound); one replicate-mAP task.
+fn split_file_benchmark(dir: &Path, split_csv: &str) -> PathBuf {
+    let bench = dir.join("benchmarks/split-file");
+    std::fs::create_dir_all(&bench).unwrap();
+    std::fs::write(bench.join("split.csv"), split_csv).unwrap();
+    let data =
+        root().join("benchmarks/data/lincs_sq00015054/SQ00015054_normalized_feature_select.csv.gz");
+    std::fs::write(
+        bench.join("benchmark.toml"),
+        format!(
+            r#"schema_version = 1
+id = "split-file"
+version = 1
+title = "LINCS plate, split by a file"
+
+[data]
+profiles = {data:?}
+level = "well"
+
+[columns]
+perturbation = "Metadata_broad_sample"
+plate = "Metadata_Plate"
+well = "Metadata_Well"
+control = {{ column = "Metadata_broad_sample", values = ["DMSO"] }}
+split = {{ column = "Metadata_broad_sample", file = "split.csv", train = ["train"], test = ["test"], shared = ["control"] }}
+
+[[task]]
+id = "replicate-map"
+metric = "map"
+pos_sameby = ["Metadata_broad_sample"]
+neg_diffby = ["Metadata_broad_sample"]
+reference = "controls"
+null_size = 10000
+seed = 0
+"#,
+            data = data.display().to_string()
+        ),
+    )
+    .unwrap();
+    bench
+}
+
+#[test]
+fn a_split_file_scores_the_test_split_and_ranks_a_plugin_trained_on_its_train_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let split_csv = std::fs::read_to_string(plugin("contrastive-mlp").join("split.csv")).unwrap();
+    split_file_benchmark(dir.path(), &split_csv);
+    let plugins = dir.path().join("plugins");
+    contrastive_copy(&plugins, "trained-on-train", "split-file:train");
+    contrastive_copy(&plugins, "trained-on-all", "split-file");
+    let out = dir.path().join("site");
+    let mut args = leaderboard_args(
+        &[
+            &plugins,
+            &plugin("cellprofiler"),
+            &plugin("random"),
+            &plugin("positive-control"),
+        ],
+        &out,
+    );
+    args[2] = dir.path().join("benchmarks").into();
+    cpbench().args(&args).assert().success();
+    let board = read_json(&out.join("leaderboard.json"));
+    assert_valid("leaderboard.schema.json", &board);
+    let b = &board["benchmarks"][0];
+    let row = |id: &str| -> Value {
+        b["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["plugin"]["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // Trained on the train split, scored on the test split: ranked.
+    let clean = row("trained-on-train");
+    assert_eq!(clean["contaminated"], serde_json::json!([]), "{clean}");
+    assert_eq!(clean["trained_on_train_split"][0], "split-file:train");
+    assert!(clean["rank"].as_u64().is_some(), "{clean}");
+    // The same model declaring the whole benchmark: shown with the same scores, not ranked.
+    let dirty = row("trained-on-all");
+    assert_eq!(dirty["contaminated"][0], "split-file");
+    assert_eq!(dirty["rank"], Value::Null);
+    assert_eq!(dirty["cells"], clean["cells"]);
+    // The result records the split it was scored on, file included, and hashes the file.
+    let result = read_json(&out.join(clean["result_file"].as_str().unwrap()));
+    assert_valid("result.schema.json", &result);
+    let split = &result["provenance"]["split"];
+    assert_eq!(split["file"], "split.csv");
+    assert_eq!(
+        split["rows"],
+        serde_json::json!({"train": 156, "test": 204, "shared": 24, "none": 0})
+    );
+    let files: Vec<&str> = result["provenance"]["dataset_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&"split.csv"), "{files:?}");
+    // A split by file and the same split written as value lists (the shipped LINCS benchmark)
+    // score the same rows: the same mAP.
+    let features = read_json(&out.join(row("cellprofiler")["result_file"].as_str().unwrap()));
+    let (code, stdout, path) = run(
+        dir.path(),
+        &benchmark("lincs-sq00015054"),
+        &plugin("cellprofiler"),
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let shipped = read_json(&path);
+    assert_eq!(
+        score(&features, "replicate-map", "map")["value"],
+        score(&shipped, "replicate-map", "map")["value"]
+    );
+
+    // A label no list names, or a compound listed twice: bad input, exit 2, with the row.
+    for (csv, message) in [
+        (
+            split_csv.replacen(",control", ",ctrl", 1),
+            "label `ctrl` is in none of columns.split.train, test and shared",
+        ),
+        (
+            format!("{split_csv}DMSO,test\n"),
+            "Metadata_broad_sample `DMSO` is listed again (first as `control`)",
+        ),
+    ] {
+        let bench = split_file_benchmark(&dir.path().join("bad"), &csv);
+        let assert = cpbench()
+            .arg("run")
+            .arg("--benchmark")
+            .arg(&bench)
+            .arg("--plugin")
+            .arg(plugin("cellprofiler"))
+            .arg("--out")
+            .arg(dir.path().join("bad-out"))
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains("columns.split.file") && stderr.contains(message),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn plugins_see_the_side_of_the_split_and_fit_on_its_train_side_only() {
+    let dir = tempfile::tempdir().unwrap();
+    // test-context-report writes every context value it receives in fit and transform.
+    let report = dir.path().join("report.json");
+    let folder = dir.path().join("context-report");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(
+        folder.join("plugin.toml"),
+        format!(
+            r#"schema_version = 1
+id = "test-context-report"
+version = "0.1.0"
+kind = "native"
+role = "example"
+description = "Test only: identity map that reports every context column it receives"
+license = "MIT OR Apache-2.0"
+
+[input]
+level = "well"
+
+[output]
+level = "well"
+
+[native]
+library = "cpbench_plugin_test_context_report"
+
+[native.config]
+stderr = false
+report = {:?}
+"#,
+            report.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(dir.path(), &benchmark("lincs-sq00015054"), &folder, &[]);
+    assert_eq!(code, 0, "{stdout}");
+    let doc = read_json(&report);
+    let split_values = |call: &str| -> Vec<String> {
+        doc[call]["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "split")
+            .unwrap_or_else(|| panic!("no split context in {call}: {doc}"))["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    // Every well is on one side, named by the side: never the compound of the split column.
+    let all = split_values("transform");
+    let count = |side: &str| all.iter().filter(|v| *v == side).count();
+    assert_eq!(
+        (all.len(), count("train"), count("test"), count("shared")),
+        (384, 156, 204, 24)
+    );
+    // Plugins fit on the control wells of the train side: the 24 shared DMSO wells.
+    assert_eq!(split_values("fit"), vec!["shared".to_string(); 24]);
 }

@@ -59,7 +59,6 @@ fn main() {
         written.push(path);
     }
     let board = fixtures::leaderboard();
-    let regressions = fixtures::regressions();
     let html = render_leaderboard(&LeaderboardPage {
         board: &board,
         runs: vec![BenchmarkRuns {
@@ -68,7 +67,6 @@ fn main() {
             runs: figures.iter().map(|(p, f)| (*p, f)).collect(),
         }],
         generated_note: Some("fixture data"),
-        regressions: &regressions,
     })
     .expect("render leaderboard");
     let index = out.join("index.html");

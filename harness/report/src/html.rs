@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::svg::{self, ColourMap};
 use cpbench_results::figures::{Coverage, KCurves, LambdaSweep, MapGroups, Projection, RunFigures};
 use cpbench_results::leaderboard::{
-    BenchmarkBoard, BoardRow, Leaderboard, PluginMeta, Regression, TaskColumn,
+    BenchmarkBoard, BoardRow, Compared, Leaderboard, PluginMeta, Regression, TaskColumn,
 };
 use cpbench_results::result::{PluginRole, RunResult, Status};
 
@@ -58,8 +58,6 @@ pub struct LeaderboardPage<'a> {
     pub runs: Vec<BenchmarkRuns<'a>>,
     /// A line under the title (e.g. when and from which results the page was built).
     pub generated_note: Option<&'a str>,
-    /// Regressions against a baseline leaderboard, shown in a red box at the top.
-    pub regressions: &'a [Regression],
 }
 
 /// Why a page could not be rendered (a template bug: the inputs themselves cannot fail).
@@ -524,6 +522,7 @@ struct RowView<'a> {
     status: &'static str,
     reasons: &'a [String],
     contaminated: &'a [String],
+    trained_on_train_split: &'a [String],
     cells: Vec<CellView>,
     mean_scaled: String,
     rank: String,
@@ -564,6 +563,7 @@ fn row_view(row: &BoardRow) -> RowView<'_> {
         status: row.status.as_str(),
         reasons: &row.reasons,
         contaminated: &row.contaminated,
+        trained_on_train_split: &row.trained_on_train_split,
         cells,
         mean_scaled: fmt_num(row.mean_scaled),
         rank: row.rank.map_or_else(|| "—".into(), |r| r.to_string()),
@@ -861,25 +861,46 @@ fn benchmark_sections(
     sections
 }
 
-fn regression_text(r: &Regression) -> String {
-    match r.current {
-        Some(now) => format!(
-            "{} on {}, {}: {} → {} (worse by {})",
-            r.plugin,
-            r.benchmark,
-            r.column,
-            svg::fmt3(r.baseline),
-            svg::fmt3(now),
-            svg::fmt3(r.drop)
-        ),
-        None => format!(
-            "{} on {}, {}: was {}, now missing (the run failed, vanished or lost the column)",
-            r.plugin,
-            r.benchmark,
-            r.column,
-            svg::fmt3(r.baseline)
-        ),
+/// A benchmark id cut into pieces after each `-`, for a column heading that may wrap there.
+fn id_pieces(id: &str) -> Vec<String> {
+    let mut pieces: Vec<String> = id.split_inclusive('-').map(str::to_string).collect();
+    if pieces.is_empty() {
+        pieces.push(String::new());
     }
+    pieces
+}
+
+/// What the page says about the runs of a benchmark that declares a split.
+fn split_view(split: &cpbench_results::ScoredSplit) -> Value {
+    let r = &split.rows;
+    minijinja::context! {
+        column => split.column.as_str(),
+        file => split.file.as_deref(),
+        test => r.test,
+        shared => r.shared,
+        train => r.train,
+        total => r.train + r.test + r.shared + r.none,
+    }
+}
+
+/// The regression box: tolerances, each regression in its own words, notes.
+fn regression_view(board: &Leaderboard) -> Option<Value> {
+    let check = board.regression_check.as_ref()?;
+    let per_metric: Vec<String> = check
+        .tolerance
+        .per_metric
+        .iter()
+        .map(|(m, v)| format!("{m}: {v}"))
+        .collect();
+    Some(minijinja::context! {
+        baseline => check.baseline_harness.version.as_str(),
+        baseline_commit => check.baseline_harness.git_commit.as_deref(),
+        tolerance => check.tolerance.default.to_string(),
+        per_metric => ser(per_metric),
+        items => ser(check.regressions.iter().map(Regression::describe).collect::<Vec<_>>()),
+        raw => check.regressions.iter().any(|r| r.compared == Compared::Raw),
+        notes => ser(&check.notes),
+    })
 }
 
 /// Renders the leaderboard page (`index.html`).
@@ -895,6 +916,17 @@ pub fn render_leaderboard(page: &LeaderboardPage) -> Result<String, RenderError>
         ),
     );
     let overall_columns: Vec<&str> = board.benchmarks.iter().map(|b| b.id.as_str()).collect();
+    let overall_heads: Vec<Value> = overall_columns
+        .iter()
+        .map(|id| {
+            minijinja::context! {
+                id => *id,
+                anchor => anchor_id("b-", id),
+                pieces => ser(id_pieces(id)),
+                common => board.common_benchmarks.iter().any(|c| c == id),
+            }
+        })
+        .collect();
     let overall: Vec<Value> = board
         .overall
         .iter()
@@ -907,6 +939,7 @@ pub fn render_leaderboard(page: &LeaderboardPage) -> Result<String, RenderError>
                 plugin => ser(&r.plugin),
                 mean_scaled => fmt_num(r.mean_scaled),
                 benchmarks => r.benchmarks,
+                covers_common => r.covers_common,
                 per_benchmark => ser(per_benchmark),
                 contaminated_on => ser(&r.contaminated_on),
                 rank => r.rank.map_or_else(|| "—".to_string(), |r| r.to_string()),
@@ -927,6 +960,7 @@ pub fn render_leaderboard(page: &LeaderboardPage) -> Result<String, RenderError>
                 anchor => anchor_id("b-", &b.id),
                 version => b.version,
                 title => b.title.as_str(),
+                split => b.split.as_ref().map(split_view),
                 description => runs.and_then(|r| r.description),
                 notes => ser(&b.notes),
                 columns => ser(b.columns.iter().map(column_view).collect::<Vec<_>>()),
@@ -939,9 +973,11 @@ pub fn render_leaderboard(page: &LeaderboardPage) -> Result<String, RenderError>
     let ctx = minijinja::context! {
         board => ser(board),
         generated_note => page.generated_note,
-        regressions => ser(page.regressions.iter().map(regression_text).collect::<Vec<_>>()),
+        regressions => regression_view(board),
         overall => ser(overall),
-        overall_columns => ser(overall_columns),
+        overall_heads => ser(overall_heads),
+        n_benchmarks => overall_columns.len(),
+        common => ser(&board.common_benchmarks),
         benchmarks => ser(benchmarks),
     };
     render("leaderboard.html", ctx)
@@ -970,7 +1006,6 @@ mod tests {
             .iter()
             .map(|(p, q, s)| (*p, fixtures::run_figures_with(*q, *s)))
             .collect();
-        let regressions = fixtures::regressions();
         render_leaderboard(&LeaderboardPage {
             board: &board,
             runs: vec![BenchmarkRuns {
@@ -979,7 +1014,6 @@ mod tests {
                 runs: figures.iter().map(|(p, f)| (*p, f)).collect(),
             }],
             generated_note: Some("fixture"),
-            regressions: &regressions,
         })
         .unwrap()
     }
@@ -1174,12 +1208,19 @@ mod tests {
         assert!(html.contains("plugin worker crashed: signal 11 (SIGSEGV)"));
         assert!(html.contains("benchmark has compound wells"));
         assert!(html.contains("⚠ trained on cpg0004"));
+        assert!(html.contains("‡ trained on the train split only"));
+        assert!(html.contains("Scored on the test split (<code>Metadata_compound</code>"));
         assert!(html.contains("Examples for plugin authors (unranked)"));
         assert!(html.contains(r#"href="runs/demo-screen/cnn-demo.html""#));
         assert!(
             html.contains("0 = random (0.210)") && html.contains("1 = positive-control (0.930)")
         );
-        assert!(html.contains(r#"id="regressions""#) && html.contains("0.520 → 0.470"));
+        assert!(
+            html.contains(r#"id="regressions""#)
+                && html.contains(
+                    "scaled 0.4333 → 0.3611 (worse by 0.07222, tolerance 0.02; raw 0.522 → 0.47)"
+                )
+        );
 
         let mut result = fixtures::run_result();
         result.status = Status::Skipped;

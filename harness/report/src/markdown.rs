@@ -1,9 +1,14 @@
 //! The leaderboard as Markdown (`leaderboard.md`): for CI summaries and pull-request comments.
 //! Holds nothing that varies between identical runs, so two boards of the same results give
-//! the same bytes.
+//! the same bytes. The regressions against a baseline come first (what a reviewer needs), then
+//! the overall ranking over the common benchmarks with each plugin's coverage, then one table
+//! per benchmark with the split it was scored on.
 
 use cpbench_results::format::{MISSING, fixed, fmt_opt_scaled, fmt_raw};
-use cpbench_results::{Cell, Leaderboard, PluginMeta, PluginRole, Status};
+use cpbench_results::{
+    Cell, Compared, Leaderboard, PluginMeta, PluginRole, RegressionCheck, ScoredSplit, Status,
+    Tolerance,
+};
 
 /// Longest reason text shown in a Markdown status cell.
 const MAX_REASON_CHARS: usize = 60;
@@ -29,14 +34,44 @@ pub fn leaderboard_markdown(board: &Leaderboard) -> String {
             .map(|c| format!(" (commit {})", escape(short_commit(c))))
             .unwrap_or_default()
     ));
+    if let Some(check) = &board.regression_check {
+        line("");
+        for text in regressions_section(check) {
+            line(&text);
+        }
+    }
     line("");
     line("## Overall");
     line("");
-    line("| Rank | Plugin | Role | Mean scaled | Benchmarks | Contaminated on |");
+    let total = board.benchmarks.len();
+    line(&if board.common_benchmarks.is_empty() {
+        "No method or reference was scored on any benchmark: there is no overall ranking."
+            .to_string()
+    } else {
+        format!(
+            "Ranked by the mean scaled score over the {} every ranked plugin was scored on: {}. \
+             A plugin scored on only some of them is listed without an overall rank (its rank \
+             on each benchmark below stands). Coverage: benchmarks a plugin was scored on, not \
+             contaminated, out of {total}.",
+            if board.common_benchmarks.len() == 1 {
+                "benchmark".to_string()
+            } else {
+                format!("{} benchmarks", board.common_benchmarks.len())
+            },
+            board
+                .common_benchmarks
+                .iter()
+                .map(|b| format!("`{}`", escape(b)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    line("");
+    line("| Rank | Plugin | Role | Mean scaled (common) | Coverage | Contaminated on |");
     line("|---:|---|---|---:|---:|---|");
     for row in &board.overall {
         line(&format!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {}/{total} | {} |",
             fmt_rank(row.rank),
             plugin_label(&row.plugin),
             role_str(row.plugin.role),
@@ -58,6 +93,10 @@ pub fn leaderboard_markdown(board: &Leaderboard) -> String {
             escape(&board.title)
         ));
         line("");
+        if let Some(split) = &board.split {
+            line(&split_text(split));
+            line("");
+        }
         let mut header = String::from("| Rank | Plugin | Role | Status |");
         let mut rule = String::from("|---:|---|---|---|");
         for column in &board.columns {
@@ -78,10 +117,12 @@ pub fn leaderboard_markdown(board: &Leaderboard) -> String {
                 "| {} | {}{} | {} | {} |",
                 fmt_rank(row.rank),
                 plugin_label(&row.plugin),
-                if row.contaminated.is_empty() {
-                    ""
-                } else {
+                if !row.contaminated.is_empty() {
                     " †"
+                } else if !row.trained_on_train_split.is_empty() {
+                    " ‡"
+                } else {
+                    ""
                 },
                 role_str(row.plugin.role),
                 status_text(row.status, &row.reasons)
@@ -98,13 +139,26 @@ pub fn leaderboard_markdown(board: &Leaderboard) -> String {
             .filter(|r| !r.contaminated.is_empty())
             .map(|r| format!("{} (trained on {})", r.plugin.id, r.contaminated.join(", ")))
             .collect();
-        if !contaminated.is_empty() || !board.notes.is_empty() {
+        let split_trained: Vec<&str> = board
+            .rows
+            .iter()
+            .filter(|r| !r.trained_on_train_split.is_empty())
+            .map(|r| r.plugin.id.as_str())
+            .collect();
+        if !contaminated.is_empty() || !split_trained.is_empty() || !board.notes.is_empty() {
             line("");
         }
         if !contaminated.is_empty() {
             line(&format!(
-                "† Trained on this benchmark's data: {}.",
+                "† Trained on this benchmark's data: {}. Shown, not ranked.",
                 escape(&contaminated.join("; "))
+            ));
+        }
+        if !split_trained.is_empty() {
+            line(&format!(
+                "‡ Trained on this benchmark's train split only and scored on its test split: \
+                 ranked. {}.",
+                escape(&split_trained.join(", "))
             ));
         }
         for note in &board.notes {
@@ -112,6 +166,98 @@ pub fn leaderboard_markdown(board: &Leaderboard) -> String {
         }
     }
     md
+}
+
+/// The regression section: what dropped beyond its tolerance against the baseline, on which
+/// scale, and the boards left out of the comparison.
+fn regressions_section(check: &RegressionCheck) -> Vec<String> {
+    let mut out = vec![
+        "## Regressions against the baseline".to_string(),
+        String::new(),
+        format!(
+            "Baseline built by cpbench {}{}; {}.",
+            escape(&check.baseline_harness.version),
+            check
+                .baseline_harness
+                .git_commit
+                .as_deref()
+                .map(|c| format!(" (commit {})", escape(short_commit(c))))
+                .unwrap_or_default(),
+            tolerance_text(&check.tolerance)
+        ),
+        String::new(),
+    ];
+    if check.regressions.is_empty() {
+        out.push("No regression.".to_string());
+    } else {
+        out.push(format!(
+            "**{} regression{}:**",
+            check.regressions.len(),
+            if check.regressions.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ));
+        out.push(String::new());
+        for r in &check.regressions {
+            out.push(format!("- {}", escape(&r.describe())));
+        }
+        if check
+            .regressions
+            .iter()
+            .any(|r| r.compared == Compared::Raw)
+        {
+            out.push(String::new());
+            out.push(
+                "Raw values are compared only for a column that has no scaled value (fewer than \
+                 two controls, or controls that tie)."
+                    .to_string(),
+            );
+        }
+    }
+    if !check.notes.is_empty() {
+        out.push(String::new());
+        for note in &check.notes {
+            out.push(format!("- {}", escape(note)));
+        }
+    }
+    out
+}
+
+/// "largest allowed drop 0.02 of a control-scaled score (map: 0.01)".
+fn tolerance_text(t: &Tolerance) -> String {
+    let per_metric: Vec<String> = t
+        .per_metric
+        .iter()
+        .map(|(m, v)| format!("{}: {v}", escape(m)))
+        .collect();
+    format!(
+        "largest allowed drop {} of a control-scaled score (0 = worst control, 1 = best){}",
+        t.default,
+        if per_metric.is_empty() {
+            String::new()
+        } else {
+            format!(", per metric {}", per_metric.join(", "))
+        }
+    )
+}
+
+/// What the board's runs were scored on when the benchmark declares a split.
+fn split_text(split: &ScoredSplit) -> String {
+    let r = &split.rows;
+    let by = match &split.file {
+        Some(file) => format!("`{}` through `{}`", escape(&split.column), escape(file)),
+        None => format!("`{}`", escape(&split.column)),
+    };
+    format!(
+        "Scored on the test split ({by}): {} test and {} shared rows of {}; plugins fit on {} \
+         train and the shared rows.",
+        r.test,
+        r.shared,
+        r.train + r.test + r.shared + r.none,
+        r.train
+    )
 }
 
 fn escape(text: &str) -> String {
@@ -225,7 +371,7 @@ mod tests {
         );
         // Overall: the contaminated benchmark is listed but does not count.
         assert!(
-            md.contains("| — | cnn 1.0 | method | — | 0 | lincs-sq00015054 |"),
+            md.contains("| — | cnn 1.0 | method | — | 0/2 | lincs-sq00015054 |"),
             "{md}"
         );
     }
@@ -255,12 +401,14 @@ Harness 0.1.0 (commit 0123456789ab). Each headline score is shown raw with its s
 
 ## Overall
 
-| Rank | Plugin | Role | Mean scaled | Benchmarks | Contaminated on |
+Ranked by the mean scaled score over the benchmark every ranked plugin was scored on: `b`. A plugin scored on only some of them is listed without an overall rank (its rank on each benchmark below stands). Coverage: benchmarks a plugin was scored on, not contaminated, out of 2.
+
+| Rank | Plugin | Role | Mean scaled (common) | Coverage | Contaminated on |
 |---:|---|---|---:|---:|---|
-| 1 | m\\|x 1.0 | method | 0.50 | 1 | — |
-| — | gone 1.0 | reference | — | 0 | — |
-| — | positive 1.0 | control | 1.00 | 1 | — |
-| — | random 1.0 | control | 0.00 | 1 | — |
+| 1 | m\\|x 1.0 | method | 0.50 | 1/2 | — |
+| — | gone 1.0 | reference | — | 0/2 | — |
+| — | positive 1.0 | control | 1.00 | 1/2 | — |
+| — | random 1.0 | control | 0.00 | 1/2 | — |
 
 ## b v1: b title
 
@@ -284,6 +432,61 @@ Harness 0.1.0 (commit 0123456789ab). Each headline score is shown raw with its s
             leaderboard_markdown(&lb),
             leaderboard_markdown(&build_leaderboard(&entries, harness()))
         );
+    }
+
+    #[test]
+    fn markdown_lists_regressions_first_and_says_what_was_scored() {
+        let md = leaderboard_markdown(&cpbench_results::fixtures::leaderboard());
+        let expected = "\
+## Regressions against the baseline
+
+Baseline built by cpbench 0.0.9; largest allowed drop 0.02 of a control-scaled score (0 = worst control, 1 = best), per metric batch-leakage: 0.05.
+
+**1 regression:**
+
+- demo-screen / pca: replicate-map/map/copairs-0.05 scaled 0.4333 → 0.3611 (worse by 0.07222, tolerance 0.02; raw 0.522 → 0.47)
+
+- other-screen: not compared, the baseline has v1 and this leaderboard v2 (a new version may score other rows or tasks)
+
+## Overall
+";
+        assert!(md.contains(expected), "{md}");
+        assert!(md.find("## Regressions") < md.find("## Overall"));
+        assert!(
+            md.contains(
+                "Scored on the test split (`Metadata_compound` through `split.csv`): 210 test \
+                 and 24 shared rows of 384; plugins fit on 150 train and the shared rows."
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 1 | cnn-demo 1.0.0 ‡ | method | ok |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| — | broken-model 1.0.0 † | method | failed:"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "‡ Trained on this benchmark's train split only and scored on its test split: \
+                 ranked. cnn-demo."
+            ),
+            "{md}"
+        );
+
+        // Without regressions the section says so; without a baseline it is absent.
+        let mut lb = cpbench_results::fixtures::leaderboard();
+        let check = lb.regression_check.as_mut().unwrap();
+        check.regressions.clear();
+        check.notes.clear();
+        let md = leaderboard_markdown(&lb);
+        assert!(
+            md.contains("per metric batch-leakage: 0.05.\n\nNo regression.\n"),
+            "{md}"
+        );
+        lb.regression_check = None;
+        assert!(!leaderboard_markdown(&lb).contains("Regressions"));
     }
 
     #[test]

@@ -10,12 +10,12 @@ use crate::figures::{
     MapGroups, Projection, RunFigures, SimilarityMap,
 };
 use crate::leaderboard::{
-    BenchmarkBoard, BoardRow, Cell, ControlAnchor, Leaderboard, OverallRow, PluginMeta, Regression,
-    TaskColumn,
+    BenchmarkBoard, BoardRow, Cell, Compared, ControlAnchor, Leaderboard, OverallRow, PluginMeta,
+    Regression, RegressionCheck, TaskColumn, Tolerance,
 };
 use crate::result::{
     BenchmarkRef, DatasetFile, HarnessInfo, PluginKind, PluginRef, PluginRole, Provenance,
-    RunResult, Score, Status, Timing,
+    RunResult, Score, ScoredSplit, SplitRows, Status, Timing,
 };
 
 /// A tiny deterministic generator of numbers in `[0, 1)`.
@@ -112,6 +112,7 @@ pub fn run_result() -> RunResult {
             ],
             execution_provider: Some("cpu".into()),
             seeds: BTreeMap::from([("kmeans".into(), 7), ("replicate-map.null".into(), 42)]),
+            split: None,
         },
         timing: Timing {
             wall_s: 83.4,
@@ -330,6 +331,7 @@ fn row(plugin: PluginMeta, status: Status, reasons: &[&str], cells: Vec<Cell>) -
         status,
         reasons: reasons.iter().map(|r| r.to_string()).collect(),
         contaminated: Vec::new(),
+        trained_on_train_split: Vec::new(),
         cells,
         mean_scaled: None,
         rank: None,
@@ -388,14 +390,14 @@ pub fn leaderboard() -> Leaderboard {
         PluginKind::Onnx,
         "CNN features of single-cell crops, averaged per well",
     );
-    cnn.training_datasets = vec!["cpg0004".into()];
+    cnn.training_datasets = vec!["demo-screen:train".into()];
     let mut cnn_row = row(
         cnn.clone(),
         Status::Succeeded,
         &[],
         cells(&[(0.512, None, 0.419), (0.41, Some(0.03), 0.758)]),
     );
-    cnn_row.contaminated = vec!["cpg0004".into()];
+    cnn_row.trained_on_train_split = vec!["demo-screen:train".into()];
     cnn_row.mean_scaled = Some(0.589);
     cnn_row.rank = Some(1);
     cnn_row.execution_provider = Some("cuda".into());
@@ -413,14 +415,15 @@ pub fn leaderboard() -> Leaderboard {
     );
     pca_row.mean_scaled = Some(0.124);
     pca_row.rank = Some(2);
-    let failed = meta(
+    let mut failed = meta(
         "broken-model",
         PluginRole::Method,
         PluginKind::Onnx,
         "a model whose run fails",
     );
-    let failed_row = row(
-        failed,
+    failed.training_datasets = vec!["cpg0004".into()];
+    let mut failed_row = row(
+        failed.clone(),
         Status::Failed,
         &["plugin worker crashed: signal 11 (SIGSEGV) while embedding batch 3"],
         vec![
@@ -432,6 +435,7 @@ pub fn leaderboard() -> Leaderboard {
             2
         ],
     );
+    failed_row.contaminated = vec!["cpg0004".into()];
     let na = meta(
         "gene-table",
         PluginRole::Method,
@@ -492,6 +496,19 @@ pub fn leaderboard() -> Leaderboard {
         id: "demo-screen".into(),
         version: 2,
         title: "Demo compound screen".into(),
+        split: Some(ScoredSplit {
+            column: "Metadata_compound".into(),
+            file: Some("split.csv".into()),
+            train: vec!["train".into()],
+            test: vec!["test".into()],
+            shared: vec!["control".into()],
+            rows: SplitRows {
+                train: 150,
+                test: 210,
+                shared: 24,
+                none: 0,
+            },
+        }),
         columns,
         rows: vec![
             cnn_row,
@@ -509,6 +526,7 @@ pub fn leaderboard() -> Leaderboard {
             plugin,
             mean_scaled: mean,
             benchmarks: u32::from(mean.is_some()),
+            covers_common: mean.is_some(),
             per_benchmark: BTreeMap::from([("demo-screen".into(), mean)]),
             contaminated_on: if bad {
                 vec!["demo-screen".into()]
@@ -524,26 +542,44 @@ pub fn leaderboard() -> Leaderboard {
             git_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
         },
         benchmarks: vec![board],
+        common_benchmarks: vec!["demo-screen".into()],
         overall: vec![
-            overall(cnn, Some(0.589), Some(1), true),
+            overall(cnn, Some(0.589), Some(1), false),
             overall(pca, Some(0.124), Some(2), false),
+            overall(failed, None, None, true),
             overall(random, Some(0.5), None, false),
             overall(positive, Some(0.5), None, false),
             overall(example, Some(0.305), None, false),
         ],
+        regression_check: Some(regression_check()),
     }
 }
 
-/// One regression of `pca` against a baseline, for the red box.
-pub fn regressions() -> Vec<Regression> {
-    vec![Regression {
-        plugin: "pca".into(),
-        benchmark: "demo-screen".into(),
-        column: "replicate-map/map/copairs-0.05".into(),
-        baseline: 0.52,
-        current: Some(0.47),
-        drop: 0.05,
-    }]
+/// A comparison with a baseline in which `pca` regressed on one column, for the red box.
+pub fn regression_check() -> RegressionCheck {
+    RegressionCheck {
+        baseline_harness: HarnessInfo {
+            version: "0.0.9".into(),
+            git_commit: None,
+        },
+        tolerance: Tolerance {
+            default: 0.02,
+            per_metric: BTreeMap::from([("batch-leakage".into(), 0.05)]),
+        },
+        regressions: vec![Regression {
+            plugin: "pca".into(),
+            benchmark: "demo-screen".into(),
+            column: "replicate-map/map/copairs-0.05".into(),
+            compared: Compared::Scaled,
+            baseline: 0.4333333333333333,
+            current: Some(0.36111111111111105),
+            drop: Some(0.07222222222222224),
+            tolerance: 0.02,
+            baseline_raw: 0.522,
+            current_raw: Some(0.47),
+        }],
+        notes: vec!["other-screen: not compared, the baseline has v1 and this leaderboard v2 (a new version may score other rows or tasks)".into()],
+    }
 }
 
 /// Builders of leaderboard entries for tests of scaling, ranking and the exporters.
@@ -610,6 +646,7 @@ pub mod board {
                     dataset_files: vec![],
                     execution_provider: None,
                     seeds: BTreeMap::new(),
+                    split: None,
                 },
                 timing: Timing {
                     wall_s: 1.5,

@@ -11,6 +11,20 @@
 //! succeeded on that benchmark, never between methods, so 0 is the worst control and 1 the best;
 //! values outside `[0, 1]` are kept. Raw values are always kept beside scaled ones, and failed,
 //! skipped and not-applicable runs stay on the board with their reasons.
+//!
+//! Fairness rules:
+//! - **Contamination.** A plugin whose `training_datasets` names the benchmark or one of its
+//!   datasets is shown with its scores but not ranked there. An entry `<benchmark id>:train`
+//!   (the plugin saw only that benchmark's train split) is not contamination on a run that
+//!   scored the benchmark's test split (`provenance.split` of its result): that row is ranked.
+//! - **Overall ranking over common benchmarks** (as MTEB averages only over a fixed task set):
+//!   [`common_benchmarks`] picks the benchmarks every overall-ranked plugin was scored on; a
+//!   plugin's overall score is its mean over exactly those, and a plugin not scored on all of
+//!   them is shown with its coverage but no overall rank. A plugin scored on one benchmark can
+//!   therefore never outrank one scored on three by averaging over fewer.
+//! - **Regressions on the control-scaled scale.** [`regressions`] compares scaled values (0 =
+//!   worst control, 1 = best), so one tolerance means the same for mAP and folds of enrichment;
+//!   a column with no scaled value on either side falls back to raw values and says so.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,9 +32,11 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use cpbench_core::manifest::train_split_benchmark;
+
 use crate::error::{Error, Invalid, Result};
-use crate::format::fmt_raw;
-use crate::result::{HarnessInfo, PluginKind, PluginRole, RunResult, Score, Status};
+use crate::format::{fmt_raw, sig};
+use crate::result::{HarnessInfo, PluginKind, PluginRole, RunResult, Score, ScoredSplit, Status};
 
 /// The leaderboard schema version this crate writes and reads.
 pub const LEADERBOARD_SCHEMA_VERSION: u32 = 1;
@@ -93,8 +109,17 @@ pub struct Leaderboard {
     pub harness: HarnessInfo,
     /// One board per benchmark, in benchmark id order.
     pub benchmarks: Vec<BenchmarkBoard>,
-    /// One row per plugin across benchmarks, ranked by mean scaled score.
+    /// The benchmarks the overall ranking compares plugins over, in id order: every plugin with
+    /// an overall rank was scored on each of them, and its overall score is its mean over them.
+    #[serde(default)]
+    pub common_benchmarks: Vec<String>,
+    /// One row per plugin across benchmarks: ranked ones by their mean scaled score over the
+    /// common benchmarks, then the others.
     pub overall: Vec<OverallRow>,
+    /// The comparison with a baseline leaderboard (`cpbench leaderboard --baseline`), when one
+    /// was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression_check: Option<RegressionCheck>,
 }
 
 /// The leaderboard of one benchmark.
@@ -107,6 +132,10 @@ pub struct BenchmarkBoard {
     pub version: u32,
     /// Human-readable title.
     pub title: String,
+    /// The train/test split the runs were scored under, when the benchmark declares one: tasks
+    /// scored its test (and shared) rows only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<ScoredSplit>,
     /// The headline scores, in task order.
     pub columns: Vec<TaskColumn>,
     /// One row per plugin: ranked methods, then unranked ones, then controls, then examples.
@@ -155,8 +184,13 @@ pub struct BoardRow {
     pub status: Status,
     /// Why the run failed, was skipped or does not apply (or warnings of a success).
     pub reasons: Vec<String>,
-    /// The plugin's training datasets that overlap the benchmark, as written in its manifest.
+    /// The plugin's training datasets that overlap the rows the run scored, as written in its
+    /// manifest; a contaminated row is shown but not ranked.
     pub contaminated: Vec<String>,
+    /// The plugin's `<benchmark id>:train` entries for this benchmark, cleared because the run
+    /// scored the benchmark's test split, which the plugin never saw: the row is ranked.
+    #[serde(default)]
+    pub trained_on_train_split: Vec<String>,
     /// One cell per column, aligned with the board's `columns`.
     pub cells: Vec<Cell>,
     /// Mean of the row's scaled cells; absent when none is scaled.
@@ -192,20 +226,119 @@ pub struct Cell {
 pub struct OverallRow {
     /// The plugin.
     pub plugin: PluginMeta,
-    /// Mean of the plugin's per-benchmark mean scaled scores, where scored.
+    /// Mean of the plugin's per-benchmark mean scaled scores over the leaderboard's
+    /// `common_benchmarks`; absent when it was not scored on every one of them.
     pub mean_scaled: Option<f64>,
-    /// How many benchmarks the mean is over.
+    /// On how many benchmarks the plugin was scored (its coverage, out of all the boards):
+    /// succeeded, scaled and not contaminated.
     pub benchmarks: u32,
+    /// Whether the plugin was scored on every common benchmark; only such methods and
+    /// references get an overall rank.
+    #[serde(default)]
+    pub covers_common: bool,
     /// Benchmark id → the plugin's mean scaled score there (null where not scored, or where
     /// the plugin is contaminated: those do not count).
     pub per_benchmark: BTreeMap<String, Option<f64>>,
     /// Benchmarks whose data overlap the plugin's training datasets (shown, not counted).
     pub contaminated_on: Vec<String>,
-    /// Competition rank among scored methods and references; absent for the others.
+    /// Competition rank among methods and references scored on every common benchmark;
+    /// absent for the others.
     pub rank: Option<u32>,
 }
 
-/// A raw value that got worse than in a baseline leaderboard, or vanished.
+/// Which values a regression compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Compared {
+    /// Control-scaled values (0 = worst control, 1 = best): the default.
+    Scaled,
+    /// Raw values in the metric's own direction, where the column has no scaled value in the
+    /// baseline or now (fewer than two controls, or controls that tie).
+    Raw,
+}
+
+/// How far a headline score may drop against the baseline before it is a regression.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tolerance {
+    /// Largest allowed drop of any metric not listed in `per_metric`.
+    pub default: f64,
+    /// Metric name (the middle part of a column key, e.g. `map`) → its own largest drop.
+    #[serde(default)]
+    pub per_metric: BTreeMap<String, f64>,
+}
+
+impl Tolerance {
+    /// The same tolerance for every metric.
+    pub fn uniform(default: f64) -> Tolerance {
+        Tolerance {
+            default,
+            per_metric: BTreeMap::new(),
+        }
+    }
+
+    /// The largest allowed drop of `metric`.
+    pub fn of(&self, metric: &str) -> f64 {
+        self.per_metric.get(metric).copied().unwrap_or(self.default)
+    }
+
+    /// Refuses a tolerance that is negative, infinite or NaN, naming its flag.
+    pub fn check(&self) -> std::result::Result<(), ToleranceError> {
+        let range = |flag: String, value: f64| {
+            if value.is_finite() && value >= 0.0 {
+                Ok(())
+            } else {
+                Err(ToleranceError::Range { flag, value })
+            }
+        };
+        range("--tolerance".into(), self.default)?;
+        for (metric, &value) in &self.per_metric {
+            range(format!("--tolerance-for {metric}"), value)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a tolerance cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ToleranceError {
+    /// A tolerance that is negative, infinite or NaN.
+    #[error("{flag} {value}: must be finite and ≥ 0")]
+    Range {
+        /// How the value was given (`--tolerance`, `--tolerance-for map`).
+        flag: String,
+        /// The value.
+        value: f64,
+    },
+    /// A per-metric tolerance for a metric that no column of either leaderboard has (a typo
+    /// would otherwise leave the default in force without a word).
+    #[error(
+        "--tolerance-for {metric}: no headline column has metric `{metric}` (metrics: {known})"
+    )]
+    UnknownMetric {
+        /// The metric named.
+        metric: String,
+        /// The metrics the columns have, comma-separated.
+        known: String,
+    },
+}
+
+/// The comparison of a leaderboard with a baseline: what regressed, and what was not compared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegressionCheck {
+    /// The harness that built the baseline.
+    pub baseline_harness: HarnessInfo,
+    /// The tolerances applied.
+    pub tolerance: Tolerance,
+    /// Every headline value that got worse than its tolerance, or vanished; sorted by
+    /// benchmark, plugin and column.
+    pub regressions: Vec<Regression>,
+    /// Boards left out of the comparison and why (a new benchmark version scores other rows).
+    pub notes: Vec<String>,
+}
+
+/// A headline value that got worse than in a baseline leaderboard, or vanished.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Regression {
@@ -215,12 +348,20 @@ pub struct Regression {
     pub benchmark: String,
     /// The column key, `task/metric/variant`.
     pub column: String,
-    /// The raw value in the baseline.
+    /// Whether `baseline`, `current` and `drop` are control-scaled or raw values.
+    pub compared: Compared,
+    /// The value in the baseline.
     pub baseline: f64,
-    /// The raw value now; absent when the run failed, vanished or lost the column.
+    /// The value now; absent when the run failed, vanished or lost the column.
     pub current: Option<f64>,
-    /// How much worse, in the metric's own direction; the baseline's magnitude when vanished.
-    pub drop: f64,
+    /// How much worse, in the direction where higher is better; absent when vanished.
+    pub drop: Option<f64>,
+    /// The largest drop allowed for this column's metric.
+    pub tolerance: f64,
+    /// The raw value in the baseline.
+    pub baseline_raw: f64,
+    /// The raw value now, where there is one.
+    pub current_raw: Option<f64>,
 }
 
 /// Builds every benchmark's board and the overall ranking from the runs given.
@@ -236,12 +377,14 @@ pub fn build_leaderboard(entries: &[RunEntry], harness: HarnessInfo) -> Leaderbo
             .push(entry);
     }
     let benchmarks: Vec<BenchmarkBoard> = by_benchmark.into_values().map(build_board).collect();
-    let overall = build_overall(&benchmarks);
+    let (common_benchmarks, overall) = build_overall(&benchmarks);
     Leaderboard {
         schema_version: LEADERBOARD_SCHEMA_VERSION,
         harness,
         benchmarks,
+        common_benchmarks,
         overall,
+        regression_check: None,
     }
 }
 
@@ -306,11 +449,17 @@ fn build_board(entries: Vec<&RunEntry>) -> BenchmarkBoard {
                     }
                 })
                 .collect();
+            let (contaminated, trained_on_train_split) = contamination(
+                &entry.plugin,
+                &entry.benchmark,
+                entry.result.provenance.split.is_some(),
+            );
             BoardRow {
                 plugin: entry.plugin.clone(),
                 status: entry.result.status,
                 reasons: entry.result.reasons.clone(),
-                contaminated: contamination(&entry.plugin, &entry.benchmark),
+                contaminated,
+                trained_on_train_split,
                 cells,
                 mean_scaled: None,
                 rank: None,
@@ -411,10 +560,13 @@ fn build_board(entries: Vec<&RunEntry>) -> BenchmarkBoard {
         )
     });
 
+    // Every run of one benchmark version reads the same manifest, hence the same split.
+    let split = runs.iter().find_map(|e| e.result.provenance.split.clone());
     BenchmarkBoard {
         id: meta.id.clone(),
         version,
         title: meta.title.clone(),
+        split,
         columns,
         rows,
         notes,
@@ -462,19 +614,39 @@ fn find_primary<'a>(
         .find(|s| s.primary && s.task == task && s.metric == metric && s.variant == variant)
 }
 
-/// The plugin's training datasets that are the benchmark or one of its datasets, ignoring case.
-fn contamination(plugin: &PluginMeta, benchmark: &BenchmarkMeta) -> Vec<String> {
+/// The plugin's training datasets that are the benchmark or one of its datasets, ignoring case:
+/// (contaminating entries, `<benchmark id>:train` entries cleared because the run scored this
+/// benchmark's test split). A train-split entry of another benchmark that this one includes
+/// (by its `datasets`) is contamination: this benchmark's rows are not split the same way.
+fn contamination(
+    plugin: &PluginMeta,
+    benchmark: &BenchmarkMeta,
+    scored_test_split: bool,
+) -> (Vec<String>, Vec<String>) {
     let targets: Vec<String> = std::iter::once(&benchmark.id)
         .chain(&benchmark.datasets)
         .map(|s| s.to_lowercase())
         .collect();
     let mut found: Vec<String> = Vec::new();
+    let mut cleared: Vec<String> = Vec::new();
     for trained in &plugin.training_datasets {
-        if targets.contains(&trained.to_lowercase()) && !found.contains(trained) {
-            found.push(trained.clone());
+        let (name, train_split) = match train_split_benchmark(trained) {
+            Some(id) => (id, true),
+            None => (trained.as_str(), false),
+        };
+        if !targets.contains(&name.to_lowercase()) {
+            continue;
+        }
+        let list = if train_split && scored_test_split && name.eq_ignore_ascii_case(&benchmark.id) {
+            &mut cleared
+        } else {
+            &mut found
+        };
+        if !list.contains(trained) {
+            list.push(trained.clone());
         }
     }
-    found
+    (found, cleared)
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -504,18 +676,23 @@ fn rank(rows: &[(PluginRole, bool, Option<f64>)]) -> Vec<Option<u32>> {
         .collect()
 }
 
+/// 0 ranked methods and references, 1 the other methods and references, 2 controls, 3 examples.
+fn display_group(role: PluginRole, rank: Option<u32>) -> u8 {
+    match role {
+        PluginRole::Method | PluginRole::Reference if rank.is_some() => 0,
+        PluginRole::Method | PluginRole::Reference => 1,
+        PluginRole::Control => 2,
+        PluginRole::Example => 3,
+    }
+}
+
 /// Display order: ranked rows by rank (ties by id), then other methods and references by id,
 /// then controls by score descending (unscored last, ties by id), then examples by id.
 fn display_order(
     a: (PluginRole, Option<u32>, Option<f64>, &String),
     b: (PluginRole, Option<u32>, Option<f64>, &String),
 ) -> std::cmp::Ordering {
-    let group = |role: PluginRole, rank: Option<u32>| match role {
-        PluginRole::Method | PluginRole::Reference if rank.is_some() => 0,
-        PluginRole::Method | PluginRole::Reference => 1,
-        PluginRole::Control => 2,
-        PluginRole::Example => 3,
-    };
+    let group = display_group;
     let descending = |x: Option<f64>, y: Option<f64>| match (x, y) {
         (Some(x), Some(y)) => y.total_cmp(&x),
         (Some(_), None) => std::cmp::Ordering::Less,
@@ -535,7 +712,8 @@ fn display_order(
         .then_with(|| a.3.cmp(b.3))
 }
 
-fn build_overall(boards: &[BenchmarkBoard]) -> Vec<OverallRow> {
+/// The overall table: (the common benchmarks, one row per plugin).
+fn build_overall(boards: &[BenchmarkBoard]) -> (Vec<String>, Vec<OverallRow>) {
     let mut by_plugin: BTreeMap<&str, OverallRow> = BTreeMap::new();
     for board in boards {
         for row in &board.rows {
@@ -545,6 +723,7 @@ fn build_overall(boards: &[BenchmarkBoard]) -> Vec<OverallRow> {
                     plugin: row.plugin.clone(),
                     mean_scaled: None,
                     benchmarks: 0,
+                    covers_common: false,
                     per_benchmark: BTreeMap::new(),
                     contaminated_on: Vec::new(),
                     rank: None,
@@ -559,26 +738,106 @@ fn build_overall(boards: &[BenchmarkBoard]) -> Vec<OverallRow> {
     }
     let mut rows: Vec<OverallRow> = by_plugin.into_values().collect();
     for row in &mut rows {
-        let scored: Vec<f64> = row.per_benchmark.values().flatten().copied().collect();
-        row.benchmarks = u32::try_from(scored.len()).unwrap_or(u32::MAX);
-        row.mean_scaled = mean(scored.into_iter());
+        let scored = row.per_benchmark.values().flatten().count();
+        row.benchmarks = u32::try_from(scored).unwrap_or(u32::MAX);
+    }
+    let coverage = |r: &OverallRow| -> Vec<String> {
+        r.per_benchmark
+            .iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    let common = common_benchmarks(
+        &rows
+            .iter()
+            .filter(|r| is_ranked_role(r.plugin.role))
+            .map(coverage)
+            .collect::<Vec<_>>(),
+    );
+    for row in &mut rows {
+        let values: Option<Vec<f64>> = common
+            .iter()
+            .map(|id| row.per_benchmark.get(id).copied().flatten())
+            .collect();
+        row.covers_common = !common.is_empty() && values.is_some();
+        row.mean_scaled = values
+            .filter(|_| row.covers_common)
+            .and_then(|v| mean(v.into_iter()));
     }
     let ranks = rank(
         &rows
             .iter()
-            .map(|r| (r.plugin.role, true, r.mean_scaled))
+            .map(|r| (r.plugin.role, r.covers_common, r.mean_scaled))
             .collect::<Vec<_>>(),
     );
     for (row, rank) in rows.iter_mut().zip(ranks) {
         row.rank = rank;
     }
+    // Ranked rows first; then the other methods and references, widest coverage first.
     rows.sort_by(|a, b| {
-        display_order(
-            (a.plugin.role, a.rank, a.mean_scaled, &a.plugin.id),
-            (b.plugin.role, b.rank, b.mean_scaled, &b.plugin.id),
-        )
+        let group = display_group(a.plugin.role, a.rank);
+        group
+            .cmp(&display_group(b.plugin.role, b.rank))
+            .then_with(|| {
+                if group == 1 {
+                    b.benchmarks.cmp(&a.benchmarks)
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
+            .then_with(|| {
+                display_order(
+                    (a.plugin.role, a.rank, a.mean_scaled, &a.plugin.id),
+                    (b.plugin.role, b.rank, b.mean_scaled, &b.plugin.id),
+                )
+            })
     });
-    rows
+    (common, rows)
+}
+
+/// The benchmarks an overall ranking compares over, given the benchmarks each method or
+/// reference was scored on: the set `S` of benchmarks that maximizes the number of
+/// like-for-like comparisons, |S| × (plugins scored on every benchmark of S); ties go to the
+/// larger S, then to the ids that sort first. Only intersections of the plugins' own sets can
+/// win (adding a benchmark every counted plugin has only adds comparisons), so those are the
+/// candidates. The plugins covering S are exactly those it ranks, each over all of S.
+pub fn common_benchmarks(coverage: &[Vec<String>]) -> Vec<String> {
+    use std::collections::BTreeSet;
+    let sets: Vec<BTreeSet<&str>> = coverage
+        .iter()
+        .map(|c| c.iter().map(String::as_str).collect::<BTreeSet<&str>>())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let mut candidates: Vec<BTreeSet<&str>> = Vec::new();
+    for set in &sets {
+        if !candidates.contains(set) {
+            candidates.push(set.clone());
+        }
+    }
+    // Close the family under intersection.
+    let mut i = 0;
+    while i < candidates.len() {
+        for j in 0..i {
+            let both: BTreeSet<&str> = candidates[i]
+                .intersection(&candidates[j])
+                .copied()
+                .collect();
+            if !both.is_empty() && !candidates.contains(&both) {
+                candidates.push(both);
+            }
+        }
+        i += 1;
+    }
+    let key = |set: &BTreeSet<&str>| {
+        let covering = sets.iter().filter(|s| set.is_subset(s)).count();
+        (set.len() * covering, set.len())
+    };
+    candidates
+        .into_iter()
+        .max_by(|a, b| key(a).cmp(&key(b)).then_with(|| b.cmp(a)))
+        .map(|set| set.into_iter().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// Just enough of a leaderboard file to check its version before parsing the rest.
@@ -677,48 +936,117 @@ impl Leaderboard {
                 check(&|| format!("overall[{r}].per_benchmark.{id}"), *value)?;
             }
         }
+        if let Some(rc) = &self.regression_check {
+            check(
+                &|| "regression_check.tolerance.default".into(),
+                Some(rc.tolerance.default),
+            )?;
+            for (metric, value) in &rc.tolerance.per_metric {
+                check(
+                    &|| format!("regression_check.tolerance.per_metric.{metric}"),
+                    Some(*value),
+                )?;
+            }
+            for (i, r) in rc.regressions.iter().enumerate() {
+                let at = |field: &str| format!("regression_check.regressions[{i}].{field}");
+                for (name, value) in [
+                    ("baseline", Some(r.baseline)),
+                    ("current", r.current),
+                    ("drop", r.drop),
+                    ("tolerance", Some(r.tolerance)),
+                    ("baseline_raw", Some(r.baseline_raw)),
+                    ("current_raw", r.current_raw),
+                ] {
+                    check(&|| at(name), value)?;
+                }
+            }
+        }
         Ok(())
     }
 }
 
-/// Every raw value of `baseline` that is worse than `tolerance` in `current`, or missing there,
-/// sorted by benchmark, plugin and column.
+/// Compares `current` with `baseline`: every headline value of the baseline that dropped by more
+/// than its metric's tolerance, or vanished, sorted by benchmark, plugin and column.
+///
+/// Values are compared on the control-scaled scale, where both leaderboards scaled the column,
+/// so one tolerance means the same for every metric; otherwise (fewer than two controls, or
+/// controls that tie, on either side) on raw values in the metric's direction, marked
+/// [`Compared::Raw`]. A board whose benchmark version changed is not compared (it may score
+/// other rows or tasks): a note says so. Errors: a tolerance out of range, or a per-metric one
+/// naming a metric no column of either leaderboard has.
 pub fn regressions(
     current: &Leaderboard,
     baseline: &Leaderboard,
-    tolerance: f64,
-) -> Vec<Regression> {
+    tolerance: &Tolerance,
+) -> std::result::Result<RegressionCheck, ToleranceError> {
+    tolerance.check()?;
+    let metrics: std::collections::BTreeSet<&str> = [current, baseline]
+        .iter()
+        .flat_map(|lb| &lb.benchmarks)
+        .flat_map(|b| &b.columns)
+        .map(|c| c.metric.as_str())
+        .collect();
+    for metric in tolerance.per_metric.keys() {
+        if !metrics.contains(metric.as_str()) {
+            return Err(ToleranceError::UnknownMetric {
+                metric: metric.clone(),
+                known: metrics.iter().copied().collect::<Vec<_>>().join(", "),
+            });
+        }
+    }
     let mut found = Vec::new();
+    let mut notes = Vec::new();
     for old_board in &baseline.benchmarks {
         let new_board = current.benchmarks.iter().find(|b| b.id == old_board.id);
+        if let Some(new) = new_board
+            && new.version != old_board.version
+        {
+            notes.push(format!(
+                "{}: not compared, the baseline has v{} and this leaderboard v{} (a new version \
+                 may score other rows or tasks)",
+                old_board.id, old_board.version, new.version
+            ));
+            continue;
+        }
         for old_row in &old_board.rows {
             let new_row =
                 new_board.and_then(|b| b.rows.iter().find(|r| r.plugin.id == old_row.plugin.id));
             for (column, old_cell) in old_board.columns.iter().zip(&old_row.cells) {
-                let Some(old) = old_cell.raw else { continue };
+                let Some(old_raw) = old_cell.raw else {
+                    continue;
+                };
                 let now = new_board.zip(new_row).and_then(|(board, row)| {
                     let c = board.columns.iter().position(|k| k.key == column.key)?;
-                    row.cells.get(c)?.raw
+                    let cell = row.cells.get(c)?;
+                    cell.raw.map(|raw| (raw, cell.scaled))
                 });
-                let (drop, listed) = match now {
-                    None => (old.abs(), true),
-                    Some(now) => {
-                        let drop = if column.higher_is_better {
-                            old - now
-                        } else {
-                            now - old
-                        };
-                        (drop, drop > tolerance)
-                    }
+                let limit = tolerance.of(&column.metric);
+                let (compared, old, new) = match (old_cell.scaled, now) {
+                    (Some(old), Some((_, Some(new)))) => (Compared::Scaled, old, Some(new)),
+                    (Some(old), None) => (Compared::Scaled, old, None),
+                    (_, Some((raw, _))) => (Compared::Raw, old_raw, Some(raw)),
+                    (None, None) => (Compared::Raw, old_raw, None),
                 };
-                if listed {
+                // Scaled values grow towards the best control whatever the metric's direction.
+                let drop = new.map(|new| {
+                    if compared == Compared::Scaled || column.higher_is_better {
+                        old - new
+                    } else {
+                        new - old
+                    }
+                });
+                if drop.is_none_or(|d| d > limit) {
                     found.push(Regression {
                         plugin: old_row.plugin.id.clone(),
                         benchmark: old_board.id.clone(),
                         column: column.key.clone(),
+                        compared,
                         baseline: old,
-                        current: now,
+                        current: new,
                         drop,
+                        tolerance: limit,
+                        baseline_raw: old_raw,
+                        current_raw: now.map(|(raw, _)| raw),
                     });
                 }
             }
@@ -727,21 +1055,57 @@ pub fn regressions(
     found.sort_by(|a, b| {
         (&a.benchmark, &a.plugin, &a.column).cmp(&(&b.benchmark, &b.plugin, &b.column))
     });
-    found
+    Ok(RegressionCheck {
+        baseline_harness: baseline.harness.clone(),
+        tolerance: tolerance.clone(),
+        regressions: found,
+        notes,
+    })
 }
 
+/// Significant digits of the numbers in regression messages.
+const MESSAGE_DIGITS: u32 = 4;
+
 impl Regression {
-    /// One line for the CLI, with the values as stored (shortest exact form).
+    /// One line for the CLI, the Markdown and the page, numbers to 4 significant digits.
     pub fn describe(&self) -> String {
-        match self.current {
-            Some(current) => format!(
-                "{} / {}: {} went from {} to {} (worse by {})",
-                self.benchmark, self.plugin, self.column, self.baseline, current, self.drop
-            ),
-            None => format!(
-                "{} / {}: {} was {} and has no value now (run failed, missing or column gone)",
-                self.benchmark, self.plugin, self.column, self.baseline
-            ),
+        let n = |v: f64| sig(v, MESSAGE_DIGITS);
+        let what = match self.compared {
+            Compared::Scaled => "scaled",
+            Compared::Raw => "raw (the column has no scaled value)",
+        };
+        match (self.current, self.drop) {
+            (Some(current), Some(drop)) => {
+                let raw = match (self.compared, self.current_raw) {
+                    (Compared::Scaled, Some(now)) => {
+                        format!("; raw {} → {}", n(self.baseline_raw), n(now))
+                    }
+                    _ => String::new(),
+                };
+                format!(
+                    "{} / {}: {} {what} {} → {} (worse by {}, tolerance {}{raw})",
+                    self.benchmark,
+                    self.plugin,
+                    self.column,
+                    n(self.baseline),
+                    n(current),
+                    n(drop),
+                    n(self.tolerance)
+                )
+            }
+            _ => {
+                let was = match self.compared {
+                    Compared::Scaled => {
+                        format!("scaled {} (raw {})", n(self.baseline), n(self.baseline_raw))
+                    }
+                    Compared::Raw => n(self.baseline_raw),
+                };
+                format!(
+                    "{} / {}: {} was {was} and has no value now (run failed, missing or column \
+                     gone)",
+                    self.benchmark, self.plugin, self.column
+                )
+            }
         }
     }
 }
@@ -1054,48 +1418,170 @@ mod tests {
         assert_eq!(overall("dirty").per_benchmark["a"], None);
     }
 
+    fn split() -> ScoredSplit {
+        ScoredSplit {
+            column: "Metadata_compound".into(),
+            file: None,
+            train: vec!["c1".into()],
+            test: vec!["c2".into()],
+            shared: vec!["DMSO".into()],
+            rows: crate::result::SplitRows {
+                train: 6,
+                test: 6,
+                shared: 4,
+                none: 0,
+            },
+        }
+    }
+
     #[test]
-    fn overall_averages_per_benchmark_means() {
+    fn a_plugin_trained_on_the_train_split_is_ranked_on_the_test_split() {
         let mut entries = controls("a");
-        entries.extend(controls("b"));
-        entries.push(entry("a", "m", PluginRole::Method, vec![score(MAP, 0.35)])); // 0.5
-        entries.push(entry("b", "m", PluginRole::Method, vec![score(MAP, 0.6)])); // 1.0
-        entries.push(entry(
-            "a",
-            "r",
-            PluginRole::Reference,
-            vec![score(MAP, 0.6)],
-        )); // 1.0
-        entries.push(with_status(
-            entry("b", "r", PluginRole::Reference, vec![]),
-            Status::Skipped,
-            "no GPU",
-        ));
+        entries.extend(controls("nosplit"));
+        entries.extend(controls("includes-a"));
+        for e in entries.iter_mut().filter(|e| e.benchmark.id == "a") {
+            e.result.provenance.split = Some(split());
+        }
+        for bench in ["a", "nosplit", "includes-a"] {
+            let mut m = entry(bench, "learned", PluginRole::Method, vec![score(MAP, 0.35)]);
+            m.plugin.training_datasets =
+                vec!["a:train".into(), "nosplit:train".into(), "other".into()];
+            if bench == "a" {
+                m.result.provenance.split = Some(split());
+            }
+            if bench == "includes-a" {
+                m.benchmark.datasets = vec!["A".into()];
+            }
+            entries.push(m);
+        }
         let lb = build_leaderboard(&entries, harness());
-        let ids: Vec<&str> = lb.benchmarks.iter().map(|b| b.id.as_str()).collect();
-        assert_eq!(ids, ["a", "b"]);
-        let order: Vec<(&str, Option<u32>, u32)> = lb
+        let board = |id: &str| lb.benchmarks.iter().find(|b| b.id == id).unwrap();
+        // Scored on the test split of the benchmark it names: ranked, and the split is shown.
+        let a = row(board("a"), "learned");
+        assert!(a.contaminated.is_empty(), "{a:?}");
+        assert_eq!(a.trained_on_train_split, ["a:train"]);
+        assert_eq!(a.rank, Some(1));
+        assert_eq!(board("a").split, Some(split()));
+        // A benchmark without a split gives no test rows to score: contaminated.
+        let nosplit = row(board("nosplit"), "learned");
+        assert_eq!(nosplit.contaminated, ["nosplit:train"]);
+        assert!(nosplit.trained_on_train_split.is_empty());
+        assert_eq!(
+            (nosplit.rank, board("nosplit").split.as_ref()),
+            (None, None)
+        );
+        // Another benchmark built on a's data is not split the same way: contaminated.
+        let wider = row(board("includes-a"), "learned");
+        assert_eq!(wider.contaminated, ["a:train"]);
+        assert_eq!(wider.rank, None);
+        let overall = lb
             .overall
             .iter()
-            .map(|r| (r.plugin.id.as_str(), r.rank, r.benchmarks))
-            .collect();
+            .find(|r| r.plugin.id == "learned")
+            .unwrap();
+        assert_eq!(overall.contaminated_on, ["includes-a", "nosplit"]);
+        assert!(close(overall.per_benchmark["a"], 0.5));
+    }
+
+    /// The overall rows as (id, rank, coverage, mean over the common benchmarks).
+    fn overall_summary(lb: &Leaderboard) -> Vec<(&str, Option<u32>, u32, Option<f64>)> {
+        lb.overall
+            .iter()
+            .map(|r| {
+                (
+                    r.plugin.id.as_str(),
+                    r.rank,
+                    r.benchmarks,
+                    r.mean_scaled.map(|m| (m * 1e6).round() / 1e6),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn overall_ranks_only_over_the_benchmarks_every_ranked_plugin_ran() {
+        let mut entries = controls("a");
+        entries.extend(controls("b"));
+        entries.extend(controls("s"));
+        for (bench, id, value) in [
+            ("a", "wide", 0.35),  // 0.5
+            ("b", "wide", 0.35),  // 0.5
+            ("s", "wide", 0.1),   // 0.0
+            ("a", "pair", 0.6),   // 1.0
+            ("b", "pair", 0.35),  // 0.5
+            ("s", "narrow", 1.1), // 2.0: far better, but on one benchmark only
+        ] {
+            entries.push(entry(
+                bench,
+                id,
+                PluginRole::Method,
+                vec![score(MAP, value)],
+            ));
+        }
+        let lb = build_leaderboard(&entries, harness());
+        // {a, b}: two plugins × two benchmarks beat {a, b, s} (one × three) and {s} (two × one).
+        assert_eq!(lb.common_benchmarks, ["a", "b"]);
         assert_eq!(
-            order,
+            overall_summary(&lb),
             [
-                ("r", Some(1), 1),
-                ("m", Some(2), 2),
-                ("positive", None, 2),
-                ("random", None, 2)
+                ("pair", Some(1), 2, Some(0.75)),
+                ("wide", Some(2), 3, Some(0.5)),
+                ("narrow", None, 1, None),
+                ("positive", None, 3, Some(1.0)),
+                ("random", None, 3, Some(0.0)),
             ]
         );
-        let r = &lb.overall[0];
-        assert!(close(r.mean_scaled, 1.0));
+        let narrow = lb.overall.iter().find(|r| r.plugin.id == "narrow").unwrap();
+        assert!(!narrow.covers_common);
+        assert_eq!(narrow.per_benchmark["s"], Some(2.0), "shown, not ranked");
+        // Its own board still ranks it.
+        let s = lb.benchmarks.iter().find(|b| b.id == "s").unwrap();
+        assert_eq!(row(s, "narrow").rank, Some(1));
+    }
+
+    #[test]
+    fn one_synthetic_benchmark_cannot_beat_three_overall() {
+        let mut entries = Vec::new();
+        for bench in ["a", "b", "synthetic"] {
+            entries.extend(controls(bench));
+            entries.push(entry(
+                bench,
+                "features",
+                PluginRole::Reference,
+                vec![score(MAP, 0.2)],
+            ));
+        }
+        entries.push(entry(
+            "synthetic",
+            "set-encoder",
+            PluginRole::Method,
+            vec![score(MAP, 0.55)],
+        ));
+        let lb = build_leaderboard(&entries, harness());
+        assert_eq!(lb.common_benchmarks, ["a", "b", "synthetic"]);
+        let summary = overall_summary(&lb);
+        assert_eq!(summary[0], ("features", Some(1), 3, Some(0.2)));
+        assert_eq!(summary[1], ("set-encoder", None, 1, None));
+    }
+
+    #[test]
+    fn common_benchmarks_maximize_like_for_like_comparisons() {
+        let sets = |v: &[&[&str]]| -> Vec<Vec<String>> {
+            v.iter()
+                .map(|s| s.iter().map(|x| x.to_string()).collect())
+                .collect()
+        };
+        assert!(common_benchmarks(&[]).is_empty());
+        assert!(common_benchmarks(&sets(&[&[]])).is_empty());
+        assert_eq!(common_benchmarks(&sets(&[&["a", "b"]])), ["a", "b"]);
+        // Only an intersection of the plugins' sets can win: {b, c} here, 3 × 2.
         assert_eq!(
-            r.per_benchmark,
-            BTreeMap::from([("a".to_string(), Some(1.0)), ("b".to_string(), None)])
+            common_benchmarks(&sets(&[&["a", "b", "c"], &["b", "c", "d"], &["b", "c"]])),
+            ["b", "c"]
         );
-        assert!(close(lb.overall[1].mean_scaled, 0.75));
-        assert!(close(lb.overall[3].mean_scaled, 0.0));
+        // A tie of 2 × 1 against 1 × 2 goes to more benchmarks; equal sizes to the first ids.
+        assert_eq!(common_benchmarks(&sets(&[&["a", "b"], &["b"]])), ["a", "b"]);
+        assert_eq!(common_benchmarks(&sets(&[&["a"], &["b"]])), ["a"]);
     }
 
     #[test]
@@ -1180,64 +1666,225 @@ mod tests {
         build_leaderboard(&entries, harness())
     }
 
+    fn found(check: &RegressionCheck) -> Vec<(&str, &str, Compared, Option<f64>)> {
+        check
+            .regressions
+            .iter()
+            .map(|r| {
+                (
+                    r.plugin.as_str(),
+                    r.column.as_str(),
+                    r.compared,
+                    r.current.map(|c| (c * 1e9).round() / 1e9),
+                )
+            })
+            .collect()
+    }
+
     #[test]
-    fn regressions_beyond_tolerance_and_vanished_runs_are_reported() {
-        let baseline = regression_fixture(0.5, 0.3, true);
+    fn regressions_compare_control_scaled_values_with_per_metric_tolerances() {
+        // Controls: map 0.1 (worst) to 0.6 (best), leakage 0.9 (worst) to 0.2 (best).
+        let baseline = regression_fixture(0.5, 0.3, true); // scaled 0.8 and 0.857
+        let uniform = |t: f64| Tolerance::uniform(t);
         // Same values: nothing.
-        assert!(regressions(&baseline, &baseline, 0.0).is_empty());
-        // Worse by 0.005 on map and on leakage (higher): within 0.01.
-        let slightly = regression_fixture(0.495, 0.305, true);
-        assert!(regressions(&slightly, &baseline, 0.01).is_empty());
+        let same = regressions(&baseline, &baseline, &uniform(0.0)).unwrap();
+        assert!(same.regressions.is_empty() && same.notes.is_empty());
+        assert_eq!(same.baseline_harness, harness());
         // Better on both: never a regression.
         let better = regression_fixture(0.7, 0.1, true);
-        assert!(regressions(&better, &baseline, 0.0).is_empty());
-
-        // Map fell by 0.1, leakage rose by 0.2, and n vanished.
-        let worse = regression_fixture(0.4, 0.5, false);
-        let found = regressions(&worse, &baseline, 0.01);
-        let summary: Vec<(&str, &str, Option<f64>)> = found
-            .iter()
-            .map(|r| (r.plugin.as_str(), r.column.as_str(), r.current))
-            .collect();
-        assert_eq!(
-            summary,
-            [
-                ("m", "batch/batch-leakage/knn-5", Some(0.5)),
-                ("m", "replicate-map/map/copairs-0.5", Some(0.4)),
-                ("n", "replicate-map/map/copairs-0.5", None),
-            ]
-        );
-        assert!((found[0].drop - 0.2).abs() < 1e-12, "{:?}", found[0]);
-        assert!((found[1].drop - 0.1).abs() < 1e-12, "{:?}", found[1]);
-        assert_eq!(found[2].drop, 0.3, "vanished: the baseline's magnitude");
-        assert_eq!(found[2].baseline, 0.3);
-        assert_eq!(
-            found[1].describe(),
-            "b / m: replicate-map/map/copairs-0.5 went from 0.5 to 0.4 (worse by 0.09999999999999998)"
-        );
-        assert_eq!(
-            found[2].describe(),
-            "b / n: replicate-map/map/copairs-0.5 was 0.3 and has no value now \
-             (run failed, missing or column gone)"
+        assert!(
+            regressions(&better, &baseline, &uniform(0.0))
+                .unwrap()
+                .regressions
+                .is_empty()
         );
 
-        // A run that now fails loses its values.
+        // map 0.5 → 0.4 is a raw drop of 0.1 but 0.2 on the scale; leakage 0.3 → 0.5 is 0.286.
+        let worse = regression_fixture(0.4, 0.5, true);
+        let check = regressions(&worse, &baseline, &uniform(0.25)).unwrap();
+        assert_eq!(
+            found(&check),
+            [(
+                "m",
+                "batch/batch-leakage/knn-5",
+                Compared::Scaled,
+                Some(0.571428571)
+            )]
+        );
+        let r = &check.regressions[0];
+        assert!((r.drop.unwrap() - 2.0 / 7.0).abs() < 1e-12, "{r:?}");
+        assert_eq!(
+            (r.baseline_raw, r.current_raw, r.tolerance),
+            (0.3, Some(0.5), 0.25)
+        );
+        assert_eq!(
+            r.describe(),
+            "b / m: batch/batch-leakage/knn-5 scaled 0.8571 → 0.5714 (worse by 0.2857, \
+             tolerance 0.25; raw 0.3 → 0.5)"
+        );
+        // A tighter tolerance for map alone lists map too; a looser one for leakage drops it.
+        let per_metric = Tolerance {
+            default: 0.25,
+            per_metric: BTreeMap::from([("map".into(), 0.1), ("batch-leakage".into(), 0.3)]),
+        };
+        let check = regressions(&worse, &baseline, &per_metric).unwrap();
+        assert_eq!(
+            found(&check),
+            [(
+                "m",
+                "replicate-map/map/copairs-0.5",
+                Compared::Scaled,
+                Some(0.6)
+            )]
+        );
+        assert_eq!(check.regressions[0].tolerance, 0.1);
+        assert_eq!(check.tolerance, per_metric);
+
+        // n vanished; m's run failed: every value of theirs is listed, with no drop.
         let mut entries = controls("b");
         entries.push(with_status(
             entry("b", "m", PluginRole::Method, vec![]),
             Status::Failed,
             "boom",
         ));
-        entries.push(entry("b", "n", PluginRole::Method, vec![score(MAP, 0.3)]));
         let failing = build_leaderboard(&entries, harness());
-        let found = regressions(&failing, &baseline, 1.0);
-        assert_eq!(found.len(), 2, "{found:?}");
-        assert!(found.iter().all(|r| r.plugin == "m" && r.current.is_none()));
-
-        // A whole benchmark gone.
+        let check = regressions(&failing, &baseline, &uniform(1.0)).unwrap();
+        assert_eq!(check.regressions.len(), 3, "{check:?}");
+        assert!(
+            check
+                .regressions
+                .iter()
+                .all(|r| r.current.is_none() && r.drop.is_none())
+        );
+        assert_eq!(
+            check.regressions[2].describe(),
+            "b / n: replicate-map/map/copairs-0.5 was scaled 0.4 (raw 0.3) and has no value now \
+             (run failed, missing or column gone)"
+        );
+        // A whole benchmark gone: two controls and m with two values each, n with one.
         let empty = build_leaderboard(&[], harness());
-        // Two controls and m with two values each, n with one.
-        assert_eq!(regressions(&empty, &baseline, 1.0).len(), 2 * 2 + 2 + 1);
+        assert_eq!(
+            regressions(&empty, &baseline, &uniform(1.0))
+                .unwrap()
+                .regressions
+                .len(),
+            2 * 2 + 2 + 1
+        );
+    }
+
+    #[test]
+    fn a_column_without_scaled_values_is_compared_raw_and_says_so() {
+        // One control only: no column is scaled, raw values are compared in their direction.
+        let one_control = |map: f64, leak: f64| {
+            build_leaderboard(
+                &[
+                    entry("b", "random", PluginRole::Control, vec![score(MAP, 0.1)]),
+                    entry(
+                        "b",
+                        "m",
+                        PluginRole::Method,
+                        vec![score(MAP, map), score(LEAK, leak)],
+                    ),
+                ],
+                harness(),
+            )
+        };
+        let baseline = one_control(0.5, 0.3);
+        let check = regressions(
+            &one_control(0.45, 0.32),
+            &baseline,
+            &Tolerance::uniform(0.01),
+        )
+        .unwrap();
+        assert_eq!(
+            found(&check),
+            [
+                ("m", "batch/batch-leakage/knn-5", Compared::Raw, Some(0.32)),
+                (
+                    "m",
+                    "replicate-map/map/copairs-0.5",
+                    Compared::Raw,
+                    Some(0.45)
+                ),
+            ]
+        );
+        assert_eq!(
+            check.regressions[1].describe(),
+            "b / m: replicate-map/map/copairs-0.5 raw (the column has no scaled value) 0.5 → \
+             0.45 (worse by 0.05, tolerance 0.01)"
+        );
+    }
+
+    #[test]
+    fn a_new_benchmark_version_is_not_compared_and_bad_tolerances_are_refused() {
+        let baseline = regression_fixture(0.5, 0.3, true);
+        let mut entries = controls("b");
+        entries.push(entry("b", "m", PluginRole::Method, vec![score(MAP, 0.1)]));
+        for e in &mut entries {
+            e.benchmark.version = 2;
+        }
+        let check = regressions(
+            &build_leaderboard(&entries, harness()),
+            &baseline,
+            &Tolerance::uniform(0.0),
+        )
+        .unwrap();
+        assert!(check.regressions.is_empty());
+        assert_eq!(
+            check.notes,
+            [
+                "b: not compared, the baseline has v1 and this leaderboard v2 (a new version may \
+              score other rows or tasks)"
+            ]
+        );
+
+        let err = |t: Tolerance| {
+            regressions(&baseline, &baseline, &t)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(Tolerance::uniform(-0.1)),
+            "--tolerance -0.1: must be finite and ≥ 0"
+        );
+        let mut nan = Tolerance::uniform(0.1);
+        nan.per_metric.insert("map".into(), f64::NAN);
+        assert_eq!(err(nan), "--tolerance-for map NaN: must be finite and ≥ 0");
+        let mut typo = Tolerance::uniform(0.1);
+        typo.per_metric.insert("mAP".into(), 0.01);
+        assert_eq!(
+            err(typo),
+            "--tolerance-for mAP: no headline column has metric `mAP` (metrics: batch-leakage, map)"
+        );
+    }
+
+    #[test]
+    fn regressions_are_written_in_the_json() {
+        let baseline = regression_fixture(0.5, 0.3, true);
+        let mut lb = regression_fixture(0.4, 0.3, true);
+        lb.regression_check = Some(regressions(&lb, &baseline, &Tolerance::uniform(0.02)).unwrap());
+        let text = String::from_utf8(lb.to_json_bytes().unwrap()).unwrap();
+        assert!(text.contains("\"compared\": \"scaled\""), "{text}");
+        assert!(text.contains("\"regression_check\""), "{text}");
+        let back: Leaderboard = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.regression_check, lb.regression_check);
+        // A leaderboard written before these fields existed still reads as a baseline.
+        let mut old: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let obj = old.as_object_mut().unwrap();
+        obj.remove("regression_check");
+        obj.remove("common_benchmarks");
+        for row in old["overall"].as_array_mut().unwrap() {
+            row.as_object_mut().unwrap().remove("covers_common");
+        }
+        for board in old["benchmarks"].as_array_mut().unwrap() {
+            for row in board["rows"].as_array_mut().unwrap() {
+                row.as_object_mut()
+                    .unwrap()
+                    .remove("trained_on_train_split");
+            }
+        }
+        let old: Leaderboard = serde_json::from_value(old).unwrap();
+        assert_eq!(old.regression_check, None);
     }
 
     #[test]

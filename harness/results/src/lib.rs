@@ -6,8 +6,9 @@
 //!   Schema (`ci/schemas/result.schema.json`); [`figures`]: the plot data written beside it.
 //! - [`leaderboard`]: each headline score scaled between the worst and best `role = "control"`
 //!   plugin (never between methods), raw and scaled side by side, failed and not-applicable runs
-//!   kept, contamination flagged, and the regression check against a previous
-//!   `leaderboard.json`.
+//!   kept, contamination flagged (a plugin trained on a benchmark's train split is ranked on its
+//!   test split), the overall ranking over the benchmarks every ranked plugin ran, and the
+//!   regression check of control-scaled scores against a previous `leaderboard.json`.
 //! - [`format`]: how numbers are written wherever people read them (notes, Markdown, HTML).
 //!
 //! Depends on serde, schemars and cpbench-core only; HTML, Markdown and SVG live in
@@ -24,13 +25,13 @@ pub mod result;
 pub use error::{Error, Invalid, Result};
 pub use figures::RunFigures;
 pub use leaderboard::{
-    BenchmarkBoard, BenchmarkMeta, BoardRow, Cell, ControlAnchor, LEADERBOARD_SCHEMA_FILE,
-    LEADERBOARD_SCHEMA_VERSION, LOWER_IS_BETTER, Leaderboard, OverallRow, PluginMeta, Regression,
-    RunEntry, TaskColumn, build_leaderboard, higher_is_better, leaderboard_json_schema,
-    regressions,
+    BenchmarkBoard, BenchmarkMeta, BoardRow, Cell, Compared, ControlAnchor,
+    LEADERBOARD_SCHEMA_FILE, LEADERBOARD_SCHEMA_VERSION, LOWER_IS_BETTER, Leaderboard, OverallRow,
+    PluginMeta, Regression, RegressionCheck, RunEntry, TaskColumn, Tolerance, ToleranceError,
+    build_leaderboard, common_benchmarks, higher_is_better, leaderboard_json_schema, regressions,
 };
 pub use result::{
     BenchmarkRef, DatasetFile, HarnessInfo, PluginKind, PluginRef, PluginRole, Provenance,
-    RESULT_SCHEMA_FILE, RunResult, SCHEMA_VERSION, Score, Status, Timing, result_json_schema,
-    write_schemas,
+    RESULT_SCHEMA_FILE, RunResult, SCHEMA_VERSION, Score, ScoredSplit, SplitRows, Status, Timing,
+    result_json_schema, write_schemas,
 };

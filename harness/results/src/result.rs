@@ -127,6 +127,45 @@ pub struct Provenance {
     pub execution_provider: Option<String>,
     /// Every random seed used, by what it seeded (e.g. `replicate-map.null`).
     pub seeds: BTreeMap<String, u64>,
+    /// The benchmark's train/test split, when it declares one and the run read its data: the
+    /// plugin could fit on the train and shared rows, and tasks scored the test and shared rows
+    /// only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<ScoredSplit>,
+}
+
+/// The train/test split a run was scored under (the benchmark's `[columns] split`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoredSplit {
+    /// The metadata column whose value decided each row's side.
+    pub column: String,
+    /// The split file that mapped the column's values to labels, as written in `benchmark.toml`;
+    /// absent when the lists below name the column's values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Values (or labels) of the training rows: fitted on, not scored.
+    pub train: Vec<String>,
+    /// Values (or labels) of the test rows: scored, not fitted on.
+    pub test: Vec<String>,
+    /// Values (or labels) of the rows on both sides (e.g. negative controls).
+    pub shared: Vec<String>,
+    /// How many rows of the benchmark's table fell on each side.
+    pub rows: SplitRows,
+}
+
+/// Rows of a benchmark's table per side of its split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitRows {
+    /// Training rows.
+    pub train: u64,
+    /// Test rows.
+    pub test: u64,
+    /// Rows on both sides.
+    pub shared: u64,
+    /// Rows on neither side: neither fitted on nor scored.
+    pub none: u64,
 }
 
 /// One data file a run read.
@@ -419,6 +458,19 @@ mod tests {
                 }],
                 execution_provider: Some("cpu".into()),
                 seeds: BTreeMap::from([("replicate-map.null".into(), 0), ("kmeans".into(), 7)]),
+                split: Some(ScoredSplit {
+                    column: "Metadata_broad_sample".into(),
+                    file: None,
+                    train: vec!["BRD-1".into()],
+                    test: vec!["BRD-2".into()],
+                    shared: vec!["DMSO".into()],
+                    rows: SplitRows {
+                        train: 6,
+                        test: 6,
+                        shared: 24,
+                        none: 0,
+                    },
+                }),
             },
             timing: Timing {
                 wall_s: 12.5,

@@ -4,6 +4,11 @@
 //! How each pair runs is the caller's choice ([`PairExecutor`]): the binary runs each pair in
 //! its own process, so that a plugin that crashes the process or leaks memory costs only its
 //! own run and each result's peak memory is its own; [`InProcess`] runs them here.
+//!
+//! With a baseline, the board is compared with it on control-scaled scores (per-metric
+//! tolerances possible; raw values only for a column without a scaled value), and the
+//! comparison is part of the board, so `leaderboard.json`, `leaderboard.md` and `index.html`
+//! all list the regressions.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,14 +18,14 @@ use cpbench_host::plugin::{Plugin, load_plugin};
 use cpbench_report::html::{BenchmarkRuns, LeaderboardPage};
 use cpbench_report::{Exporter, HtmlExporter, leaderboard_exporters};
 use cpbench_results::{
-    BenchmarkMeta, HarnessInfo, Leaderboard, PluginMeta, Regression, RunEntry, RunFigures,
-    RunResult, build_leaderboard, regressions,
+    BenchmarkMeta, HarnessInfo, Leaderboard, PluginMeta, RegressionCheck, RunEntry, RunFigures,
+    RunResult, Tolerance, build_leaderboard, regressions,
 };
 
-use crate::bail;
 use crate::bench::{Benchmark, RunFiles, RunOptions, open_benchmark, run_pair, write_failed};
 use crate::error::{Context, Error, Result};
 use crate::reporter::Reporter;
+use crate::{bail, err};
 
 /// Runs one pair and leaves its result file (and plot data) at `files`.
 pub trait PairExecutor {
@@ -62,8 +67,8 @@ pub struct Spec {
     pub out: PathBuf,
     /// A previous leaderboard.json to find regressions against.
     pub baseline: Option<PathBuf>,
-    /// Largest allowed drop of a raw score against the baseline.
-    pub tolerance: f64,
+    /// Largest allowed drop of a control-scaled score against the baseline, per metric.
+    pub tolerance: Tolerance,
     /// Only these benchmark ids (empty: all).
     pub only_benchmarks: Vec<String>,
     /// Only these plugin ids (empty: all).
@@ -76,12 +81,8 @@ pub struct Spec {
 
 /// What a leaderboard run produced.
 pub struct Outcome {
-    /// The leaderboard.
+    /// The leaderboard, with its comparison with the baseline when one was given.
     pub board: Leaderboard,
-    /// Scores that dropped beyond the tolerance against the baseline.
-    pub regressions: Vec<Regression>,
-    /// Whether a baseline was compared against.
-    pub compared: bool,
     /// Runs on the board.
     pub n_runs: usize,
     /// The page written.
@@ -206,9 +207,8 @@ pub fn leaderboard(
     executor: &dyn PairExecutor,
     reporter: &dyn Reporter,
 ) -> Result<Outcome> {
-    if !(spec.tolerance.is_finite() && spec.tolerance >= 0.0) {
-        bail!("--tolerance {} must be finite and ≥ 0", spec.tolerance);
-    }
+    // Before any run: a bad tolerance should not cost a whole leaderboard.
+    spec.tolerance.check().map_err(|e| err!("{e}"))?;
     let baseline = match &spec.baseline {
         Some(p) => Some(Leaderboard::read_json(p)?),
         None => None,
@@ -249,11 +249,11 @@ pub fn leaderboard(
             });
         }
     }
-    let board = build_leaderboard(&entries, spec.harness.clone());
-    let found = match &baseline {
-        Some(base) => regressions(&board, base, spec.tolerance),
-        None => Vec::new(),
-    };
+    let mut board = build_leaderboard(&entries, spec.harness.clone());
+    if let Some(base) = &baseline {
+        board.regression_check =
+            Some(regressions(&board, base, &spec.tolerance).map_err(|e| err!("{e}"))?);
+    }
     let runs = benches
         .iter()
         .map(|b| BenchmarkRuns {
@@ -276,7 +276,6 @@ pub fn leaderboard(
         board: &board,
         runs,
         generated_note: Some(&note),
-        regressions: &found,
     };
     // Every format is produced before any is written, and all are moved into place as one
     // commit, so neither a failing format nor a kill leaves a mix of old and new files.
@@ -295,11 +294,16 @@ pub fn leaderboard(
     let index = spec.out.join(HtmlExporter.file_name());
     Ok(Outcome {
         board,
-        regressions: found,
-        compared: baseline.is_some(),
         n_runs: entries.len(),
         index,
     })
+}
+
+impl Outcome {
+    /// The comparison with the baseline, when one was given.
+    pub fn regression_check(&self) -> Option<&RegressionCheck> {
+        self.board.regression_check.as_ref()
+    }
 }
 
 /// The reason recorded for a pair whose own process could not write its result.

@@ -99,6 +99,12 @@ pub use representation::{Representation, Representation_TO, RepresentationBox};
 /// meaning (e.g. what a context column holds) that leave the layout untouched.
 pub const INTERFACE_VERSION: u32 = 1;
 
+/// This crate's own version (`cpbench-plugin-api` on crates.io), for tools that write a plugin
+/// crate depending on it, such as `cpbench plugin new`.
+///
+/// Distinct from [`INTERFACE_VERSION`]: see the crate's README for how the two move.
+pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// The root module a native plugin exports: its identity and its constructor.
 #[repr(C)]
 #[derive(StableAbi)]

@@ -6,6 +6,7 @@ use anyhow::Result;
 use cpbench_runner::audit::{ClaimOutcome, open_audit, recompute_claims};
 
 use crate::Outcome;
+use crate::cmd::plugin::LibDirArgs;
 use crate::cmd::run::run_options;
 
 /// Arguments of `cpbench audit`.
@@ -23,11 +24,13 @@ pub struct Args {
     /// Recompute even if results with identical inputs are cached.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub lib_dirs: LibDirArgs,
 }
 
 /// Runs `cpbench audit`: exit 1 when any claim is not reproduced.
 pub fn run(args: Args) -> Result<Outcome> {
-    let opts = run_options(&args.out, args.force);
+    let opts = run_options(&args.out, args.force, &args.lib_dirs)?;
     let (mut held, mut total) = (0, 0);
     for path in &args.audits {
         let audit = open_audit(path)?;

@@ -9,11 +9,12 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 use cpbench_host::plugin::Plugin;
-use cpbench_results::{HarnessInfo, RunResult};
+use cpbench_results::{HarnessInfo, RunResult, Tolerance};
 use cpbench_runner::bench::{Benchmark, RunFiles, TRANSIENT_NOTE, write_failed};
 use cpbench_runner::leaderboard::{PairExecutor, Spec, crash_reason, leaderboard};
 
 use crate::Outcome;
+use crate::cmd::plugin::{LibDirArgs, run_env};
 use crate::cmd::run::harness_info;
 use crate::progress::Console;
 
@@ -30,12 +31,17 @@ pub struct Args {
     /// Output folder: index.html, leaderboard.json, leaderboard.md and runs/.
     #[arg(long, default_value = "reports/site")]
     pub out: PathBuf,
-    /// A previous leaderboard.json: exit 1 if any score dropped by more than --tolerance.
+    /// A previous leaderboard.json: exit 1 if any headline score dropped by more than its
+    /// tolerance, or vanished.
     #[arg(long, value_name = "OLD.json")]
     pub baseline: Option<PathBuf>,
-    /// Largest allowed drop of a raw score against --baseline.
+    /// Largest allowed drop of a control-scaled score (0 = worst control, 1 = best) against
+    /// --baseline; a column without a scaled value is compared raw.
     #[arg(long, default_value_t = 0.02)]
     pub tolerance: f64,
+    /// A metric's own tolerance, e.g. `map=0.01` (repeatable; the metric as in the column keys).
+    #[arg(long = "tolerance-for", value_name = "METRIC=T", value_parser = metric_tolerance)]
+    pub tolerance_for: Vec<(String, f64)>,
     /// Only these benchmark ids (repeatable; default: all).
     #[arg(long = "only-benchmark", value_name = "ID")]
     pub only_benchmarks: Vec<String>,
@@ -45,6 +51,8 @@ pub struct Args {
     /// Recompute every run even if cached.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub lib_dirs: LibDirArgs,
 }
 
 /// Runs each pair as `cpbench run` in a process of its own.
@@ -52,6 +60,9 @@ struct Subprocess {
     exe: PathBuf,
     out: PathBuf,
     force: bool,
+    /// `--plugin-lib-dir` folders, passed on to each run; `CPBENCH_PLUGIN_LIB_DIR` reaches the
+    /// runs by inheritance, so it is not repeated as flags (the run would search it twice).
+    lib_dirs: Vec<PathBuf>,
     harness: HarnessInfo,
 }
 
@@ -73,6 +84,9 @@ impl PairExecutor for Subprocess {
             .arg("--quiet");
         if self.force {
             cmd.arg("--force");
+        }
+        for dir in &self.lib_dirs {
+            cmd.arg("--plugin-lib-dir").arg(dir);
         }
         // A leaderboard killed with -9 must not leave its runs computing and writing.
         cpbench_host::process::die_with_parent(&mut cmd);
@@ -97,14 +111,43 @@ impl PairExecutor for Subprocess {
     }
 }
 
+/// `METRIC=T` of `--tolerance-for`.
+fn metric_tolerance(text: &str) -> std::result::Result<(String, f64), String> {
+    let (metric, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: expected METRIC=T, e.g. map=0.01"))?;
+    let metric = metric.trim();
+    if metric.is_empty() {
+        return Err(format!("`{text}`: the metric name is empty"));
+    }
+    let value: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}`: `{}` is not a number", value.trim()))?;
+    Ok((metric.to_string(), value))
+}
+
+/// The tolerances of `--tolerance` and `--tolerance-for`; a metric given twice is refused.
+fn tolerance(default: f64, per_metric: Vec<(String, f64)>) -> Result<Tolerance> {
+    let mut t = Tolerance::uniform(default);
+    for (metric, value) in per_metric {
+        if t.per_metric.insert(metric.clone(), value).is_some() {
+            anyhow::bail!("--tolerance-for {metric} is given twice");
+        }
+    }
+    Ok(t)
+}
+
 /// Runs `cpbench leaderboard`.
 pub fn run(args: Args) -> Result<Outcome> {
+    // Checked once here: a bad folder is one error, not a failed run per pair.
+    run_env(&args.lib_dirs)?;
     let spec = Spec {
         benchmarks: args.benchmarks,
         plugins: args.plugins,
         out: args.out.clone(),
         baseline: args.baseline,
-        tolerance: args.tolerance,
+        tolerance: tolerance(args.tolerance, args.tolerance_for)?,
         only_benchmarks: args.only_benchmarks,
         only_plugins: args.only_plugins,
         harness: harness_info(),
@@ -114,6 +157,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         exe: std::env::current_exe().context("locating the cpbench executable")?,
         out: args.out,
         force: args.force,
+        lib_dirs: args.lib_dirs.plugin_lib_dirs,
         harness: harness_info(),
     };
     let t0 = std::time::Instant::now();
@@ -124,21 +168,25 @@ pub fn run(args: Args) -> Result<Outcome> {
         t0.elapsed().as_secs_f64(),
         outcome.index.display()
     );
-    if outcome.regressions.is_empty() {
-        if outcome.compared {
-            outln!(
-                "no regression against the baseline (tolerance {})",
-                spec.tolerance
-            );
-        }
+    let Some(check) = outcome.regression_check() else {
+        return Ok(Outcome::Ok);
+    };
+    for note in &check.notes {
+        errln!("note: {note}");
+    }
+    if check.regressions.is_empty() {
+        outln!(
+            "no regression against the baseline (tolerance {} on control-scaled scores)",
+            spec.tolerance.default
+        );
         Ok(Outcome::Ok)
     } else {
         errln!(
-            "{} regressions against the baseline (tolerance {}):",
-            outcome.regressions.len(),
-            spec.tolerance
+            "{} regressions against the baseline (tolerance {} on control-scaled scores):",
+            check.regressions.len(),
+            spec.tolerance.default
         );
-        for r in &outcome.regressions {
+        for r in &check.regressions {
             errln!("  {}", r.describe());
         }
         Ok(Outcome::CheckFailed)

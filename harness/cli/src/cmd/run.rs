@@ -8,6 +8,7 @@ use cpbench_results::{HarnessInfo, Status};
 use cpbench_runner::bench::{PairOutcome, RunOptions, open_benchmark, run_pair};
 
 use crate::Outcome;
+use crate::cmd::plugin::LibDirArgs;
 use crate::cmd::simulate::InProcess;
 
 /// Arguments of `cpbench run`.
@@ -28,6 +29,8 @@ pub struct Args {
     /// Print only the result file's path.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub lib_dirs: LibDirArgs,
 }
 
 /// The harness build, as results record it.
@@ -39,23 +42,24 @@ pub fn harness_info() -> HarnessInfo {
     }
 }
 
-/// How this binary runs pairs: output folder, cache use, plugin workers, synthetic data
-/// generated in process.
-pub fn run_options(out: &Path, force: bool) -> RunOptions<'static> {
-    RunOptions {
+/// How this binary runs pairs: output folder, cache use, plugin workers and library folders,
+/// synthetic data generated in process.
+pub fn run_options(out: &Path, force: bool, lib_dirs: &LibDirArgs) -> Result<RunOptions<'static>> {
+    Ok(RunOptions {
         out_dir: out.to_path_buf(),
         force,
-        env: crate::cmd::plugin::run_env(),
+        env: crate::cmd::plugin::run_env(lib_dirs)?,
         harness: harness_info(),
         simulator: Some(&InProcess),
-    }
+    })
 }
 
 /// Runs `cpbench run`: exit 0 when the run succeeded or does not apply, 1 when it failed.
 pub fn run(args: Args) -> Result<Outcome> {
+    let options = run_options(&args.out, args.force, &args.lib_dirs)?;
     let bench = open_benchmark(&args.benchmark)?;
     let plugin = load_plugin(&args.plugin)?;
-    let outcome = run_pair(&bench, &plugin, &run_options(&args.out, args.force))?;
+    let outcome = run_pair(&bench, &plugin, &options)?;
     if args.quiet {
         outln!("{}", outcome.files.result.display());
     } else {

@@ -21,14 +21,15 @@ pub use audit::{AuditManifest, Claim, ManifestRef};
 pub use benchmark::{
     Annotation, BenchmarkManifest, Columns, ControlSpec, DataSpec, EnrichmentTask, KmeansTask,
     KnnTask, LambdaSweepSpec, LeakageTask, MapTask, Metric, PartitionTask, PrecisionAtKTask,
-    PrepOp, PrepStep, RelationsTask, ReplicatingTask, Similarity, SplitSpec, Task, TaskParams,
-    VoteTies,
+    PrepOp, PrepStep, RelationsTask, ReplicatingTask, SPLIT_FILE_LABEL_COLUMN, Similarity,
+    SplitSide, SplitSpec, TRAIN_SPLIT_SUFFIX, Task, TaskParams, VoteTies, train_split_benchmark,
 };
 pub use pipeline::PrepPipeline;
+pub use plugin::NativeLibrary;
 pub use plugin::{
-    BuiltinControl, BuiltinSpec, EmbeddingSpec, ExecutionProvider, FeatureSpec, Layout, NativeSpec,
-    OnnxShape, OnnxSpec, PluginInput, PluginKind, PluginLevel, PluginManifest, PluginOutput,
-    PluginRole, Vocabulary,
+    BuiltinControl, BuiltinSpec, COMMAND_RESERVED_ENV, CommandFile, CommandSpec, EmbeddingSpec,
+    ExecutionProvider, FeatureSpec, Layout, NativeSpec, OnnxShape, OnnxSpec, PluginInput,
+    PluginKind, PluginLevel, PluginManifest, PluginOutput, PluginRole, Vocabulary,
 };
 
 use source::Doc;

@@ -36,7 +36,9 @@ pub struct PluginManifest {
     /// How to cite the method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citation: Option<String>,
-    /// Datasets or benchmark ids the model saw in training; flags contaminated scores.
+    /// Datasets or benchmark ids the model saw in training; flags contaminated scores. An entry
+    /// `<benchmark id>:train` says the model saw only that benchmark's train split (its
+    /// `[columns] split`): it is then scored and ranked on the test split there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub training_datasets: Vec<String>,
     /// Whether the plugin receives label columns; only `role = "control"` (positive controls) may.
@@ -58,6 +60,9 @@ pub struct PluginManifest {
     /// Settings of a `native` plugin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<NativeSpec>,
+    /// Settings of a `command` plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandSpec>,
     /// Settings of a `builtin` control plugin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builtin: Option<BuiltinSpec>,
@@ -75,6 +80,9 @@ pub enum PluginKind {
     Onnx,
     /// A cdylib built against cpbench-plugin-api, run in a worker process (`[native]`).
     Native,
+    /// Any program, in any language, run in its own process; tables are exchanged as files
+    /// (`[command]`).
+    Command,
     /// A control the harness itself implements (`[builtin]`): shuffled profiles, positive control.
     Builtin,
 }
@@ -88,6 +96,7 @@ impl PluginKind {
             PluginKind::EmbeddingTable => "embedding-table",
             PluginKind::Onnx => "onnx",
             PluginKind::Native => "native",
+            PluginKind::Command => "command",
             PluginKind::Builtin => "builtin",
         }
     }
@@ -99,6 +108,7 @@ impl PluginKind {
             PluginKind::EmbeddingTable => "embedding",
             PluginKind::Onnx => "onnx",
             PluginKind::Native => "native",
+            PluginKind::Command => "command",
             PluginKind::Builtin => "builtin",
         }
     }
@@ -380,7 +390,10 @@ fn default_providers() -> Vec<ExecutionProvider> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NativeSpec {
-    /// Name of the cdylib (crate) built against cpbench-plugin-api, e.g. `cpbench_plugin_pca`.
+    /// The cdylib built against cpbench-plugin-api: a crate or library name such as
+    /// `cpbench_plugin_pca` (searched for beside cpbench and in the plugin library folders), or
+    /// the built file, relative to this manifest, such as `target/release/libmy_plugin.so` (a
+    /// value containing `/` or ending in `.so`, `.dylib` or `.dll` is a file).
     pub library: String,
     /// Expected SHA-256 of the built library (64 lowercase hex digits); checked when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -398,6 +411,77 @@ pub struct NativeSpec {
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub config: toml::Table,
+}
+
+/// What `[native] library` names, by the rule of [`NativeLibrary::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeLibrary<'a> {
+    /// A crate or library name (`cpbench_plugin_pca` or `cpbench-plugin-pca`): its platform file
+    /// name (`libcpbench_plugin_pca.so`) is searched for by the host.
+    Crate(&'a str),
+    /// A built library file, relative to the manifest's folder (or absolute).
+    File(&'a std::path::Path),
+}
+
+/// File name endings that make a `[native] library` value a file even without a `/`.
+const LIBRARY_EXTENSIONS: [&str; 3] = [".so", ".dylib", ".dll"];
+
+impl<'a> NativeLibrary<'a> {
+    /// Reads a `[native] library` value: a file when it contains a path separator or ends in a
+    /// library extension (`.so`, `.dylib`, `.dll`), a crate or library name otherwise. Crate
+    /// names hold neither, so the two never overlap.
+    pub fn parse(value: &'a str) -> NativeLibrary<'a> {
+        let is_file = value.contains(['/', '\\'])
+            || LIBRARY_EXTENSIONS.iter().any(|ext| value.ends_with(ext));
+        if is_file {
+            NativeLibrary::File(std::path::Path::new(value))
+        } else {
+            NativeLibrary::Crate(value)
+        }
+    }
+}
+
+/// Checks `[native] library`: a crate name of letters, digits, `_` and `-`, or a path to a file.
+/// The file itself is a build output, so its absence is the run's failure (with how to build
+/// it), not the manifest's.
+fn validate_native_library(doc: &Doc<'_>, value: &str) -> Result<(), ManifestError> {
+    match NativeLibrary::parse(value) {
+        NativeLibrary::Crate(name) => {
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if valid {
+                Ok(())
+            } else {
+                Err(doc.invalid(
+                    "native.library",
+                    format!(
+                        "`{name}` is not a crate or library name (letters, digits, `_`, `-`), \
+                         nor a path to a built library (containing `/`, or ending in .so, \
+                         .dylib or .dll)"
+                    ),
+                ))
+            }
+        }
+        NativeLibrary::File(path) => {
+            let names_a_file = !value.ends_with(['/', '\\'])
+                && path
+                    .file_name()
+                    .is_some_and(|n| n != "." && n != ".." && !n.is_empty());
+            if names_a_file {
+                Ok(())
+            } else {
+                Err(doc.invalid(
+                    "native.library",
+                    format!(
+                        "`{value}` names a folder: name the built library file, e.g. \
+                         target/release/libmy_plugin.so"
+                    ),
+                ))
+            }
+        }
+    }
 }
 
 /// A control implemented by the harness.
@@ -433,6 +517,66 @@ fn default_noise() -> f64 {
     0.1
 }
 
+/// The `[command]` table of a `command` plugin: any program, run in its own process.
+///
+/// cpbench writes the plugin's input (features and the allowed context, never labels) to a
+/// Parquet file, a job file in JSON beside it (parameters, fit-on rows, where to write), runs the program
+/// with the job file's path as its last argument, and reads the table it writes back. The
+/// protocol is `cpbench-command/1`, documented in docs/plugins.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    /// The program and its arguments, e.g. `["python", "harmony_plugin.py"]`. The program is
+    /// `python` (the plugin's Python: the environment built from `requirements`, else
+    /// `interpreter`), a path relative to this manifest (it contains a `/`), or a program on
+    /// PATH. The job file's path is appended as the last argument. It runs in the plugin's folder.
+    pub run: Vec<String>,
+    /// Files the program runs from (scripts, weights), hashed into the plugin's digest like every
+    /// artifact; `plugin check` wants each pinned by its SHA-256.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<CommandFile>,
+    /// A pip requirements file pinning every package (`name==version` per line): cpbench installs
+    /// it into a virtual environment of its own, cached by the hash of the file and the
+    /// interpreter, and `python` in `run` is that environment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirements: Option<PathBuf>,
+    /// The Python that creates the environment, or that runs `python` without `requirements`: a
+    /// path (absolute, or relative to this manifest) or a name on PATH. Default `python3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<String>,
+    /// Wall-clock limit for one run in seconds; the program and its children are killed past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub timeout_s: Option<u64>,
+    /// Address-space limit of the program in MiB (`RLIMIT_AS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub memory_limit_mib: Option<u64>,
+    /// Environment variables set for the program; it otherwise gets a minimal environment
+    /// (PATH, HOME, LANG, TMPDIR, and thread counts), none of cpbench's own.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Free-form settings written to the job file's `config` unchanged.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+    pub config: toml::Table,
+}
+
+/// A file a `command` plugin runs from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandFile {
+    /// Path relative to the manifest.
+    pub path: PathBuf,
+    /// Expected SHA-256 (64 lowercase hex digits); checked before every run when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[0-9a-f]{64}$"))]
+    pub sha256: Option<String>,
+}
+
+/// Environment variables cpbench sets for every run of a command plugin.
+pub const COMMAND_RESERVED_ENV: [&str; 2] = ["CPBENCH_JOB", "CPBENCH_THREADS"];
+
 static SEMVER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$").expect("valid regex")
 });
@@ -453,7 +597,28 @@ impl Manifest for PluginManifest {
         doc.check_nonempty("description", &self.description)?;
         doc.check_nonempty("license", &self.license)?;
         for (i, d) in self.training_datasets.iter().enumerate() {
-            doc.check_nonempty(&format!("training_datasets[{i}]"), d)?;
+            let key = format!("training_datasets[{i}]");
+            doc.check_nonempty(&key, d)?;
+            // A mistyped split reference would match no benchmark and hide contamination.
+            match super::benchmark::train_split_benchmark(d) {
+                Some(id) => doc.check_slug(&key, id).map_err(|_| {
+                    doc.invalid(
+                        &key,
+                        format!("`{d}`: before `:train` must come a benchmark id (lowercase letters, digits and '-')"),
+                    )
+                })?,
+                None if d.contains(':') => {
+                    return Err(doc.invalid(
+                        &key,
+                        format!(
+                            "`{d}`: an entry is a dataset or benchmark id (`lincs-sq00015054`, \
+                             `CORUM`), or a benchmark's train split (`lincs-sq00015054:train`); \
+                             no other `:` suffix is known"
+                        ),
+                    ));
+                }
+                None => {}
+            }
         }
         if self.sees_labels && self.role != PluginRole::Control {
             return Err(doc.invalid(
@@ -489,17 +654,11 @@ impl Manifest for PluginManifest {
         if let Some(b) = &self.builtin {
             self.validate_builtin(doc, b)?;
         }
+        if let Some(c) = &self.command {
+            self.validate_command(doc, c)?;
+        }
         if let Some(n) = &self.native {
-            let valid_name = !n.library.is_empty()
-                && n.library
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-            if !valid_name {
-                return Err(doc.invalid(
-                    "native.library",
-                    format!("`{}` is not a crate or library name", n.library),
-                ));
-            }
+            validate_native_library(doc, &n.library)?;
             doc.check_sha256("native.sha256", n.sha256.as_deref())?;
             if let Some(t) = n.timeout_s {
                 doc.check_min("native.timeout_s", t, 1)?;
@@ -519,6 +678,7 @@ impl PluginManifest {
             (PluginKind::EmbeddingTable, self.embedding.is_some()),
             (PluginKind::Onnx, self.onnx.is_some()),
             (PluginKind::Native, self.native.is_some()),
+            (PluginKind::Command, self.command.is_some()),
             (PluginKind::Builtin, self.builtin.is_some()),
         ];
         // The missing table is the more useful message when a plugin switches kinds.
@@ -548,6 +708,89 @@ impl PluginManifest {
                     kind.table()
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_command(&self, doc: &Doc<'_>, c: &CommandSpec) -> Result<(), ManifestError> {
+        if self.sees_labels {
+            return Err(doc.invalid(
+                "sees_labels",
+                "a `command` plugin never receives labels (label firewall); only builtin \
+                 controls may see them",
+            ));
+        }
+        if c.run.is_empty() {
+            return Err(doc.invalid(
+                "command.run",
+                "must name the program, e.g. [\"python\", \"plugin.py\"]",
+            ));
+        }
+        for (i, arg) in c.run.iter().enumerate() {
+            if arg.is_empty() || arg.contains('\0') {
+                return Err(doc.invalid(
+                    format!("command.run[{i}]"),
+                    "must be a non-empty string without NUL",
+                ));
+            }
+        }
+        let program = &c.run[0];
+        if program.contains('/') {
+            doc.require_file("command.run[0]", std::path::Path::new(program))?;
+        }
+        if c.requirements.is_some() && program != "python" {
+            return Err(doc.invalid(
+                "command.run[0]",
+                format!(
+                    "`{program}` would not run in the environment built from `requirements`: \
+                     start the command with \"python\""
+                ),
+            ));
+        }
+        if let Some(interpreter) = &c.interpreter {
+            doc.check_nonempty("command.interpreter", interpreter)?;
+            if interpreter.contains('/') {
+                doc.require_file("command.interpreter", std::path::Path::new(interpreter))?;
+            }
+        }
+        if let Some(r) = &c.requirements {
+            doc.require_file("command.requirements", r)?;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, f) in c.files.iter().enumerate() {
+            doc.require_file(&format!("command.files[{i}].path"), &f.path)?;
+            doc.check_sha256(&format!("command.files[{i}].sha256"), f.sha256.as_deref())?;
+            if !seen.insert(&f.path) {
+                return Err(doc.invalid(
+                    format!("command.files[{i}].path"),
+                    format!("`{}` is listed twice", f.path.display()),
+                ));
+            }
+        }
+        if let Some(t) = c.timeout_s {
+            doc.check_min("command.timeout_s", t, 1)?;
+        }
+        if let Some(m) = c.memory_limit_mib {
+            doc.check_min("command.memory_limit_mib", m, 1)?;
+        }
+        for name in c.env.keys() {
+            let valid = !name.is_empty()
+                && !name.starts_with(|ch: char| ch.is_ascii_digit())
+                && name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+            if !valid {
+                return Err(doc.invalid(
+                    format!("command.env.{name}"),
+                    format!("`{name}` is not an environment variable name"),
+                ));
+            }
+            if COMMAND_RESERVED_ENV.contains(&name.as_str()) {
+                return Err(doc.invalid(
+                    format!("command.env.{name}"),
+                    format!("`{name}` is set by cpbench for every run"),
+                ));
+            }
         }
         Ok(())
     }
@@ -710,7 +953,8 @@ fn validate_features(doc: &Doc<'_>, f: &FeatureSpec) -> Result<(), ManifestError
 }
 
 impl Loaded<PluginManifest> {
-    /// The embedding table, ONNX model and vocabulary file, resolved, with their pinned digests.
+    /// The embedding table, ONNX model, vocabulary and feature files, and a command plugin's
+    /// requirements and files, resolved, with their pinned digests.
     pub fn data_files(&self) -> Vec<DataRef> {
         let m = &self.manifest;
         let mut out = Vec::new();
@@ -739,6 +983,22 @@ impl Loaded<PluginManifest> {
                     key: "onnx.features".to_string(),
                     path: self.resolve(f),
                     sha256: None,
+                });
+            }
+        }
+        if let Some(c) = &m.command {
+            if let Some(r) = &c.requirements {
+                out.push(DataRef {
+                    key: "command.requirements".to_string(),
+                    path: self.resolve(r),
+                    sha256: None,
+                });
+            }
+            for (i, f) in c.files.iter().enumerate() {
+                out.push(DataRef {
+                    key: format!("command.files[{i}]"),
+                    path: self.resolve(&f.path),
+                    sha256: f.sha256.clone(),
                 });
             }
         }
@@ -1117,6 +1377,31 @@ seed = 3
     }
 
     #[test]
+    fn training_datasets_name_datasets_or_a_benchmark_train_split() {
+        let with = |entry: &str| {
+            ONNX.replace(
+                "training_datasets = [\"jump-cp\"]",
+                &format!("training_datasets = [\"jump-cp\", {entry:?}]"),
+            )
+        };
+        let fx = Fixture::new(&["p/model.onnx"]);
+        let m = fx
+            .load::<PluginManifest>("p/plugin.toml", &with("lincs-sq00015054:train"))
+            .unwrap();
+        assert_eq!(m.manifest.training_datasets[1], "lincs-sq00015054:train");
+        assert_err(
+            &fx.error::<PluginManifest>("p/plugin.toml", &with("lincs-sq00015054:test")),
+            "training_datasets[1]",
+            "no other `:` suffix is known",
+        );
+        assert_err(
+            &fx.error::<PluginManifest>("p/plugin.toml", &with("LINCS plate:train")),
+            "training_datasets[1]",
+            "before `:train` must come a benchmark id",
+        );
+    }
+
+    #[test]
     fn feature_selectors_are_checked() {
         let fx = Fixture::new(&[]);
         let with =
@@ -1152,6 +1437,26 @@ seed = 3
     }
 
     #[test]
+    fn native_library_is_a_crate_name_or_a_file() {
+        for name in ["cpbench_plugin_pca", "cpbench-plugin-pca", "so"] {
+            assert_eq!(NativeLibrary::parse(name), NativeLibrary::Crate(name));
+        }
+        for file in [
+            "target/release/libx.so",
+            "libx.so",
+            "libx.dylib",
+            "x.dll",
+            "./libx",
+            r"target\release\x.dll",
+        ] {
+            assert_eq!(
+                NativeLibrary::parse(file),
+                NativeLibrary::File(std::path::Path::new(file))
+            );
+        }
+    }
+
+    #[test]
     fn native_checks() {
         let fx = Fixture::new(&[]);
         let err = fx.error::<PluginManifest>(
@@ -1161,13 +1466,122 @@ seed = 3
         assert_err(&err, "native.timeout_s", "at least 1");
         let err = fx.error::<PluginManifest>(
             "plugin.toml",
-            &NATIVE.replace("cpbench_plugin_onehot", "lib/x.so"),
+            &NATIVE.replace("cpbench_plugin_onehot", "cpbench plugin"),
         );
         assert_err(&err, "native.library", "not a crate or library name");
+        let err = fx.error::<PluginManifest>(
+            "plugin.toml",
+            &NATIVE.replace("cpbench_plugin_onehot", "target/release/"),
+        );
+        assert_err(&err, "native.library", "names a folder");
+        // A built file need not exist when the manifest loads: it is a build output.
+        for file in [
+            "target/release/libonehot.so",
+            "libonehot.dylib",
+            "../x/onehot.dll",
+        ] {
+            let m = fx
+                .load::<PluginManifest>(
+                    "plugin.toml",
+                    &NATIVE.replace("cpbench_plugin_onehot", file),
+                )
+                .unwrap();
+            assert!(m.data_files().is_empty());
+        }
         let err = fx.error::<PluginManifest>(
             "plugin.toml",
             &NATIVE.replace("role = \"control\"", "role = \"example\""),
         );
         assert_err(&err, "sees_labels", "positive controls");
+    }
+
+    const COMMAND: &str = r#"
+schema_version = 1
+id = "harmony"
+version = "0.1.0"
+kind = "command"
+role = "method"
+description = "Harmony"
+license = "MIT"
+[input]
+level = "well"
+[output]
+level = "well"
+[command]
+run = ["python", "plugin.py"]
+requirements = "requirements.txt"
+files = [{ path = "plugin.py", sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" }]
+timeout_s = 60
+env = { OPENBLAS_NUM_THREADS = "1" }
+[command.config]
+batch_key = "batch"
+"#;
+
+    #[test]
+    fn command_plugins_parse_and_are_checked() {
+        let fx = Fixture::new(&["plugin.py", "requirements.txt", "bin/tool"]);
+        let m = fx.load::<PluginManifest>("plugin.toml", COMMAND).unwrap();
+        let c = m.manifest.command.as_ref().unwrap();
+        assert_eq!(c.run, ["python", "plugin.py"]);
+        assert_eq!(c.config["batch_key"].as_str(), Some("batch"));
+        let keys: Vec<String> = m.data_files().into_iter().map(|f| f.key).collect();
+        assert_eq!(keys, ["command.requirements", "command.files[0]"]);
+        assert!(m.data_files()[1].sha256.is_some());
+        // A program of the plugin's own, no Python.
+        let own = COMMAND
+            .replace("[\"python\", \"plugin.py\"]", "[\"bin/tool\", \"--fast\"]")
+            .replace("requirements = \"requirements.txt\"\n", "");
+        assert!(fx.load::<PluginManifest>("plugin.toml", &own).is_ok());
+        for (from, to, key, message) in [
+            ("[\"python\", \"plugin.py\"]", "[]", "command.run", "must name the program"),
+            ("\"plugin.py\"]", "\"\"]", "command.run[1]", "non-empty"),
+            (
+                "[\"python\", \"plugin.py\"]",
+                "[\"bin/tool\"]",
+                "command.run[0]",
+                "start the command with \"python\"",
+            ),
+            ("[\"python\", \"plugin.py\"]", "[\"bin/missing\"]", "command.run[0]", "missing"),
+            ("requirements.txt", "nope.txt", "command.requirements", "nope.txt"),
+            ("timeout_s = 60", "timeout_s = 0", "command.timeout_s", "at least 1"),
+            (
+                "OPENBLAS_NUM_THREADS",
+                "CPBENCH_JOB",
+                "command.env.CPBENCH_JOB",
+                "set by cpbench",
+            ),
+            (
+                "OPENBLAS_NUM_THREADS",
+                "\"1X-Y\"",
+                "command.env.1X-Y",
+                "not an environment variable name",
+            ),
+            (
+                "sha256 = \"0123",
+                "sha256 = \"XYZ",
+                "command.files[0].sha256",
+                "not a SHA-256",
+            ),
+            (
+                "role = \"method\"",
+                "role = \"control\"\nsees_labels = true",
+                "sees_labels",
+                "never receives labels",
+            ),
+            ("kind = \"command\"", "kind = \"native\"", "native", "needs a [native] table"),
+        ] {
+            let text = COMMAND.replace(from, to);
+            assert_ne!(text, COMMAND, "{from}");
+            let err = fx.error::<PluginManifest>("plugin.toml", &text);
+            assert_err(&err, key, message);
+        }
+        let twice = COMMAND.replace(
+            "files = [{ path = \"plugin.py\", sha256",
+            "files = [{ path = \"plugin.py\" }, { path = \"plugin.py\", sha256",
+        );
+        let err = fx.error::<PluginManifest>("plugin.toml", &twice);
+        assert_err(&err, "command.files[1].path", "listed twice");
+        let unknown = COMMAND.replace("timeout_s = 60", "timeout = 60");
+        assert!(fx.load::<PluginManifest>("plugin.toml", &unknown).is_err());
     }
 }

@@ -31,9 +31,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Re-exported so callers build a job's context without naming the plugin API crate.
-pub use cpbench_plugin_api::{ContextColumn, INTERFACE_VERSION};
-pub use library::{LibraryNotFound, library_file_name, resolve_library};
+/// Re-exported so callers build a job's context, and name the interface's versions, without
+/// naming the plugin API crate.
+pub use cpbench_plugin_api::{API_VERSION, ContextColumn, INTERFACE_VERSION};
+pub use library::{LibraryNotFound, library_file_name, resolve_library, resolve_native_library};
 pub use worker::worker_main;
 
 /// The subcommand of `cpbench` that runs a worker.

@@ -140,7 +140,11 @@ pub fn check_plugin(path: &Path, env: &RunEnv) -> CheckReport {
     );
     // A native plugin's library is part of its artifacts: resolving it is the load check.
     let library = match &m.native {
-        Some(native) => match crate::native::resolve_library(&native.library, &env.library_dirs) {
+        Some(native) => match crate::native::resolve_native_library(
+            &native.library,
+            &plugin.dir,
+            &env.library_dirs,
+        ) {
             Ok(path) => Some(path),
             Err(e) => {
                 report.push("artifacts", Err(e.to_string()));
@@ -270,6 +274,34 @@ fn submission(plugin: &Plugin, set: &ArtifactSet) -> Result<String, String> {
             }
         }
     }
+    if m.license.contains("TODO") {
+        problems.push("`license` still says TODO: give the SPDX license of the plugin".to_string());
+    }
+    if let Some(command) = &m.command {
+        what.push("files pinned");
+        for (i, f) in command.files.iter().enumerate() {
+            if f.sha256.is_none() {
+                let key = format!("command.files[{i}]");
+                let sha = set
+                    .artifacts
+                    .iter()
+                    .find(|a| a.key == key)
+                    .map_or("<sha256>", |a| a.sha256.as_str());
+                problems.push(format!(
+                    "`{key}.sha256` is missing: pin `{}` with {{ path = \"{}\", sha256 = \"{sha}\" }}",
+                    f.path.display(),
+                    f.path.display()
+                ));
+            }
+        }
+        if command.files.is_empty() {
+            problems.push(
+                "`command.files` is empty: list the scripts and weights the command runs from, so \
+                 that results record them and a changed file is recomputed"
+                    .to_string(),
+            );
+        }
+    }
     if let Some(embedding) = &m.embedding {
         what.push("table pinned");
         if embedding.sha256.is_none() {
@@ -288,6 +320,10 @@ fn thread_count(plugin: &Plugin, fixture: &Fixture, env: &RunEnv) -> Result<Stri
     let (how, larger) = match plugin.manifest.kind {
         PluginKind::Native => ("RAYON_NUM_THREADS of the plugin worker", true),
         PluginKind::Onnx => ("ONNX Runtime intra-op threads", false),
+        PluginKind::Command => (
+            "the job's threads and the BLAS/OpenMP thread variables",
+            true,
+        ),
         kind => {
             return Ok(format!(
                 "`{}` plugins run in cpbench's own code, with no threads of their own: nothing \
@@ -326,6 +362,11 @@ fn thread_count(plugin: &Plugin, fixture: &Fixture, env: &RunEnv) -> Result<Stri
         ));
     }
     let (n, k) = shape(a);
+    let advice = if plugin.manifest.kind == PluginKind::Command {
+        "e.g. one BLAS thread for reductions: `OPENBLAS_NUM_THREADS = \"1\"` in [command.env]"
+    } else {
+        "e.g. faer with a fixed `Par`, not the global default"
+    };
     match first_difference(a.features(), b.features()) {
         None => Ok(format!(
             "identical output at {ta} and {tb} threads ({how}; {} rows × {} → {n} rows × {k})",
@@ -337,8 +378,7 @@ fn thread_count(plugin: &Plugin, fixture: &Fixture, env: &RunEnv) -> Result<Stri
             Err(format!(
                 "output differs between {ta} and {tb} threads ({how}) in {count} of {} values; \
                  first at row {} of {n}, column {}: {:?} at {ta} thread(s), {:?} at {tb}. Sum in \
-                 an order that does not depend on the thread count (e.g. faer with a fixed \
-                 `Par`, not the global default)",
+                 an order that does not depend on the thread count ({advice})",
                 n * k,
                 row + 1,
                 a.feature_names()[col],
@@ -376,6 +416,7 @@ fn with_threads(env: &RunEnv, threads: usize) -> Result<RunEnv, String> {
     Ok(RunEnv {
         worker: Some(worker),
         onnx_threads: Some(threads),
+        command_threads: Some(threads),
         ..env.clone()
     })
 }
@@ -674,13 +715,15 @@ mod tests {
     }
 
     #[test]
-    fn with_threads_sets_the_worker_variable_once_and_the_onnx_threads() {
+    fn with_threads_sets_the_worker_variable_once_and_the_onnx_and_command_threads() {
         let mut worker = WorkerCommand::new("/usr/bin/cpbench");
         worker.env.push(("RAYON_NUM_THREADS".into(), "8".into()));
         let env = RunEnv {
             worker: Some(worker),
             library_dirs: vec!["/lib/plugins".into()],
             onnx_threads: None,
+            command_threads: None,
+            cache_root: None,
         };
         let one = with_threads(&env, 1).unwrap();
         let w = one.worker.unwrap();
@@ -693,6 +736,7 @@ mod tests {
         assert!(w.env.iter().any(|(k, _)| k == "RUST_BACKTRACE"));
         assert_eq!(w.program, Path::new("/usr/bin/cpbench"));
         assert_eq!(one.onnx_threads, Some(1));
+        assert_eq!(one.command_threads, Some(1));
         assert_eq!(one.library_dirs, env.library_dirs);
     }
 }

@@ -12,6 +12,7 @@ mod apply;
 mod artifacts;
 mod builtin;
 mod check;
+mod command_run;
 mod context;
 mod native_run;
 mod onnx_run;
@@ -26,6 +27,7 @@ use cpbench_plugin_api::ContextColumn;
 pub use apply::{Applied, ApplySpec, ImageStack, apply_to_profiles};
 pub use artifacts::{Artifact, ArtifactSet, verify_artifacts};
 pub use check::{CheckItem, CheckReport, CheckStatus, check_plugin};
+pub use command_run::prepare_environment;
 pub use context::{ContextRoles, build_context};
 
 use crate::error::HostError;
@@ -221,10 +223,18 @@ impl PluginOutput {
 pub struct RunEnv {
     /// How to start a plugin worker; `None`: the running executable's `plugin-worker`.
     pub worker: Option<crate::native::WorkerCommand>,
-    /// Extra folders searched for native plugin libraries.
+    /// Folders searched for native plugin libraries, in order: for a crate name after the
+    /// running executable's build folder, for a `[native] library` file that is not where its
+    /// manifest says by its file name. The binary fills them from `--plugin-lib-dir` and
+    /// `CPBENCH_PLUGIN_LIB_DIR`.
     pub library_dirs: Vec<PathBuf>,
     /// ONNX Runtime's intra-op thread count for `onnx` plugins; `None`: its default.
     pub onnx_threads: Option<usize>,
+    /// Threads a `command` plugin is told to use; `None`: `RAYON_NUM_THREADS`, else the cores.
+    pub command_threads: Option<usize>,
+    /// Cache root for `command` plugins' Python environments; `None`: `CPBENCH_CACHE_DIR`, else
+    /// the user's cache folder.
+    pub cache_root: Option<PathBuf>,
 }
 
 /// Runs `plugin` on `input`: checks its artifacts, dispatches on its kind, checks the output.
@@ -267,6 +277,7 @@ pub fn run_plugin(
         PluginKind::Builtin => builtin::run_builtin(plugin, input)?,
         PluginKind::Onnx => onnx_run::run_onnx(plugin, input, env.onnx_threads)?,
         PluginKind::Native => native_run::run_native_plugin(plugin, input, env)?,
+        PluginKind::Command => command_run::run_command_plugin(plugin, input, env)?,
     };
     check_output(plugin, input, &out)?;
     Ok(out)

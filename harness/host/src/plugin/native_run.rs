@@ -1,8 +1,9 @@
-//! `native` plugins: resolved, hashed and run in a worker process, never in this one.
+//! `native` plugins: resolved (a crate name or a file relative to the manifest, searched in
+//! [`RunEnv::library_dirs`] too), hashed and run in a worker process, never in this one.
 
 use super::{OutputRows, Plugin, PluginInput, PluginOutput, RunEnv, input_error, numbered_names};
 use crate::error::HostError;
-use crate::native::{NativeJob, NativeLimits, WorkerCommand, resolve_library, run_native};
+use crate::native::{NativeJob, NativeLimits, WorkerCommand, resolve_native_library, run_native};
 
 pub(super) fn run_native_plugin(
     plugin: &Plugin,
@@ -14,7 +15,7 @@ pub(super) fn run_native_plugin(
         .native
         .as_ref()
         .ok_or_else(|| input_error(plugin, "a native plugin needs a [native] table"))?;
-    let library = resolve_library(&spec.library, &env.library_dirs)
+    let library = resolve_native_library(&spec.library, &plugin.dir, &env.library_dirs)
         .map_err(|e| input_error(plugin, &e.to_string()))?;
     super::verify_artifacts(plugin, Some(&library))?;
     let worker = match &env.worker {

@@ -5,6 +5,7 @@
 //! with the plugin, its output or the scoring of it is a *failed run* with the reason recorded,
 //! so a leaderboard shows it instead of stopping.
 
+pub mod split;
 pub mod tasks;
 pub mod views;
 
@@ -21,7 +22,7 @@ use cpbench_core::manifest::{
 };
 use cpbench_core::npy::read_npy;
 use cpbench_core::{Level, Profiles};
-use cpbench_host::native::resolve_library;
+use cpbench_host::native::resolve_native_library;
 use cpbench_host::plugin::{
     ApplySpec, ContextRoles, ImageStack, Plugin, RunEnv, apply_to_profiles, verify_artifacts,
 };
@@ -35,6 +36,7 @@ use crate::error::{Context, Error, Result};
 use crate::prep::pipeline::{StepContext, run_steps};
 use crate::reporter::Silent;
 use crate::{bail, err};
+use split::{SIDE_COLUMN, Split};
 use tasks::{TaskEnv, TaskOutput, rows_expr, run_task};
 
 /// A loaded benchmark manifest.
@@ -179,10 +181,14 @@ fn identify(
     }
     let pm = &plugin.manifest;
     let native_lib = match (&pm.kind, &pm.native) {
-        (PluginKind::Native, Some(spec)) => Some(resolve_library(&spec.library, &env.library_dirs)),
+        (PluginKind::Native, Some(spec)) => Some(resolve_native_library(
+            &spec.library,
+            &plugin.dir,
+            &env.library_dirs,
+        )),
         _ => None,
     };
-    let (digest, artifact_error) = match native_lib {
+    let (digest, mut artifact_error) = match native_lib {
         Some(Err(e)) => (None, Some(e.to_string())),
         Some(Ok(lib)) => match verify_artifacts(plugin, Some(&lib)) {
             Ok(set) => (Some(set.digest), None),
@@ -193,6 +199,12 @@ fn identify(
             Err(e) => (None, Some(e.to_string())),
         },
     };
+    // An unpinned requirement would make the environment, and the scores, depend on the day.
+    if artifact_error.is_none()
+        && let Err(e) = cpbench_host::command::check_requirements(plugin)
+    {
+        artifact_error = Some(format!("plugin '{}': {e}", pm.id));
+    }
     Ok(Identity {
         benchmark: BenchmarkRef {
             id: m.id.clone(),
@@ -283,6 +295,11 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
     }
     let data = load_data(bench)?;
     check_columns(bench, &data.profiles, Path::new(&data.file))?;
+    let split = Split::load(bench)?;
+    let split_record = match &split {
+        Some(s) => Some(s.record(&s.sides(&data.profiles)?)),
+        None => None,
+    };
     let mut execution_provider = None;
     let mut seeds = BTreeMap::new();
     let mut reusable = true;
@@ -295,7 +312,7 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
             RunFigures::default(),
         )
     } else {
-        match execute(bench, plugin, data, &opts.env) {
+        match execute(bench, plugin, data, &opts.env, split.as_ref()) {
             Ok(run) => {
                 execution_provider = run.execution_provider;
                 seeds = run.seeds;
@@ -322,6 +339,7 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
             dataset_files: id.dataset_files,
             execution_provider,
             seeds,
+            split: split_record,
         },
         timing: Timing {
             wall_s: t0.elapsed().as_secs_f64(),
@@ -365,6 +383,8 @@ pub fn write_failed(
             dataset_files: id.dataset_files,
             execution_provider: None,
             seeds: BTreeMap::new(),
+            // Written without reading the data (the run's own process died): nothing scored.
+            split: None,
         },
         timing: Timing {
             wall_s: 0.0,
@@ -687,7 +707,13 @@ fn mask_of(profiles: &Profiles, expr: &str) -> Result<Vec<bool>> {
     RowFilter::parse(expr)?.mask(profiles).map_err(Into::into)
 }
 
-fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Result<Executed> {
+fn execute(
+    bench: &Benchmark,
+    plugin: &Plugin,
+    data: Data,
+    env: &RunEnv,
+    split: Option<&Split<'_>>,
+) -> Result<Executed> {
     let m = &bench.manifest;
     let c = &m.columns;
     let pm = &plugin.manifest;
@@ -697,13 +723,20 @@ fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Resu
         Some(_) => Some(mask_of(input, &rows_expr("controls", c)?)?),
         None => None,
     };
-    let train = match &c.split {
-        Some(s) => Some(mask_of(
-            input,
-            &format!("{} in [{}]", s.column, s.train.join(", ")),
-        )?),
-        None => None,
+    // With a split, plugins fit on the train and shared rows and see each row's side (not the
+    // split column, which may be the perturbation) as their `split` context.
+    let (train, with_side): (Option<Vec<bool>>, Option<Profiles>) = match split {
+        Some(s) => {
+            let fitted = s
+                .sides(input)?
+                .into_iter()
+                .map(|side| side.is_some_and(|x| x.fitted()))
+                .collect();
+            (Some(fitted), Some(s.with_side_column(input)?))
+        }
+        None => (None, None),
     };
+    let plugin_input = with_side.as_ref().unwrap_or(input);
     let fit_rows = match (&controls, &train) {
         (Some(ctl), Some(tr)) => Some(ctl.iter().zip(tr).map(|(a, b)| *a && *b).collect()),
         (Some(ctl), None) => Some(ctl.clone()),
@@ -728,7 +761,7 @@ fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Resu
             plate: c.plate.clone(),
             well: c.well.clone(),
             batch: c.batch.clone(),
-            split: c.split.as_ref().map(|s| s.column.clone()),
+            split: split.map(|_| SIDE_COLUMN.to_string()),
         },
         controls,
         fit_rows,
@@ -745,10 +778,10 @@ fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Resu
             None
         },
     };
-    let applied = apply_to_profiles(plugin, input, &spec, env)
+    let applied = apply_to_profiles(plugin, plugin_input, &spec, env)
         .with_context(|| format!("plugin `{}`", pm.id))?;
     notes.extend(applied.output.notes.iter().cloned());
-    let mut profiles = applied.profiles;
+    let mut profiles = split::drop_side_column(applied.profiles)?;
     // A plugin that maps each row to a vector keeps the data's level, whatever level its
     // manifest names (a feature table on single cells still gives single cells).
     if !matches!(pm.input.level, PluginLevel::Set | PluginLevel::Image)
@@ -806,7 +839,7 @@ fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Resu
     let mut figures = RunFigures::default();
     let mut seeds = BTreeMap::new();
     for task in &m.tasks {
-        let p = scoring_profiles(bench, &states, task.level.unwrap_or(final_level))
+        let p = scoring_profiles(&states, task.level.unwrap_or(final_level), split)
             .and_then(|p| task_rows(p, task, c))
             .with_context(|| format!("task `{}`", task.id))?;
         let out: TaskOutput = run_task(task, p, &task_env)?;
@@ -818,10 +851,12 @@ fn execute(bench: &Benchmark, plugin: &Plugin, data: Data, env: &RunEnv) -> Resu
     }
 
     if let (Some(sweep), Some(at), Some(base)) = (&m.lambda_sweep, sphere_at, before_sphere) {
-        figures.lambda_sweep = Some(lambda_sweep(bench, sweep, at, base, &ctx, &task_env)?);
+        figures.lambda_sweep = Some(lambda_sweep(
+            bench, sweep, at, base, &ctx, &task_env, split,
+        )?);
     }
 
-    let final_profiles = scoring_profiles(bench, &states, final_level)?;
+    let final_profiles = scoring_profiles(&states, final_level, split)?;
     views::add_views(&mut figures, &final_profiles, input, c);
     Ok(Executed {
         scores,
@@ -903,11 +938,12 @@ fn skipped_aggregation(step: &PrepStep, current: Level) -> Option<Level> {
     (level_index(target) <= level_index(current)).then_some(target)
 }
 
-/// The profiles a task at `level` scores: the last state at that level, test rows only.
+/// The profiles a task at `level` scores: the last state at that level, with a split only its
+/// test and shared rows.
 fn scoring_profiles(
-    bench: &Benchmark,
     states: &BTreeMap<usize, Profiles>,
     level: Level,
+    split: Option<&Split<'_>>,
 ) -> Result<Profiles> {
     let p = states.get(&level_index(level)).ok_or_else(|| {
         err!(
@@ -919,12 +955,13 @@ fn scoring_profiles(
                 .join(", ")
         )
     })?;
-    match &bench.manifest.columns.split {
+    match split {
         Some(s) => {
-            let mask = mask_of(p, &format!("{} in [{}]", s.column, s.test.join(", ")))
-                .with_context(|| format!("selecting the test split ({})", s.column))?;
+            let mask = s
+                .scored_rows(p)
+                .context("selecting the test split's rows")?;
             if !mask.contains(&true) {
-                bail!("no {level}-level row is in the test split ({})", s.column);
+                bail!("no {level}-level row is in the test split");
             }
             Ok(p.filter_rows(&mask)?)
         }
@@ -939,6 +976,7 @@ fn lambda_sweep(
     base: Profiles,
     ctx: &StepContext<'_>,
     task_env: &TaskEnv<'_>,
+    split: Option<&Split<'_>>,
 ) -> Result<LambdaSweep> {
     let m = &bench.manifest;
     let task = m
@@ -963,7 +1001,7 @@ fn lambda_sweep(
             states.insert(level_index(p.level()), p.clone());
         }
         let level = task.level.unwrap_or(p.level());
-        let scored = task_rows(scoring_profiles(bench, &states, level)?, task, &m.columns)?;
+        let scored = task_rows(scoring_profiles(&states, level, split)?, task, &m.columns)?;
         let out = run_task(task, scored, task_env)
             .with_context(|| format!("lambda_sweep λ = {lambda}"))?;
         let pick = out.scores.iter().find(|s| match &metric {

@@ -23,6 +23,8 @@ pub struct Args {
     pub plugin: PathBuf,
     #[command(flatten)]
     pub io: IoArgs,
+    #[command(flatten)]
+    pub lib_dirs: super::LibDirArgs,
     /// Plate column, handed to the plugin as context.
     #[arg(long, value_name = "COL")]
     pub plate: Option<String>,
@@ -57,6 +59,7 @@ pub struct Args {
 
 /// Runs the plugin and writes its representation.
 pub fn run(args: Args) -> Result<Outcome> {
+    let env = super::run_env(&args.lib_dirs)?;
     let plugin = load_plugin(&args.plugin)?;
     cpbench_core::io::Format::of(&args.io.out)?;
     let images = match &args.images {
@@ -106,7 +109,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         set_by: args.set_by,
         images,
     };
-    let applied = apply_to_profiles(&plugin, &profiles, &spec, &super::run_env())?;
+    let applied = apply_to_profiles(&plugin, &profiles, &spec, &env)?;
     args.io.write(&applied.profiles)?;
     let m = &plugin.manifest;
     errln!(

@@ -12,11 +12,13 @@ use crate::Outcome;
 pub struct Args {
     /// Plugin folder (or its plugin.toml).
     pub plugin: PathBuf,
+    #[command(flatten)]
+    pub lib_dirs: super::LibDirArgs,
 }
 
 /// Prints one line per check; exit code 1 when any failed.
 pub fn run(args: Args) -> Result<Outcome> {
-    let report = check_plugin(&args.plugin, &super::run_env());
+    let report = check_plugin(&args.plugin, &super::run_env(&args.lib_dirs)?);
     println!("cpbench plugin check {}", args.plugin.display());
     for item in &report.items {
         let mark = match item.status {

@@ -30,7 +30,10 @@ mod typed;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use columns::{Columns, ControlSpec, SplitSpec};
+pub use columns::{
+    Columns, ControlSpec, SPLIT_FILE_LABEL_COLUMN, SplitSide, SplitSpec, TRAIN_SPLIT_SUFFIX,
+    train_split_benchmark,
+};
 pub use data::{Annotation, DataSpec};
 pub use lambda_sweep::LambdaSweepSpec;
 pub use prep::{PrepOp, PrepStep};
@@ -111,7 +114,8 @@ impl Manifest for BenchmarkManifest {
 }
 
 impl Loaded<BenchmarkManifest> {
-    /// The profile table, annotation files and blocklists, resolved, with their pinned digests.
+    /// The profile table, annotation files, split file and blocklists, resolved, with their
+    /// pinned digests.
     pub fn data_files(&self) -> Vec<DataRef> {
         let data = &self.manifest.data;
         let mut out = vec![DataRef {
@@ -129,6 +133,15 @@ impl Loaded<BenchmarkManifest> {
             path: self.resolve(&a.path),
             sha256: a.sha256.clone(),
         }));
+        if let Some(split) = &self.manifest.columns.split
+            && let Some(file) = &split.file
+        {
+            out.push(DataRef {
+                key: "columns.split.file".to_string(),
+                path: self.resolve(file),
+                sha256: split.sha256.clone(),
+            });
+        }
         out.extend(
             self.manifest
                 .preprocess

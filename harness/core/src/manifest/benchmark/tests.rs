@@ -643,3 +643,86 @@ fn parameter_tables_name_real_fields() {
         "PrepStep fields no op accepts: {unused:?}"
     );
 }
+
+#[test]
+fn a_split_by_value_or_by_file_assigns_sides_and_is_hashed() {
+    // Values of a column directly, with the controls on both sides.
+    let inline = MINIMAL.replace(
+        "[[task]]",
+        "[columns]\nsplit = { column = \"Metadata_pert\", train = [\"a\"], test = [\"b\", \"c\"], \
+         shared = [\"DMSO\"] }\n\n[[task]]",
+    );
+    let fx = Fixture::new(&["p.csv", "split.csv"]);
+    let m = fx
+        .load::<BenchmarkManifest>("benchmark.toml", &inline)
+        .unwrap();
+    let split = m.manifest.columns.split.as_ref().unwrap();
+    let sides: Vec<Option<SplitSide>> = ["a", "b", "DMSO", "z"]
+        .iter()
+        .map(|v| split.side(v))
+        .collect();
+    assert_eq!(
+        sides,
+        [
+            Some(SplitSide::Train),
+            Some(SplitSide::Test),
+            Some(SplitSide::Shared),
+            None
+        ]
+    );
+    assert!(SplitSide::Shared.fitted() && SplitSide::Shared.scored());
+    assert!(SplitSide::Train.fitted() && !SplitSide::Train.scored());
+    assert!(!SplitSide::Test.fitted() && SplitSide::Test.scored());
+    assert_eq!(
+        m.data_files().len(),
+        1,
+        "no split file, nothing more to hash"
+    );
+
+    // Through a file: its digest is pinned like any data file's.
+    let sha = "ab".repeat(32);
+    let by_file = MINIMAL.replace(
+        "[[task]]",
+        &format!(
+            "[columns]\nsplit = {{ column = \"Metadata_pert\", file = \"split.csv\", sha256 = \
+             \"{sha}\", train = [\"train\"], test = [\"test\"], shared = [\"control\"] }}\n\n[[task]]"
+        ),
+    );
+    let m = fx
+        .load::<BenchmarkManifest>("benchmark.toml", &by_file)
+        .unwrap();
+    let files = m.data_files();
+    assert_eq!(files[1].key, "columns.split.file");
+    assert_eq!(files[1].path, fx.path("split.csv"));
+    assert_eq!(files[1].sha256.as_deref(), Some(sha.as_str()));
+
+    let err = |from: &str, to: &str| {
+        assert!(by_file.contains(from), "test edit `{from}` does not apply");
+        fx.error::<BenchmarkManifest>("benchmark.toml", &by_file.replacen(from, to, 1))
+    };
+    assert_err(
+        &err("shared = [\"control\"]", "shared = [\"test\"]"),
+        "columns.split.shared[0]",
+        "`test` is in both test and shared",
+    );
+    assert_err(
+        &err("file = \"split.csv\"", "file = \"nope.csv\""),
+        "columns.split.file",
+        "nope.csv",
+    );
+    assert_err(
+        &err(&format!("sha256 = \"{sha}\""), "sha256 = \"AB\""),
+        "columns.split.sha256",
+        "64 lowercase hex digits",
+    );
+    assert_err(
+        &err("file = \"split.csv\", ", ""),
+        "columns.split.sha256",
+        "given without columns.split.file",
+    );
+    assert_err(
+        &err("train = [\"train\"]", "train = []"),
+        "columns.split.train",
+        "at least one entry",
+    );
+}

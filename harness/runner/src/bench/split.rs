@@ -1,0 +1,211 @@
+//! A benchmark's `[columns] split` on a profile table: which side each row is on.
+//!
+//! A row's side comes from its value in the split column: directly (the lists of the manifest
+//! name the column's values), or through the split file, which maps each value to a label that
+//! the lists name. Plugins may fit on the train and shared rows and see only the side (`train`,
+//! `test`, `shared` or empty) as their `split` context, never the column's values (which may
+//! be the perturbation itself); tasks score the test and shared rows. The split file is read and
+//! checked once per run, before the plugin runs: a file whose key repeats or whose label no list
+//! names is bad input of the benchmark.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use cpbench_core::Profiles;
+use cpbench_core::io::read_table;
+use cpbench_core::manifest::{SPLIT_FILE_LABEL_COLUMN, SplitSide, SplitSpec};
+use cpbench_results::{ScoredSplit, SplitRows};
+use polars::prelude::{DataFrame, DataType, IntoColumn, NamedFrom, Series};
+
+use super::Benchmark;
+use crate::bail;
+use crate::error::{Context, Result};
+
+/// The metadata column that carries each row's side to the plugin as its `split` context (the
+/// split column itself may hold perturbation ids, which plugins must not see).
+pub const SIDE_COLUMN: &str = "Metadata_cpbench_split_side";
+
+/// A benchmark's split, ready to assign rows of any table that has the split column.
+#[derive(Debug, Clone)]
+pub struct Split<'a> {
+    spec: &'a SplitSpec,
+    /// The split file's value → label, when the split goes through a file.
+    labels: Option<HashMap<String, String>>,
+}
+
+impl<'a> Split<'a> {
+    /// The benchmark's split (its file read and checked), or `None` when it declares none.
+    pub fn load(bench: &'a Benchmark) -> Result<Option<Split<'a>>> {
+        let Some(spec) = &bench.manifest.columns.split else {
+            return Ok(None);
+        };
+        let labels = match &spec.file {
+            Some(rel) => {
+                let path = bench.resolve(rel);
+                Some(
+                    read_labels(&path, spec)
+                        .with_context(|| format!("{}: columns.split.file", bench.path.display()))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Some(Split { spec, labels }))
+    }
+
+    /// The side of each row of `p`; `None` for a row on no side (a missing value, a value the
+    /// lists or the split file do not name).
+    pub fn sides(&self, p: &Profiles) -> Result<Vec<Option<SplitSide>>> {
+        let column = &self.spec.column;
+        if !p.meta_names().contains(column) {
+            bail!(
+                "the split column {column} is not in the {}-level profiles (an aggregation \
+                 dropped it: list it in the step's `columns`)",
+                p.level()
+            );
+        }
+        Ok(p.meta_strings(column)?
+            .into_iter()
+            .map(|value| {
+                let value = value?;
+                match &self.labels {
+                    Some(labels) => self.spec.side(labels.get(&value)?),
+                    None => self.spec.side(&value),
+                }
+            })
+            .collect())
+    }
+
+    /// The rows of `p` that tasks score (test and shared).
+    pub fn scored_rows(&self, p: &Profiles) -> Result<Vec<bool>> {
+        Ok(self
+            .sides(p)?
+            .into_iter()
+            .map(|s| s.is_some_and(SplitSide::scored))
+            .collect())
+    }
+
+    /// `p` with [`SIDE_COLUMN`] added: each row's side, empty for none.
+    pub fn with_side_column(&self, p: &Profiles) -> Result<Profiles> {
+        if p.meta_names().iter().any(|n| n == SIDE_COLUMN) {
+            bail!("the table already has a column {SIDE_COLUMN}, which cpbench reserves");
+        }
+        let sides: Vec<&str> = self
+            .sides(p)?
+            .into_iter()
+            .map(|s| s.map_or("", SplitSide::as_str))
+            .collect();
+        let mut meta = p.meta().clone();
+        meta.with_column(Series::new(SIDE_COLUMN.into(), sides).into_column())?;
+        Ok(Profiles::new(
+            meta,
+            p.features().to_vec(),
+            p.feature_names().to_vec(),
+            p.level(),
+        )?)
+    }
+
+    /// What a result records: the split as declared and how many rows of `sides` (the
+    /// benchmark's table) fell on each side.
+    pub fn record(&self, sides: &[Option<SplitSide>]) -> ScoredSplit {
+        let count = |want: Option<SplitSide>| sides.iter().filter(|s| **s == want).count() as u64;
+        ScoredSplit {
+            column: self.spec.column.clone(),
+            file: self.spec.file.as_deref().map(shown),
+            train: self.spec.train.clone(),
+            test: self.spec.test.clone(),
+            shared: self.spec.shared.clone(),
+            rows: SplitRows {
+                train: count(Some(SplitSide::Train)),
+                test: count(Some(SplitSide::Test)),
+                shared: count(Some(SplitSide::Shared)),
+                none: count(None),
+            },
+        }
+    }
+}
+
+/// `p` without [`SIDE_COLUMN`], if a plugin passed it through.
+pub fn drop_side_column(p: Profiles) -> Result<Profiles> {
+    if !p.meta_names().iter().any(|n| n == SIDE_COLUMN) {
+        return Ok(p);
+    }
+    let (meta, features, names, level) = p.into_parts();
+    let meta: DataFrame = meta.drop(SIDE_COLUMN)?;
+    Ok(Profiles::new(meta, features, names, level)?)
+}
+
+/// The split file as written in the manifest, with `/` separators.
+fn shown(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The split file's value → label; every value once, every label named by a list.
+fn read_labels(path: &Path, spec: &SplitSpec) -> Result<HashMap<String, String>> {
+    let df = read_table(path)?;
+    let mut columns = Vec::with_capacity(2);
+    for name in [spec.column.as_str(), SPLIT_FILE_LABEL_COLUMN] {
+        let col = df
+            .column(name)
+            .map_err(|_| cpbench_core::Error::MissingColumn {
+                source_name: path.display().to_string(),
+                column: name.to_owned(),
+                available: df
+                    .get_column_names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            })?;
+        let text = col
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .with_context(|| format!("{}: column {name} as text", path.display()))?;
+        let values: Vec<Option<String>> = text
+            .str()
+            .with_context(|| format!("{}: column {name} as text", path.display()))?
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect();
+        columns.push(values);
+    }
+    let labels = columns.pop().expect("two columns");
+    let keys = columns.pop().expect("two columns");
+    let mut map: HashMap<String, String> = HashMap::with_capacity(keys.len());
+    // Rows counted from 1 after the header, as a spreadsheet shows them.
+    for (i, (key, label)) in keys.into_iter().zip(labels).enumerate() {
+        let row = i + 1;
+        let (Some(key), Some(label)) = (key, label) else {
+            bail!(
+                "{}: row {row}: an empty {} or {SPLIT_FILE_LABEL_COLUMN}",
+                path.display(),
+                spec.column
+            );
+        };
+        if spec.side(&label).is_none() {
+            bail!(
+                "{}: row {row}: label `{label}` is in none of columns.split.train, test and \
+                 shared (they name {})",
+                path.display(),
+                spec.train
+                    .iter()
+                    .chain(&spec.test)
+                    .chain(&spec.shared)
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if let Some(first) = map.get(&key) {
+            bail!(
+                "{}: row {row}: {} `{key}` is listed again (first as `{first}`); each value \
+                 needs exactly one label",
+                path.display(),
+                spec.column
+            );
+        }
+        map.insert(key, label);
+    }
+    Ok(map)
+}
