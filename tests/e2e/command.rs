@@ -96,7 +96,15 @@ fn result(out: &Path, id: &str) -> serde_json::Value {
 fn the_scaffold_passes_every_check_but_submission_until_its_placeholders_are_filled() {
     let dir = tempfile::tempdir().unwrap();
     let o = bin()
-        .args(["plugin", "new", "my-method", "--kind", "command", "--lang", "python"])
+        .args([
+            "plugin",
+            "new",
+            "my-method",
+            "--kind",
+            "command",
+            "--lang",
+            "python",
+        ])
         .arg("--dir")
         .arg(dir.path())
         .output()
@@ -106,7 +114,11 @@ fn the_scaffold_passes_every_check_but_submission_until_its_placeholders_are_fil
     for f in ["plugin.toml", "plugin.py", "requirements.txt", "README.md"] {
         assert!(folder.join(f).is_file(), "{f}");
     }
-    assert!(text(&o.stdout).contains("plugin check"), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("plugin check"),
+        "{}",
+        text(&o.stdout)
+    );
     let check = || {
         bin()
             .args(["plugin", "check"])
@@ -145,7 +157,10 @@ fn the_scaffold_passes_every_check_but_submission_until_its_placeholders_are_fil
     );
     // Fill the placeholders the way the message says, pin the digest it printed: ready.
     let sha = cpbench_core::hash::sha256_file(&folder.join("plugin.py")).unwrap();
-    assert!(submission.contains(&sha), "the digest to paste: {submission}");
+    assert!(
+        submission.contains(&sha),
+        "the digest to paste: {submission}"
+    );
     let manifest = std::fs::read_to_string(folder.join("plugin.toml"))
         .unwrap()
         .replace(
@@ -242,7 +257,10 @@ fn only_features_and_allowed_context_reach_the_program() {
         .collect();
     cpbench_vars.sort_unstable();
     assert_eq!(cpbench_vars, ["CPBENCH_JOB", "CPBENCH_THREADS"]);
-    assert!(!env.contains_key("RUST_BACKTRACE"), "the host's environment leaked");
+    assert!(
+        !env.contains_key("RUST_BACKTRACE"),
+        "the host's environment leaked"
+    );
     assert_eq!(env["OPENBLAS_NUM_THREADS"], "2");
     assert_eq!(env["PYTHONHASHSEED"], "0");
     let tmp = env["TMPDIR"].as_str().unwrap();
@@ -256,7 +274,9 @@ fn only_features_and_allowed_context_reach_the_program() {
     assert_eq!(seen["job"]["fit_rows"].as_array().unwrap().len(), 330);
     // The program runs in its plugin's folder.
     assert_eq!(
-        Path::new(seen["cwd"].as_str().unwrap()).canonicalize().unwrap(),
+        Path::new(seen["cwd"].as_str().unwrap())
+            .canonicalize()
+            .unwrap(),
         p.canonicalize().unwrap()
     );
 }

@@ -162,10 +162,17 @@ fn a_plugin_built_outside_the_workspace_is_checked_run_and_ranked() {
         .replace(&built, &library.display().to_string())
         .replace(&sha, &"0".repeat(64));
     std::fs::write(wrong.join("plugin.toml"), absolute).unwrap();
-    run(&wrong, &work.join("wrong-site")).code(1);
-    let result = result_of(&work.join("wrong-site"), ID);
-    assert_eq!(result["status"], "failed");
-    assert!(reasons(&result).contains(&sha), "{}", reasons(&result));
+    // A pinned digest that differs stops the run before any output, naming both digests.
+    let refused = run(&wrong, &work.join("wrong-site")).code(2);
+    let err = text(&refused.get_output().stderr);
+    assert!(
+        err.contains("native.library") && err.contains(&sha) && err.contains(&"0".repeat(64)),
+        "{err}"
+    );
+    assert!(
+        !work.join("wrong-site/runs").exists(),
+        "no output for a refused run"
+    );
 
     // Named by its crate, the library is found only in the library folders.
     let lib_dir = folder.join("target/release");

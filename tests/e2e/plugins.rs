@@ -313,6 +313,7 @@ fn plugin_new_onnx_scaffold_passes_check_once_the_model_is_in_place() {
         .stdout(contains("PASS  dry run"))
         .stdout(contains("FAIL  submission"))
         .stdout(contains("`description` still says TODO"))
+        .stdout(contains("`license` still says TODO"))
         .stdout(contains("`onnx.features` is missing"))
         .get_output()
         .stdout
@@ -331,6 +332,10 @@ fn plugin_new_onnx_scaffold_passes_check_once_the_model_is_in_place() {
         .replace(
             "description = \"TODO: one line on what this representation is\"",
             "description = \"A 4-to-2 linear map, for the test\"",
+        )
+        .replace(
+            "license = \"TODO: SPDX license of the model and its weights\"",
+            "license = \"MIT\"",
         )
         .replace(
             "# features = \"features.txt\"",

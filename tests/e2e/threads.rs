@@ -15,7 +15,15 @@ use super::{cpbench, leaderboard_args, read_json, root};
 /// enrichment, percent replicating and precision@k. (The whole leaderboard takes 30 s per run
 /// in a debug build on 2 cores; these 4 pairs about 6 s.)
 const BENCHMARKS: [&str; 2] = ["bbbc021-moa", "lincs-sq00015054"];
-const PLUGINS: [&str; 2] = ["pca", "shuffle"];
+// pca (faer) and the Python command plugins (BLAS, harmonypy's threads) are where threads could
+// change the arithmetic.
+const PLUGINS: [&str; 5] = [
+    "pca",
+    "shuffle",
+    "harmony",
+    "combat",
+    "sklearn-factor-analysis",
+];
 
 /// The fields that hold timing (wall time, memory, start time): masked before comparing.
 const TIMING_KEYS: [&str; 3] = ["\"wall_s\": ", "\"peak_rss_mib\": ", "\"started_at\": "];

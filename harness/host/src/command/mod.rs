@@ -145,8 +145,7 @@ pub fn run_command(
         },
         e => input_error(e.to_string()),
     })?;
-    let program =
-        resolve_program(plugin, spec, python.as_ref()).map_err(|message| input_error(message))?;
+    let program = resolve_program(plugin, spec, python.as_ref()).map_err(&input_error)?;
 
     remove_abandoned_work_folders();
     let work = tempfile::Builder::new()

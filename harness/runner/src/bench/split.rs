@@ -209,3 +209,154 @@ fn read_labels(path: &Path, spec: &SplitSpec) -> Result<HashMap<String, String>>
     }
     Ok(map)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpbench_core::Level;
+    use polars::prelude::df;
+    use std::path::PathBuf;
+
+    fn spec(file: Option<&str>) -> SplitSpec {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        match file {
+            None => SplitSpec {
+                column: "Metadata_pert".into(),
+                train: list(&["a"]),
+                test: list(&["b"]),
+                shared: list(&["DMSO"]),
+                file: None,
+                sha256: None,
+            },
+            Some(f) => SplitSpec {
+                column: "Metadata_pert".into(),
+                train: list(&["train"]),
+                test: list(&["test"]),
+                shared: list(&["control"]),
+                file: Some(PathBuf::from(f)),
+                sha256: None,
+            },
+        }
+    }
+
+    fn profiles() -> Profiles {
+        let meta = df!(
+            "Metadata_pert" => [Some("a"), Some("b"), Some("DMSO"), Some("z"), None],
+            "Metadata_Well" => ["A01", "A02", "A03", "A04", "A05"],
+        )
+        .unwrap();
+        Profiles::new(
+            meta,
+            vec![1.0, 2.0, 3.0, 4.0, 5.0],
+            vec!["f".into()],
+            Level::Well,
+        )
+        .unwrap()
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "cpbench-runner-split-{}-{name}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn rows_get_their_side_by_value_or_by_label_and_plugins_see_only_the_side() {
+        use SplitSide::*;
+        let by_value = spec(None);
+        let split = Split {
+            spec: &by_value,
+            labels: None,
+        };
+        let p = profiles();
+        let sides = split.sides(&p).unwrap();
+        assert_eq!(sides, [Some(Train), Some(Test), Some(Shared), None, None]);
+        assert_eq!(
+            split.scored_rows(&p).unwrap(),
+            [false, true, true, false, false]
+        );
+        let record = split.record(&sides);
+        assert_eq!(
+            (
+                record.rows.train,
+                record.rows.test,
+                record.rows.shared,
+                record.rows.none
+            ),
+            (1, 1, 1, 2)
+        );
+        assert_eq!(record.file, None);
+
+        // The side column carries the side, never the value, and goes again after the plugin.
+        let with = split.with_side_column(&p).unwrap();
+        let shown: Vec<Option<String>> = with.meta_strings(SIDE_COLUMN).unwrap();
+        let shown: Vec<&str> = shown.iter().map(|v| v.as_deref().unwrap()).collect();
+        assert_eq!(shown, ["train", "test", "shared", "", ""]);
+        assert_eq!(with.features(), p.features());
+        let err = split.with_side_column(&with).unwrap_err().to_string();
+        assert!(err.contains("cpbench reserves"), "{err}");
+        let back = drop_side_column(with).unwrap();
+        assert_eq!(back.meta_names(), p.meta_names());
+
+        // Through labels of a file: a value without a label is on no side.
+        let by_file = spec(Some("dir/split.csv"));
+        let labels = HashMap::from([
+            ("a".to_string(), "test".to_string()),
+            ("b".to_string(), "train".to_string()),
+            ("DMSO".to_string(), "control".to_string()),
+        ]);
+        let split = Split {
+            spec: &by_file,
+            labels: Some(labels),
+        };
+        assert_eq!(
+            split.sides(&p).unwrap(),
+            [Some(Test), Some(Train), Some(Shared), None, None]
+        );
+        assert_eq!(
+            split.record(&split.sides(&p).unwrap()).file.as_deref(),
+            Some("dir/split.csv")
+        );
+
+        // A table whose aggregation dropped the split column says so.
+        let (meta, features, names, level) = profiles().into_parts();
+        let dropped =
+            Profiles::new(meta.drop("Metadata_pert").unwrap(), features, names, level).unwrap();
+        let err = split.sides(&dropped).unwrap_err().to_string();
+        assert!(
+            err.contains("the split column Metadata_pert is not in the well-level profiles"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_split_file_maps_each_value_once_to_a_listed_label() {
+        let dir = scratch("file");
+        let by_file = spec(Some("split.csv"));
+        let read = |text: &str| {
+            let path = dir.join("split.csv");
+            std::fs::write(&path, text).unwrap();
+            read_labels(&path, &by_file).map_err(|e| e.to_string())
+        };
+        let ok = read("Metadata_pert,split\na,train\nb,test\nDMSO,control\n").unwrap();
+        assert_eq!(ok.len(), 3);
+        assert_eq!(ok["DMSO"], "control");
+        let err = read("Metadata_pert,split\na,train\nb,holdout\n").unwrap_err();
+        assert!(
+            err.contains("row 2: label `holdout` is in none of columns.split.train, test and shared (they name `train`, `test`, `control`)"),
+            "{err}"
+        );
+        let err = read("Metadata_pert,split\na,train\na,test\n").unwrap_err();
+        assert!(
+            err.contains("row 2: Metadata_pert `a` is listed again (first as `train`)"),
+            "{err}"
+        );
+        let err = read("Metadata_pert,side\na,train\n").unwrap_err();
+        assert!(err.contains("split"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

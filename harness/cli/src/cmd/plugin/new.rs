@@ -100,7 +100,9 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     match args.kind {
         Kind::Command => {
-            outln!("next: write your method in plugin.py, pin what it imports in requirements.txt,");
+            outln!(
+                "next: write your method in plugin.py, pin what it imports in requirements.txt,"
+            );
             outln!("fill description and license in plugin.toml, then check it:");
             outln!("  {} plugin check {}", this_program(), shell_quote(&folder));
         }
