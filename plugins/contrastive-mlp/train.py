@@ -226,8 +226,9 @@ role = "method"
 description = "MLP encoder trained with a replicate-contrastive (InfoNCE) loss on the train split of LINCS plate SQ00015054"
 license = "MIT OR Apache-2.0"
 citation = "cpbench worked example (plugins/contrastive-mlp/README.md); data: Way et al., Cell Systems 13 (2022)"
-# Trained on the TRAIN compounds of this plate (split.csv); score it on the TEST compounds only.
-training_datasets = ["{dataset}"]
+# Trained on the TRAIN compounds of this plate only (split.csv), which is the train split that
+# benchmarks/lincs-sq00015054 declares: it is scored on the TEST compounds there, and ranked.
+training_datasets = ["{dataset}:train"]
 
 [input]
 level = "well"

@@ -382,7 +382,9 @@ description = "Deep Sets aggregator of a well's cells (per-cell MLP, masked mean
 license = "MIT OR Apache-2.0"
 citation = "Zaheer et al., Deep Sets, NeurIPS 2017; cpbench plugins/deepsets/README.md"
 # Trained on the TRAIN perturbations of `cpbench simulate heterogeneity --seed 0`; score it on TEST.
-training_datasets = ["{dataset}"]
+# Trained on the train split (train perturbations and the `both` control wells), which is the
+# train side benchmarks/synthetic-heterogeneity declares: scored on its test split, and ranked.
+training_datasets = ["{dataset}:train"]
 
 [input]
 level = "set"

@@ -1533,7 +1533,12 @@ batch_key = "batch"
             .replace("requirements = \"requirements.txt\"\n", "");
         assert!(fx.load::<PluginManifest>("plugin.toml", &own).is_ok());
         for (from, to, key, message) in [
-            ("[\"python\", \"plugin.py\"]", "[]", "command.run", "must name the program"),
+            (
+                "[\"python\", \"plugin.py\"]",
+                "[]",
+                "command.run",
+                "must name the program",
+            ),
             ("\"plugin.py\"]", "\"\"]", "command.run[1]", "non-empty"),
             (
                 "[\"python\", \"plugin.py\"]",
@@ -1541,9 +1546,24 @@ batch_key = "batch"
                 "command.run[0]",
                 "start the command with \"python\"",
             ),
-            ("[\"python\", \"plugin.py\"]", "[\"bin/missing\"]", "command.run[0]", "missing"),
-            ("requirements.txt", "nope.txt", "command.requirements", "nope.txt"),
-            ("timeout_s = 60", "timeout_s = 0", "command.timeout_s", "at least 1"),
+            (
+                "[\"python\", \"plugin.py\"]",
+                "[\"bin/missing\"]",
+                "command.run[0]",
+                "missing",
+            ),
+            (
+                "requirements.txt",
+                "nope.txt",
+                "command.requirements",
+                "nope.txt",
+            ),
+            (
+                "timeout_s = 60",
+                "timeout_s = 0",
+                "command.timeout_s",
+                "at least 1",
+            ),
             (
                 "OPENBLAS_NUM_THREADS",
                 "CPBENCH_JOB",
@@ -1568,7 +1588,12 @@ batch_key = "batch"
                 "sees_labels",
                 "never receives labels",
             ),
-            ("kind = \"command\"", "kind = \"native\"", "native", "needs a [native] table"),
+            (
+                "kind = \"command\"",
+                "kind = \"native\"",
+                "native",
+                "needs a [native] table",
+            ),
         ] {
             let text = COMMAND.replace(from, to);
             assert_ne!(text, COMMAND, "{from}");
