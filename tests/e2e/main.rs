@@ -18,6 +18,7 @@ mod prep;
 mod reliability;
 mod simulate;
 mod sphere;
+mod sweep;
 mod threads;
 
 use std::path::{Path, PathBuf};

@@ -19,7 +19,9 @@
 //!    Beside it, the Haldane–Anscombe ratio `(v11+½)(v22+½)/((v12+½)(v21+½))`, always finite.
 //!
 //! A row is a query when its label group has at least two members, i.e. it matches at least one
-//! other row (the notebooks' `moa_matches.sum(axis=0) > 1` with the diagonal counted). Folds of
+//! other row (the notebooks' `moa_matches.sum(axis=0) > 1` with the diagonal counted). Labels
+//! that leave no query, or under which every row matches every other (no query has a
+//! non-match), are an error: the scores would be fixed by the labels alone. Folds of
 //! enrichment is the plain mean over queries (`np.mean`: one NaN makes it NaN).
 //!
 //! The interpolated "MAP" ([`crate::ranking::interpolated_average_precision`]) is *not*
@@ -266,6 +268,17 @@ pub fn folds_of_enrichment(
             name: "labels",
             value: format!("{n} rows"),
             reason: "no row shares a label with another row, so there is no query".to_owned(),
+        });
+    }
+    // With every other row a match, no query has a non-match: the odds ratio is NaN and the
+    // interpolated precision 1 whatever the profiles, a perfect "MAP" of nothing.
+    if queries.iter().all(|q| q.n_matches + 1 == n as u64) {
+        return Err(MetricError::InvalidParameter {
+            name: "labels",
+            value: format!("{n} rows"),
+            reason: "every row shares a label with every other row, so no query has a \
+                     non-match to be enriched against"
+                .to_owned(),
         });
     }
     let mean = |f: &dyn Fn(&QueryEnrichment) -> f64| {

@@ -51,6 +51,16 @@ pub enum MetricError {
         /// Why it was rejected.
         reason: String,
     },
+    /// The profiles cannot tell rows apart under this similarity (every row the same, or a
+    /// cosine of a single feature): every pair ties, so a ranking score would be an artefact of
+    /// the tie rule (see `similarity::check_contrast`).
+    #[error("{similarity} similarity cannot tell the rows apart: {reason}")]
+    NoContrast {
+        /// The similarity that was asked for.
+        similarity: Similarity,
+        /// Why, naming the rows or the feature count.
+        reason: String,
+    },
     /// The input has fewer rows than the computation needs.
     #[error("{what} needs at least {needed} rows, got {got}")]
     TooFewRows {

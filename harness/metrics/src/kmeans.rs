@@ -158,6 +158,8 @@ impl Prepared {
             let all = MatRef::from_row_major_slice(&self.x, n, self.d);
             let all_t = MatRef::from_column_major_slice(&self.x, self.d, n);
             let dst = MatMut::from_column_major_slice_mut(&mut gram, n, n);
+            // Any thread count gives the same Gram matrix: faer's GEMM splits the output among
+            // threads, never a sum over features.
             let par = if options.threads == 1 {
                 Par::Seq
             } else {

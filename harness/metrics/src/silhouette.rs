@@ -144,6 +144,8 @@ pub fn silhouette_samples(
         let b = end - start;
         let queries = MatRef::from_column_major_slice(&rows.x[start * d..end * d], d, b);
         let dst = MatMut::from_column_major_slice_mut(&mut dots[..n * b], n, b);
+        // The pool's parallelism does not change a value: faer's GEMM (or, for a last block of
+        // one query, its row-major matrix–vector kernel) never splits a sum between threads.
         faer::linalg::matmul::matmul(dst, Accum::Replace, all, queries, 1.0, Par::rayon(0));
         for q in 0..b {
             let i = start + q;

@@ -164,8 +164,50 @@ pub fn prepare(x: Matrix<'_>, similarity: Similarity) -> Result<PreparedRows, Me
         d,
         rows,
         sq_norms,
+        // The whole pool may work on each product without changing a value: it is a GEMM, or
+        // with one query a row-major matrix–vector product (one whole dot product per output),
+        // and faer splits neither kernel's sums between threads (issue 16: checked bit for bit
+        // at 1 to 16 threads, and by the e2e thread sweep).
         par: Par::rayon(0),
     })
+}
+
+/// Refuses profiles on which `similarity` cannot rank rows: two or more rows that are all
+/// the same (every similarity is then one value), or a single feature under cosine or
+/// abs-cosine (the cosine of two one-feature rows is the sign of their product, ±1, so almost
+/// every pair ties; abs-cosine is 1 everywhere). Scores that rank by similarity break ties by
+/// a fixed rule (copairs: positives first), so on such input they report a perfect or
+/// arbitrary value instead of failing: callers that score (mAP, enrichment, precision@k,
+/// percent replicating, kNN, relations) check this first. Rows are compared as given (before
+/// any normalization); `-0.0` equals `0.0`. Fewer than two rows pass: the metrics refuse them
+/// with their own message.
+pub fn check_contrast(x: Matrix<'_>, similarity: Similarity) -> Result<(), MetricError> {
+    let (n, d) = (x.n(), x.d());
+    if n < 2 {
+        return Ok(());
+    }
+    let first = x.row(0);
+    if x.rows().all(|row| row == first) {
+        return Err(MetricError::NoContrast {
+            similarity,
+            reason: format!("all {n} rows hold the same {d} feature value(s)"),
+        });
+    }
+    if d == 1 && matches!(similarity, Similarity::Cosine | Similarity::AbsCosine) {
+        return Err(MetricError::NoContrast {
+            similarity,
+            reason: format!(
+                "the profiles have a single feature, so the {similarity} similarity of two rows \
+                 is {} and nearly every pair ties (a Euclidean similarity does not)",
+                if similarity == Similarity::Cosine {
+                    "the sign of their product (±1)"
+                } else {
+                    "always 1"
+                }
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Splits `0..n` into consecutive query ranges of `block` rows (the last may be shorter).
@@ -745,6 +787,40 @@ mod tests {
                 .flat_map(|(r, &e)| r.iter().map(move |v| v * 2f32.powi(e)))
                 .collect();
             prop_assert_eq!(cosine_matrix(&x, n, d), cosine_matrix(&scaled, n, d));
+        }
+    }
+
+    #[test]
+    fn identical_rows_and_one_cosine_feature_have_no_contrast() {
+        let all = [
+            Similarity::Cosine,
+            Similarity::AbsCosine,
+            Similarity::Pearson,
+            Similarity::Euclidean,
+        ];
+        // Every row the same (−0.0 counts as 0.0): refused under every similarity.
+        let same = [1.0f32, 0.0, 2.0, 1.0, -0.0, 2.0, 1.0, 0.0, 2.0];
+        for sim in all {
+            let e = check_contrast(Matrix::new(&same, 3, 3).unwrap(), sim).unwrap_err();
+            assert!(
+                matches!(&e, MetricError::NoContrast { reason, .. } if reason.contains("all 3 rows")),
+                "{e}"
+            );
+        }
+        // One feature: refused under the cosines only (Pearson refuses constant rows itself).
+        let one = [1.0f32, -2.0, 3.0];
+        let m = Matrix::new(&one, 3, 1).unwrap();
+        for sim in [Similarity::Cosine, Similarity::AbsCosine] {
+            let e = check_contrast(m, sim).unwrap_err().to_string();
+            assert!(e.contains("single feature"), "{e}");
+        }
+        check_contrast(m, Similarity::Euclidean).unwrap();
+        // One row differing in one value, and fewer than two rows, pass.
+        let mut differ = same;
+        differ[8] = 2.5;
+        for sim in all {
+            check_contrast(Matrix::new(&differ, 3, 3).unwrap(), sim).unwrap();
+            check_contrast(Matrix::new(&same[..3], 1, 3).unwrap(), sim).unwrap();
         }
     }
 }

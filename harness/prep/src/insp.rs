@@ -20,11 +20,20 @@ use cpbench_metrics::MetricError;
 use cpbench_metrics::classify::{
     LogisticParams, balanced_accuracy, fit_logistic, fit_predict, stratified_group_kfold,
 };
-use faer::{Accum, Mat, MatMut, MatRef};
+use std::num::NonZeroUsize;
+
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use crate::error::PrepError;
 use crate::matrix::{CheckRows, Matrix};
 use crate::step::{Transform, fitted_for_apply};
+
+/// The parallelism of the weight matrix's SVD: always two parts. faer's SVD applies its
+/// reflectors with products whose sums it splits into as many parts as its `Par` names, so
+/// `thin_svd` (faer's global setting, one part per thread of the pool) would let the removed
+/// directions follow `RAYON_NUM_THREADS` once `W` is large enough for the parallel paths. Two,
+/// because the shipped numbers were computed with two threads (as `sphere`'s fit does).
+const SVD_PAR: Par = Par::Rayon(NonZeroUsize::new(2).unwrap());
 
 /// Settings of [`Insp`].
 #[derive(Debug, Clone, PartialEq)]
@@ -173,6 +182,10 @@ fn project(x: &[f64], n: usize, d: usize, q: &[f64]) -> Vec<f32> {
     }
     let xm = MatRef::from_row_major_slice(x, n, d);
     let qm = MatRef::from_row_major_slice(q, m, d);
+    // The pool's parallelism is safe here: `x Qᵀ` is a GEMM or, with one direction, a
+    // row-major matrix–vector product (one whole dot product per row), and `t Q` a GEMM or a
+    // rank-1 update; none of these faer kernels splits a sum between threads (checked
+    // bit for bit at 1 to 16 threads).
     let mut t = Mat::<f64>::zeros(n, m);
     faer::linalg::matmul::matmul(
         t.as_mut(),
@@ -192,6 +205,36 @@ fn project(x: &[f64], n: usize, d: usize, q: &[f64]) -> Vec<f32> {
         faer::get_global_parallelism(),
     );
     out.iter().map(|&v| v as f32).collect()
+}
+
+/// Singular values (nonincreasing) and right singular vectors (`d × min(k, d)`) of the weight
+/// matrix `w` (`k × d`): faer's thin SVD (`U` is computed too, as `thin_svd` does, so the
+/// values are those it gave) with the fixed `SVD_PAR`.
+fn weight_svd(w: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>), PrepError> {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
+
+    let (k, d) = w.shape();
+    let size = k.min(d);
+    let mut s = faer::diag::Diag::<f64>::zeros(size);
+    let mut u = Mat::<f64>::zeros(k, size);
+    let mut v = Mat::<f64>::zeros(d, size);
+    let thin = ComputeSvdVectors::Thin;
+    let scratch = svd_scratch::<f64>(k, d, thin, thin, SVD_PAR, Default::default());
+    svd(
+        w,
+        s.as_mut(),
+        Some(u.as_mut()),
+        Some(v.as_mut()),
+        SVD_PAR,
+        MemStack::new(&mut MemBuffer::new(scratch)),
+        Default::default(),
+    )
+    .map_err(|e| PrepError::Decomposition {
+        what: "insp weight SVD",
+        reason: format!("{e:?}"),
+    })?;
+    Ok((s.column_vector().iter().copied().collect(), v))
 }
 
 /// Mean balanced accuracy over the non-empty folds, each fitted on the other folds.
@@ -322,13 +365,8 @@ impl Transform for Insp {
             let view = cpbench_metrics::Matrix::new(&xp, n, d).map_err(classifier)?;
             let model = fit_logistic(view, &y, k, &params).map_err(classifier)?;
             let w = MatRef::from_row_major_slice(&model.coef, k, d);
-            let svd = w.thin_svd().map_err(|e| PrepError::Decomposition {
-                what: "insp weight SVD",
-                reason: format!("{e:?}"),
-            })?;
-            let s: Vec<f64> = svd.S().column_vector().iter().copied().collect();
+            let (s, v) = weight_svd(w)?;
             let tol = s.first().copied().unwrap_or(0.0) * k.max(d) as f64 * f64::EPSILON;
-            let v = svd.V();
             let candidates: Vec<Vec<f64>> = (0..s.len())
                 .filter(|&j| s[j] > tol)
                 .map(|j| (0..d).map(|i| v[(i, j)]).collect())

@@ -15,7 +15,7 @@
 //!
 //! Each problem is [`Error::Parse`] naming the file and, past the footer, the column and the
 //! 1-based row group. Page contents (values, compressed bytes) are left to polars, whose errors
-//! name the file; a panic there is caught (`guarded` in `io`).
+//! name the file; a panic there is caught, quietly (`guarded` in `io`).
 
 use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
@@ -26,7 +26,7 @@ use polars_parquet::parquet::metadata::ColumnChunkMetadata;
 use polars_parquet::parquet::page::{CompressedPage, DataPageHeader};
 use polars_parquet::parquet::read::{PageMetaData, PageReader, read_metadata};
 
-use super::catch_panic;
+use super::catch_quiet_panic;
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"PAR1";
@@ -77,7 +77,7 @@ fn check_parquet_with(path: &Path, window: usize) -> Result<()> {
     }
     let data_end = len - 8 - footer_len;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
-    let meta = match catch_panic(|| read_metadata(&mut file)) {
+    let meta = match catch_quiet_panic(|| read_metadata(&mut file)) {
         Ok(Ok(meta)) => meta,
         Ok(Err(e)) => return Err(bad(format!("corrupt Parquet footer: {e}"))),
         Err(panic) => {
@@ -103,9 +103,11 @@ fn check_parquet_with(path: &Path, window: usize) -> Result<()> {
                     g + 1
                 ))
             };
-            catch_panic(|| check_chunk(&mut file, column, group.num_rows(), data_end, window))
-                .unwrap_or_else(|panic| Err(format!("corrupt page: the decoder failed ({panic})")))
-                .map_err(at)?;
+            catch_quiet_panic(|| {
+                check_chunk(&mut file, column, group.num_rows(), data_end, window)
+            })
+            .unwrap_or_else(|panic| Err(format!("corrupt page: the decoder failed ({panic})")))
+            .map_err(at)?;
         }
     }
     Ok(())

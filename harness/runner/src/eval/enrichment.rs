@@ -141,6 +141,7 @@ pub fn evaluate(
         threads: params.threads,
     };
     let x = matrix(profiles)?;
+    super::require_contrast(x, params.similarity, source, params.origin)?;
     let result = folds_of_enrichment(x, labels, &options)
         .map_err(|e| explain(e, source, &params.labels, params.origin))?;
     let report = Report {

@@ -343,17 +343,46 @@ pub fn evaluate(
     let labels = label_column(&profiles, &params.labels)?;
     let truth: Vec<u32> = labels.codes.iter().map(|c| c.expect("kept")).collect();
     let n_labels = labels.labels.len();
+    let n_rows = profiles.n_rows();
     let k = params.k.unwrap_or(n_labels);
-    // With one label (e.g. one row) the default k is 1, and a single cluster "agrees" with the
-    // labels perfectly: refuse it as an explicit k = 1 is refused.
-    if params.k.is_none() && n_labels < 2 {
+    // Labels and k that fix the scores whatever the profiles are refused, not reported. With
+    // one label (e.g. one row) every cluster is pure (purity 1) and the default k is 1, a single
+    // cluster that "agrees" with the labels perfectly (NMI 1), as an explicit k = 1 is refused.
+    if n_labels < 2 {
         bail!(
-            "{}: `{}` has {n_labels} distinct label(s) among the {} rows scored, so k (the number \
-             of labels by default) would be {n_labels}; k-means needs at least 2 clusters to be \
-             scored against labels",
+            "{}: `{}` has {n_labels} distinct label(s) among the {n_rows} rows scored{}; \
+             k-means needs at least 2 clusters to be scored against labels, and 2 labels (with \
+             one, every cluster is pure)",
             source.name,
             params.labels,
-            profiles.n_rows()
+            if params.k.is_none() {
+                format!(", so k (the number of labels by default) would be {n_labels}")
+            } else {
+                String::new()
+            }
+        );
+    }
+    // Labels no two rows share: no pair to recover, and the default k = n gives every row a
+    // cluster of its own, which matches them perfectly.
+    if n_labels == n_rows {
+        bail!(
+            "{}: `{}` has a distinct label on each of the {n_rows} rows scored, so there is no \
+             pair of rows for k-means to put together; score a label with replicates",
+            source.name,
+            params.labels
+        );
+    }
+    // k = n (or the top of a sweep) makes every row its own cluster: purity 1 by construction.
+    let top = params.k_sweep.map_or(k, |(_, to)| to.max(k));
+    if top >= n_rows {
+        let key = match params.k_sweep {
+            Some((_, to)) if to >= n_rows => params.origin.key("k_sweep"),
+            _ => params.origin.key("k"),
+        };
+        bail!(
+            "{}: {key} {top}: as many clusters as rows ({n_rows}) or more; every row would be a \
+             cluster of its own (k must be below the number of rows)",
+            source.name
         );
     }
     let x = matrix(&profiles)?;

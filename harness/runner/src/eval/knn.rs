@@ -114,6 +114,35 @@ pub fn evaluate(
         );
     }
     let codes: Vec<u32> = labels.codes.iter().map(|c| c.expect("checked")).collect();
+    let n = codes.len();
+    // One label makes every vote right, and labels that no two rows share make every vote
+    // wrong: either accuracy is fixed by the labels alone, so it is refused, not reported.
+    if n >= 2 && labels.labels.len() < 2 {
+        bail!(
+            "{file}: {} {}: every row has the same label ({}), so every vote would be right by \
+             construction; kNN accuracy needs at least two labels",
+            params.origin.key("labels"),
+            params.labels,
+            labels.labels.first().map_or("", String::as_str)
+        );
+    }
+    if n >= 2 && labels.labels.len() == n {
+        bail!(
+            "{file}: {} {}: no two of the {n} rows share a label, so no vote could be right; \
+             kNN accuracy needs labels with replicates",
+            params.origin.key("labels"),
+            params.labels
+        );
+    }
+    // Leave-one-out: at most n − 1 rows can vote. scikit-learn refuses k beyond its fitted rows.
+    if n >= 2 && params.k > n - 1 {
+        bail!(
+            "{file}: {} {}: a query has only {} other row(s) to vote",
+            params.origin.key("k"),
+            params.k,
+            n - 1
+        );
+    }
     // A missing exclusion value gets a code of its own, so missing shares with missing.
     let exclude: Vec<Vec<u32>> = params
         .exclude_same
@@ -126,6 +155,7 @@ pub fn evaluate(
         .collect::<Result<_>>()?;
     let exclude_refs: Vec<&[u32]> = exclude.iter().map(Vec::as_slice).collect();
     let x = matrix(profiles)?;
+    super::require_contrast(x, params.similarity, source, params.origin)?;
     let knn = KnnParams {
         k: params.k,
         similarity: params.similarity,

@@ -264,6 +264,25 @@ pub fn evaluate(
     }
     let folds = stratified_group_kfold(&target, &groups, params.folds, params.seed)
         .map_err(|e| folds_error(e, params, file, "control rows"))?;
+    // The kNN classifier of a fold votes among its training rows; more neighbours than the
+    // smallest training set holds would make that fold's vote the training rows' majority
+    // (scikit-learn refuses n_neighbors above the rows it was fitted on).
+    let n_ctrl = ctrl.n_rows();
+    let smallest_train = folds
+        .iter()
+        .filter(|f| !f.is_empty())
+        .map(|f| n_ctrl - f.len())
+        .min()
+        .unwrap_or(n_ctrl);
+    if params.knn_k > smallest_train {
+        bail!(
+            "{file}: {} {}: the smallest training set ({} folds of {n_ctrl} control rows) holds \
+             {smallest_train} row(s), fewer than the neighbours asked to vote",
+            o.key("knn_k"),
+            params.knn_k,
+            folds.iter().filter(|f| !f.is_empty()).count()
+        );
+    }
     let leakage = LeakageParams {
         logistic: LogisticParams {
             c: params.c,
@@ -274,12 +293,32 @@ pub fn evaluate(
         ..LeakageParams::default()
     };
     let x = matrix(&ctrl)?;
+    // Control rows that are all the same leave nothing to predict from; standardized, each
+    // would also be a zero vector, whose cosine (the kNN classifier's) is undefined.
+    if n_ctrl >= 2 && x.rows().all(|row| row == x.row(0)) {
+        bail!(
+            "{file}: all {n_ctrl} control rows ({} '{}') hold the same feature values, so \
+             nothing in them can tell the {} values apart",
+            o.key("controls"),
+            params.controls,
+            params.target
+        );
+    }
     let controls_source = Source {
         name: file.clone(),
         filters: vec![params.controls.clone()],
     };
-    let result = batch_leakage(x, &target, n_classes, &folds, &leakage)
-        .map_err(|e| explain(e, &controls_source, &params.target, o))?;
+    let result = batch_leakage(x, &target, n_classes, &folds, &leakage).map_err(|e| match e {
+        // The kNN classifier's cosine on standardized features: no flag chooses it, so the
+        // message names the row and what made it zero instead.
+        MetricError::ZeroNorm { row, .. } => err!(
+            "{file}: control row {row}{} is zero once standardized (every feature at its \
+             training fold's mean), so the kNN classifier's cosine is undefined for it; \
+             remove the row (--filter)",
+            row_note(true)
+        ),
+        e => explain(e, &controls_source, &params.target, o),
+    })?;
     reporter.summary(&format!(
         "batch leakage ({} from {} control rows, {} folds): logistic {:.3} ± {:.3}, kNN {:.3} ± {:.3}, chance {:.3}",
         params.target,

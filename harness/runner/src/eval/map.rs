@@ -216,6 +216,7 @@ pub fn evaluate(
     }
 
     let x = matrix(&profiles)?;
+    super::require_contrast(x, params.similarity, source, params.origin)?;
     let opts = ApOptions {
         threads: params.threads,
     };

@@ -14,10 +14,11 @@ pub mod precision;
 pub mod relations;
 pub mod replicating;
 
-use cpbench_metrics::{MetricError, Similarity};
+use cpbench_metrics::similarity::check_contrast;
+use cpbench_metrics::{Matrix, MetricError, Similarity};
 
 use crate::err;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::params::Origin;
 use crate::table::{Source, row_note};
 
@@ -30,6 +31,20 @@ pub fn similarity(s: cpbench_core::manifest::Similarity) -> Similarity {
         M::AbsCosine => Similarity::AbsCosine,
         M::Euclidean => Similarity::Euclidean,
     }
+}
+
+/// Refuses profiles that `similarity` cannot rank (`check_contrast`: every row the same, or
+/// the cosine of a single feature). Every score that ranks rows by similarity (mAP,
+/// enrichment, precision@k, percent replicating, kNN, relations) calls it first: on such
+/// profiles its tie rule, not the profiles, would set the value, which can be a perfect score
+/// (copairs ranks tied positives first, so identical rows give mAP 1 with p < 0.05).
+pub(crate) fn require_contrast(
+    x: Matrix<'_>,
+    similarity: Similarity,
+    source: &Source,
+    origin: Origin,
+) -> Result<()> {
+    check_contrast(x, similarity).map_err(|e| explain(e, source, "", origin))
 }
 
 /// Turns a metric error into a message naming the file, the row and the parameter at fault
@@ -51,6 +66,16 @@ pub(crate) fn explain(e: MetricError, source: &Source, labels: &str, origin: Ori
         MetricError::NonFinite { row, col } => {
             err!("{file}: feature {col} of row {row}{note} is NaN or infinite")
         }
+        MetricError::NoContrast { similarity, reason } => err!(
+            "{file}: {similarity} similarity ({} {similarity}) cannot tell the rows{} apart: \
+             {reason}, so a score ranking rows by it would only show how ties are broken",
+            origin.key("similarity"),
+            if source.filtered() {
+                " kept by the filters"
+            } else {
+                ""
+            }
+        ),
         MetricError::InvalidParameter {
             name: "labels",
             reason,

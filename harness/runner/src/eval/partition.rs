@@ -5,7 +5,9 @@
 //!
 //! Report: `nmi`, `ari`, `purity`, `inverse_purity`, `homogeneity`, `completeness`,
 //! `v_measure` and `n`. Rows missing either value are refused (the error names the first);
-//! `drop_missing` drops them and the report counts them (`n_dropped_missing`).
+//! `drop_missing` drops them and the report counts them (`n_dropped_missing`). A true column
+//! with fewer than two labels, or a label per row, is refused: the scores would say nothing
+//! about the prediction (one class makes every predicted group pure).
 
 use std::path::Path;
 
@@ -16,11 +18,11 @@ use cpbench_metrics::partition::PartitionScores;
 use serde::Serialize;
 
 use super::kmeans::keep_labelled;
-use crate::ensure;
 use crate::error::Result;
 use crate::params::Origin;
 use crate::reporter::Reporter;
 use crate::table::{Source, label_column, require_columns};
+use crate::{bail, ensure};
 
 /// Parameters of partition scoring.
 #[derive(Debug, Clone)]
@@ -125,13 +127,31 @@ pub fn evaluate(
         .zip(&pred.codes)
         .filter_map(|(t, p)| Some(((*t)?, (*p)?)))
         .unzip();
-    let s = PartitionScores::new(&t, &p)?;
     let distinct = |v: &[u32]| {
         let mut v = v.to_vec();
         v.sort_unstable();
         v.dedup();
         v.len()
     };
+    // True labels that fix the scores whatever the prediction are refused: with one class
+    // every predicted group is pure (purity, homogeneity 1; NMI and ARI 1 against one
+    // cluster, scikit-learn's convention), and with a class per row no pair is there to recover.
+    let (n, n_true) = (t.len(), distinct(&t));
+    if n_true < 2 || n_true == n {
+        bail!(
+            "{file}: {} {}: {} among the {n} rows scored, so the scores would say nothing \
+             about {}; they need at least 2 true labels and fewer labels than rows",
+            params.origin.key("true"),
+            params.truth,
+            if n_true < 2 {
+                format!("{n_true} distinct label(s)")
+            } else {
+                "a distinct label on every row".to_owned()
+            },
+            params.pred
+        );
+    }
+    let s = PartitionScores::new(&t, &p)?;
     reporter.summary(&format!(
         "{} vs {} (n = {}): NMI {:.4}, ARI {:.4}, purity {:.4}",
         params.pred, params.truth, s.n, s.nmi, s.ari, s.purity

@@ -3,7 +3,10 @@
 //!
 //! [`table`] lays the result out as `cpbench eval precision-at-k` writes it: the group
 //! columns, `n_profiles`, `k`, `precision`, `recall` (NaN for a one-row group), ordered by `k`
-//! as given, then group.
+//! as given, then group. A `k` beyond a group's candidate pairs keeps cytominer-eval's
+//! `precision = hits / k`. Groupings that fix the scores whatever the profiles are refused:
+//! fewer than two rows, all rows one group (precision 1 by construction), no two rows in one
+//! group (precision 0).
 
 use cpbench_core::Profiles;
 use cpbench_metrics::ranking::{PrecisionAtK, precision_recall_at_k};
@@ -84,8 +87,30 @@ pub struct KSummary {
 /// precision@k and recall@k of every group of `profiles`.
 pub fn evaluate(profiles: &Profiles, params: &Params, source: &Source) -> Result<Output> {
     params.check()?;
-    let groups = group_keys(profiles, &params.group, &source.name)?;
+    let file = &source.name;
+    let o = params.origin;
+    let groups = group_keys(profiles, &params.group, file)?;
+    let (n, columns) = (groups.len(), params.group.join(","));
+    // Degenerate groupings fix the scores whatever the profiles: refused, not reported.
+    if n < 2 {
+        bail!("{file}: precision@k needs at least 2 rows, got {n}");
+    }
+    if groups.n_groups() == 1 {
+        bail!(
+            "{file}: {} {columns}: all {n} rows are one replicate group, so every neighbour is a \
+             replicate and precision would be 1 by construction",
+            o.key("group")
+        );
+    }
+    if groups.n_groups() == n {
+        bail!(
+            "{file}: {} {columns}: no two of the {n} rows are replicates, so no neighbour is one \
+             and precision would be 0 by construction",
+            o.key("group")
+        );
+    }
     let x = matrix(profiles)?;
+    super::require_contrast(x, params.similarity, source, params.origin)?;
     let scores = precision_recall_at_k(x, &groups, &params.k, params.similarity, 0)
         .map_err(|e| explain(e, source, &params.group.join(","), params.origin))?;
     Ok(Output { scores, groups })

@@ -200,6 +200,7 @@ pub fn evaluate(
         ..RelationParams::default()
     };
     let x = matrix(profiles)?;
+    super::require_contrast(x, params.similarity, source, o)?;
     let results = relationship_recall(x, &sources, &relation)
         .map_err(|e| explain(e, source, &params.gene_column, o))?;
 

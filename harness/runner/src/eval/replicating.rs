@@ -230,6 +230,7 @@ pub fn evaluate(
     let columns = &params.replicate;
     let groups = group_keys(profiles, columns, file)?;
     let x = matrix(profiles)?;
+    super::require_contrast(x, params.similarity, source, params.origin)?;
     let replicate_text = columns.join(",");
     let fail = |e| explain(e, source, &replicate_text, params.origin);
     let variant = match params.variant {
