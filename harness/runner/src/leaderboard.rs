@@ -50,6 +50,7 @@ impl PairExecutor for InProcess<'_> {
                 files,
                 vec![e.chain()],
                 false,
+                &self.opts.env,
                 &self.opts.harness,
             ),
         }

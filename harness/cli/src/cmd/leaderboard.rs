@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result};
-use cpbench_host::plugin::Plugin;
+use cpbench_host::plugin::{Plugin, RunEnv};
 use cpbench_results::{HarnessInfo, RunResult, Tolerance};
 use cpbench_runner::bench::{Benchmark, RunFiles, TRANSIENT_NOTE, write_failed};
 use cpbench_runner::leaderboard::{PairExecutor, Spec, crash_reason, leaderboard};
@@ -63,6 +63,8 @@ struct Subprocess {
     /// `--plugin-lib-dir` folders, passed on to each run; `CPBENCH_PLUGIN_LIB_DIR` reaches the
     /// runs by inheritance, so it is not repeated as flags (the run would search it twice).
     lib_dirs: Vec<PathBuf>,
+    /// The runs' environment (both sets of folders), for recording a run that crashed.
+    env: RunEnv,
     harness: HarnessInfo,
 }
 
@@ -105,7 +107,15 @@ impl PairExecutor for Subprocess {
                     reasons.push(TRANSIENT_NOTE.to_string());
                 }
                 let reusable = !matches!(code, None | Some(2));
-                write_failed(bench, plugin, files, reasons, reusable, &self.harness)
+                write_failed(
+                    bench,
+                    plugin,
+                    files,
+                    reasons,
+                    reusable,
+                    &self.env,
+                    &self.harness,
+                )
             }
         }
     }
@@ -141,7 +151,7 @@ fn tolerance(default: f64, per_metric: Vec<(String, f64)>) -> Result<Tolerance> 
 /// Runs `cpbench leaderboard`.
 pub fn run(args: Args) -> Result<Outcome> {
     // Checked once here: a bad folder is one error, not a failed run per pair.
-    run_env(&args.lib_dirs)?;
+    let env = run_env(&args.lib_dirs)?;
     let spec = Spec {
         benchmarks: args.benchmarks,
         plugins: args.plugins,
@@ -158,6 +168,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         out: args.out,
         force: args.force,
         lib_dirs: args.lib_dirs.plugin_lib_dirs,
+        env,
         harness: harness_info(),
     };
     let t0 = std::time::Instant::now();

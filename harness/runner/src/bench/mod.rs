@@ -362,16 +362,18 @@ pub const TRANSIENT_NOTE: &str = "this failure came from outside the plugin (a t
 
 /// Records a run that could not produce its own result (its process crashed, or its input is
 /// bad) with `reasons`; only a `reusable` one is cached (a crash of the plugin's own making
-/// repeats, a kill or a bad input fixed since may not).
+/// repeats, a kill or a bad input fixed since may not). `env` is the run's: a native library
+/// found only in its `library_dirs` is then hashed into the record like in the run itself.
 pub fn write_failed(
     bench: &Benchmark,
     plugin: &Plugin,
     files: &RunFiles,
     reasons: Vec<String>,
     reusable: bool,
+    env: &RunEnv,
     harness: &HarnessInfo,
 ) -> Result<RunResult> {
-    let id = identify(bench, plugin, &RunEnv::default(), harness)?;
+    let id = identify(bench, plugin, env, harness)?;
     let result = RunResult {
         schema_version: SCHEMA_VERSION,
         benchmark: id.benchmark,
