@@ -8,22 +8,9 @@
 //! folder (the first test to need it builds it, the others wait on its lock).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use super::{read_json, root};
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpbench"));
-    cmd.current_dir(root())
-        .env("RUST_BACKTRACE", "0")
-        .env("RAYON_NUM_THREADS", "2")
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use super::{bin, read_json, root, text};
 
 fn behave() -> PathBuf {
     root().join("plugins/testing/command")

@@ -102,3 +102,19 @@ pub fn fails_with_2(args: &[&str]) -> String {
     let out = cpbench().args(args).assert().code(2);
     String::from_utf8_lossy(&out.get_output().stderr).into_owned()
 }
+
+/// The built binary as a plain process (for tests that need its pid, signals or stdin): run from
+/// the repository root, no backtraces, 2 threads, stdin closed.
+pub fn bin() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cpbench"));
+    cmd.current_dir(root())
+        .env("RUST_BACKTRACE", "0")
+        .env("RAYON_NUM_THREADS", "2")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Output bytes as text, for messages and `contains` checks.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

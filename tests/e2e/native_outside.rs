@@ -12,7 +12,7 @@ use std::time::Instant;
 use cpbench_host::native::{INTERFACE_VERSION, library_file_name};
 use serde_json::Value;
 
-use crate::{cpbench, read_json, root};
+use crate::{cpbench, read_json, root, text};
 
 const ID: &str = "outside-center";
 const BY_NAME: &str = "outside-center-by-name";
@@ -34,10 +34,6 @@ fn sh(dir: &Path, line: &str) -> Output {
         .env("CARGO_NET_OFFLINE", "true")
         .output()
         .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The run result of `plugin` in a leaderboard or run output folder.

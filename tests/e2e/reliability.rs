@@ -6,20 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{leaderboard_args, read_json, root};
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpbench"));
-    cmd.current_dir(root())
-        .env("RUST_BACKTRACE", "0")
-        .env("RAYON_NUM_THREADS", "2")
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use super::{bin, leaderboard_args, read_json, root, text};
 
 /// `cpbench run` of `plugin` on the LINCS plate (384 wells, about a second) into `out`.
 fn run(plugin: &Path, out: &Path) -> Output {

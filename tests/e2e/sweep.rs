@@ -24,16 +24,12 @@ use std::process::{Command, Output, Stdio};
 
 use cpbench_core::io::{ReadOptions, read_profiles};
 
-use super::{read_json, root, shipped};
+use super::{read_json, root, shipped, text};
 
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpbench"));
     cmd.env("RUST_BACKTRACE", "0").stdin(Stdio::null());
     cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 // ---------------------------------------------------------------------------------------------

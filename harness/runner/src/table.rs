@@ -9,7 +9,7 @@ use cpbench_core::io::{Format, NonFinitePolicy, ReadOptions, read_profiles};
 use cpbench_core::select::FeatureSelector;
 use cpbench_metrics::{GroupKeys, LabelColumn, Matrix, MultiLabelColumn};
 
-use crate::error::Result;
+use crate::error::{Context, Result};
 
 /// A profile table to score: the file, and which of its rows and features.
 #[derive(Debug, Clone, Default)]
@@ -153,4 +153,39 @@ pub fn require_columns(profiles: &Profiles, columns: &[String], file: &str) -> R
 pub fn check_table_path(path: &Path) -> Result<()> {
     Format::of(path)?;
     Ok(())
+}
+
+/// Reads the table at `path` and returns the named columns as text, one `Option` per row (a
+/// missing value is `None`); a missing column is an error naming the file and the columns it has.
+pub fn text_columns<const N: usize>(
+    path: &Path,
+    names: [&str; N],
+) -> Result<[Vec<Option<String>>; N]> {
+    use polars::prelude::DataType;
+    let df = cpbench_core::io::read_table(path)?;
+    let mut out: [Vec<Option<String>>; N] = std::array::from_fn(|_| Vec::new());
+    for (slot, name) in out.iter_mut().zip(names) {
+        let col = df
+            .column(name)
+            .map_err(|_| cpbench_core::Error::MissingColumn {
+                source_name: path.display().to_string(),
+                column: name.to_owned(),
+                available: df
+                    .get_column_names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            })?;
+        let text = col
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .with_context(|| format!("{}: column {name} as text", path.display()))?;
+        *slot = text
+            .str()
+            .with_context(|| format!("{}: column {name} as text", path.display()))?
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect();
+    }
+    Ok(out)
 }

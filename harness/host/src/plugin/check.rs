@@ -248,12 +248,15 @@ fn submission(plugin: &Plugin, set: &ArtifactSet) -> Result<String, String> {
                 .to_string(),
         );
     }
-    let pin = |key: &str, sha_key: &str| {
-        let sha = set
-            .artifacts
+    // The digest to paste, from the artifacts just hashed.
+    let digest = |key: &str| {
+        set.artifacts
             .iter()
             .find(|a| a.key == key)
-            .map_or("<sha256>", |a| a.sha256.as_str());
+            .map_or("<sha256>", |a| a.sha256.as_str())
+    };
+    let pin = |key: &str, sha_key: &str| {
+        let sha = digest(key);
         format!("`{sha_key}` is missing: pin the file with {sha_key} = \"{sha}\"")
     };
     let mut what = vec!["description"];
@@ -282,11 +285,7 @@ fn submission(plugin: &Plugin, set: &ArtifactSet) -> Result<String, String> {
         for (i, f) in command.files.iter().enumerate() {
             if f.sha256.is_none() {
                 let key = format!("command.files[{i}]");
-                let sha = set
-                    .artifacts
-                    .iter()
-                    .find(|a| a.key == key)
-                    .map_or("<sha256>", |a| a.sha256.as_str());
+                let sha = digest(&key);
                 problems.push(format!(
                     "`{key}.sha256` is missing: pin `{}` with {{ path = \"{}\", sha256 = \"{sha}\" }}",
                     f.path.display(),

@@ -14,10 +14,7 @@ pub(super) fn run_command_plugin(
         .command
         .as_ref()
         .ok_or_else(|| input_error(plugin, "a command plugin needs a [command] table"))?;
-    let command_env = CommandEnv {
-        threads: env.command_threads.unwrap_or_else(default_threads),
-        cache_root: env.cache_root.clone().unwrap_or_else(default_cache_root),
-    };
+    let command_env = command_env(env);
     let out = run_command(plugin, spec, input, &command_env)?;
     // The thread count is not in the note: results must be the same bytes at any thread count.
     let mut notes = vec![format!("ran `{}` in its own process", spec.run.join(" "))];
@@ -31,6 +28,14 @@ pub(super) fn run_command_plugin(
         notes,
         missing_keys: Vec::new(),
     })
+}
+
+/// The threads and cache of `env`, with their defaults filled in.
+fn command_env(env: &RunEnv) -> CommandEnv {
+    CommandEnv {
+        threads: env.command_threads.unwrap_or_else(default_threads),
+        cache_root: env.cache_root.clone().unwrap_or_else(default_cache_root),
+    }
 }
 
 /// `RAYON_NUM_THREADS` when set (what cpbench's `--threads` sets), else the machine's cores.
@@ -49,9 +54,6 @@ pub fn prepare_environment(plugin: &Plugin, env: &RunEnv) -> Result<Option<Strin
     let Some(spec) = plugin.manifest.command.as_ref() else {
         return Ok(None);
     };
-    let command_env = CommandEnv {
-        threads: env.command_threads.unwrap_or_else(default_threads),
-        cache_root: env.cache_root.clone().unwrap_or_else(default_cache_root),
-    };
+    let command_env = command_env(env);
     crate::command::prepare(plugin, spec, &command_env)
 }

@@ -12,14 +12,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use cpbench_core::Profiles;
-use cpbench_core::io::read_table;
 use cpbench_core::manifest::{SPLIT_FILE_LABEL_COLUMN, SplitSide, SplitSpec};
 use cpbench_results::{ScoredSplit, SplitRows};
-use polars::prelude::{DataFrame, DataType, IntoColumn, NamedFrom, Series};
+use polars::prelude::{DataFrame, IntoColumn, NamedFrom, Series};
 
 use super::Benchmark;
 use crate::bail;
 use crate::error::{Context, Result};
+use crate::table::text_columns;
 
 /// The metadata column that carries each row's side to the plugin as its `split` context (the
 /// split column itself may hold perturbation ids, which plugins must not see).
@@ -144,34 +144,7 @@ fn shown(rel: &Path) -> String {
 
 /// The split file's value → label; every value once, every label named by a list.
 fn read_labels(path: &Path, spec: &SplitSpec) -> Result<HashMap<String, String>> {
-    let df = read_table(path)?;
-    let mut columns = Vec::with_capacity(2);
-    for name in [spec.column.as_str(), SPLIT_FILE_LABEL_COLUMN] {
-        let col = df
-            .column(name)
-            .map_err(|_| cpbench_core::Error::MissingColumn {
-                source_name: path.display().to_string(),
-                column: name.to_owned(),
-                available: df
-                    .get_column_names()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            })?;
-        let text = col
-            .as_materialized_series()
-            .cast(&DataType::String)
-            .with_context(|| format!("{}: column {name} as text", path.display()))?;
-        let values: Vec<Option<String>> = text
-            .str()
-            .with_context(|| format!("{}: column {name} as text", path.display()))?
-            .iter()
-            .map(|v| v.map(str::to_owned))
-            .collect();
-        columns.push(values);
-    }
-    let labels = columns.pop().expect("two columns");
-    let keys = columns.pop().expect("two columns");
+    let [keys, labels] = text_columns(path, [spec.column.as_str(), SPLIT_FILE_LABEL_COLUMN])?;
     let mut map: HashMap<String, String> = HashMap::with_capacity(keys.len());
     // Rows counted from 1 after the header, as a spreadsheet shows them.
     for (i, (key, label)) in keys.into_iter().zip(labels).enumerate() {

@@ -12,18 +12,16 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use cpbench_core::Profiles;
-use cpbench_core::io::read_table;
 use cpbench_metrics::Similarity;
 use cpbench_metrics::relations::{RelationParams, relationship_recall};
-use polars::prelude::DataType;
 use serde::Serialize;
 
 use super::explain;
 use crate::bail;
-use crate::error::{Context, Result};
+use crate::error::Result;
 use crate::params::Origin;
 use crate::reporter::Reporter;
-use crate::table::{Source, label_column, matrix, require_columns, row_note};
+use crate::table::{Source, label_column, matrix, require_columns, row_note, text_columns};
 
 /// Parameters of known-relationship recall.
 #[derive(Debug, Clone)]
@@ -105,34 +103,7 @@ pub struct Report {
 
 /// The `entity1`, `entity2` columns of a pair file as strings; errors name the file and column.
 fn read_pairs(path: &Path) -> Result<Vec<(Option<String>, Option<String>)>> {
-    let df = read_table(path)?;
-    let mut columns = Vec::with_capacity(2);
-    for name in ["entity1", "entity2"] {
-        let col = df
-            .column(name)
-            .map_err(|_| cpbench_core::Error::MissingColumn {
-                source_name: path.display().to_string(),
-                column: name.to_owned(),
-                available: df
-                    .get_column_names()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            })?;
-        let text = col
-            .as_materialized_series()
-            .cast(&DataType::String)
-            .with_context(|| format!("{}: column {name} as text", path.display()))?;
-        let values: Vec<Option<String>> = text
-            .str()
-            .with_context(|| format!("{}: column {name} as text", path.display()))?
-            .iter()
-            .map(|v| v.map(str::to_owned))
-            .collect();
-        columns.push(values);
-    }
-    let second = columns.pop().expect("two columns");
-    let first = columns.pop().expect("two columns");
+    let [first, second] = text_columns(path, ["entity1", "entity2"])?;
     Ok(first.into_iter().zip(second).collect())
 }
 
