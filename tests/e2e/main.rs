@@ -14,8 +14,10 @@ mod native_outside;
 mod neighbours;
 mod pipes;
 mod plugins;
+mod precision;
 mod prep;
 mod reliability;
+mod remote;
 mod simulate;
 mod sphere;
 mod sweep;
@@ -38,7 +40,15 @@ pub fn shipped(rel: &str) -> PathBuf {
 
 /// The built binary, ready to take arguments.
 pub fn cpbench() -> assert_cmd::Command {
-    assert_cmd::Command::new(env!("CARGO_BIN_EXE_cpbench"))
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_cpbench"));
+    cmd.env("CPBENCH_DATA_DIR", no_data_cache());
+    cmd
+}
+
+/// A data cache that holds nothing: the shipped leaderboard's benchmarks with remote data
+/// (JUMP) are then left off it whatever a developer has fetched into their own cache.
+pub fn no_data_cache() -> PathBuf {
+    std::env::temp_dir().join(format!("cpbench-e2e-no-data-{}", std::process::id()))
 }
 
 /// Runs `cpbench info --json` and returns the parsed summary (the command must succeed).
@@ -108,6 +118,7 @@ pub fn fails_with_2(args: &[&str]) -> String {
 pub fn bin() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cpbench"));
     cmd.current_dir(root())
+        .env("CPBENCH_DATA_DIR", no_data_cache())
         .env("RUST_BACKTRACE", "0")
         .env("RAYON_NUM_THREADS", "2")
         .stdin(std::process::Stdio::null());

@@ -86,7 +86,7 @@ fn replicate_well_pairs(lincs: &Path, out: &Path) {
 /// `BBBC` BBBC021's feature-selected wells (632 × 189, with MoA labels), `RAW` the same wells'
 /// 516 raw features (with their batch), `PAIRS` pairs of LINCS wells holding one compound and
 /// `STEPS` a `[[preprocess]]` file.
-const SWEEP: [(&str, &str); 21] = [
+const SWEEP: [(&str, &str); 23] = [
     (
         "map",
         "eval map --profiles LINCS --pos-sameby Metadata_broad_sample --neg-diffby \
@@ -198,6 +198,16 @@ const SWEEP: [(&str, &str); 21] = [
     (
         "pipeline",
         "prep pipeline --profiles RAW --steps STEPS --out pipeline.csv",
+    ),
+    // At f64 (`--precision f64`), which reads, computes and writes through the f64 instances of
+    // the same numerics.
+    (
+        "sphere_f64",
+        "prep sphere --profiles BBBC --method zca-cor --precision f64 --out sphere_f64.parquet",
+    ),
+    (
+        "pipeline_f64",
+        "prep pipeline --profiles RAW --steps STEPS --precision f64 --out pipeline_f64.csv",
     ),
 ];
 

@@ -9,9 +9,16 @@ columns), and writes what cpbench must reproduce under `tests/fixtures/pycytomin
 - `*.out.csv.gz`: outputs (a subset of rows where the full table would be large), values as
   float32 text (cpbench stores profiles as f32; the comparison is at 1e-5 relative).
 - `synthetic.csv`: the synthetic input.
+- `f64_cases.json`, `f64_*.out.csv.gz`, `f64_synthetic.parquet`: the float64 cases (below).
 
 Inputs are rounded to float32 before pycytominer sees them, so both sides start from the same
 numbers. The end-to-end test `tests/e2e/prep.rs` runs the cpbench commands and compares.
+
+The float64 cases are not rounded: pycytominer computes in float64 on the inputs as stored, and
+`cpbench prep --precision f64` (or `auto`, on a Parquet table of Float64 columns) must match it
+to 1e-9 relative; outputs keep every float64 digit (Python's shortest round-trip repr). Inputs:
+`f64_synthetic.parquet` (float64 written by pyarrow) and the LINCS plate as pandas reads it. The
+end-to-end test is `tests/e2e/precision.rs`.
 
 Pins: tests/golden/requirements-pycytominer.txt. Run from the repository root:
     python3 -m venv /tmp/gp && /tmp/gp/bin/pip install -r tests/golden/requirements-pycytominer.txt
@@ -251,6 +258,125 @@ def make_synthetic():
     df.to_csv(ROOT / SYNTH, index=False, float_format="%.9g")
 
 
+F64_SYNTH = "tests/fixtures/pycytominer/f64_synthetic.parquet"
+
+
+def write_table_f64(df, name):
+    """Writes float columns with every float64 digit (shortest repr that round-trips)."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = ["" if np.isnan(v) else repr(float(v)) for v in out[c].to_numpy()]
+    out.to_csv(OUT / name, index=False, compression={"method": "gzip", "mtime": 0})
+    return name
+
+
+def make_float64_synthetic():
+    """96 wells x 12 float64 features on 2 plates (20 controls each): correlated features on
+    scales 0.5 to 50 with offsets up to 2000 (float32 keeps only ~4 of their digits below the
+    spread), a near-duplicate (r ~ 0.99, for correlation_threshold) and a low-variance feature
+    (for variance_threshold). Written by pyarrow as Float64 columns."""
+    rng = np.random.default_rng(20261207)
+    n, k = 96, 10
+    plate = np.repeat(["P1", "P2"], n // 2)
+    control = np.zeros(n, dtype=bool)
+    for p in (0, 1):
+        control[p * 48 + rng.choice(48, size=20, replace=False)] = True
+    mix = rng.normal(size=(k, k)) * 0.4 + np.eye(k)
+    scale = np.geomspace(0.5, 50.0, k)
+    offset = rng.choice([0.0, 3.0, 150.0, 2000.0], size=k) * rng.choice([-1.0, 1.0], size=k)
+    x = (rng.normal(size=(n, k)) @ mix) * scale + offset
+    # A plate effect for the per-plate normalizations to remove.
+    x[plate == "P2"] += rng.normal(size=k) * scale * 0.5
+    near_dup = 2.0 * x[:, 3] + 0.15 * scale[3] * rng.normal(size=n) + 7.0
+    low_var = 0.25 + 8e-4 * rng.normal(size=n)
+    x = np.column_stack([x, near_dup, low_var])
+    cols = {
+        "Metadata_Plate": plate,
+        "Metadata_Well": [f"w{i:02d}" for i in range(n)],
+        "Metadata_pert_type": np.where(control, "control", "trt"),
+    }
+    for j in range(x.shape[1]):
+        cols[f"Cells_Feature_{j:02d}"] = x[:, j]
+    df = pd.DataFrame(cols)
+    df.to_parquet(ROOT / F64_SYNTH, index=False, engine="pyarrow")
+    back = pd.read_parquet(ROOT / F64_SYNTH)
+    assert all(back[c].dtype == np.float64 for c in cols if not c.startswith("Metadata_"))
+    assert back.equals(df)
+
+
+def float64_cases():
+    """pycytominer on float64 inputs as stored: sphering (PCA, ZCA and their -cor variants),
+    normalization (standardize, mad_robustize per plate against the controls) and feature
+    selection on `f64_synthetic.parquet`; ZCA sphering and MAD-robustizing of the LINCS plate."""
+    make_float64_synthetic()
+    synth = pd.read_parquet(ROOT / F64_SYNTH)
+    s_meta = [c for c in synth.columns if c.startswith("Metadata_")]
+    s_feats = [c for c in synth.columns if c not in s_meta]
+    lincs = pd.read_csv(ROOT / LINCS)
+    l_meta = [c for c in lincs.columns if c.startswith("Metadata_")]
+    l_feats = [c for c in lincs.columns if c not in l_meta]
+    assert all(lincs[c].dtype == np.float64 for c in l_feats)
+    cases = []
+
+    def add(name, kind, rel, args, out, rows, cols, meta):
+        cases.append(
+            {
+                "name": name,
+                "kind": kind,
+                "input": rel,
+                "args": args,
+                "rows": [int(i) for i in rows],
+                "output": write_table_f64(out.loc[rows, meta + cols], f"f64_{name}.out.csv.gz"),
+            }
+        )
+
+    ctrl = "Metadata_pert_type == 'control'"
+    all_rows = list(synth.index)
+    for method in ["ZCA", "PCA", "ZCA-cor", "PCA-cor"]:
+        out = normalize(
+            synth, features=s_feats, meta_features=s_meta, samples=ctrl, method="spherize",
+            spherize_method=method, spherize_center=True, spherize_epsilon=1e-6,
+        )
+        # pycytominer names unrotated (PCA) outputs PC1..PCd, as cpbench does.
+        cols = [c for c in out.columns if c not in s_meta]
+        add(f"synthetic_{method.lower()}", "sphere", F64_SYNTH,
+            ["--method", method.lower(), "--fit-on", "Metadata_pert_type=control"],
+            out, all_rows, cols, s_meta)
+    for method in ["standardize", "mad_robustize"]:
+        out = pd.concat(
+            normalize(g, features=s_feats, meta_features=s_meta, samples=ctrl, method=method)
+            for _, g in synth.groupby("Metadata_Plate", sort=False)
+        ).loc[synth.index]
+        add(f"synthetic_{method}", "normalize", F64_SYNTH,
+            ["--method", method, "--by", "Metadata_Plate",
+             "--fit-on", "Metadata_pert_type=control"],
+            out, all_rows, s_feats, s_meta)
+    ops = ["variance_threshold", "correlation_threshold", "drop_outliers"]
+    out = feature_select(synth, features=s_feats, operation=ops)
+    kept = [c for c in s_feats if c in out.columns]
+    assert 0 < len(kept) < len(s_feats) - 2, kept
+    add("synthetic_feature_select", "feature-select", F64_SYNTH, ["--ops", ",".join(ops)],
+        out, all_rows, kept, s_meta)
+
+    dmso = "Metadata_broad_sample == 'DMSO'"
+    rows = list(lincs.index[lincs["Metadata_broad_sample"] == "DMSO"][:4]) + [0, 1, 100, 200, 383]
+    out = normalize(
+        lincs, features=l_feats, meta_features=l_meta, samples=dmso, method="spherize",
+        spherize_method="ZCA", spherize_center=True, spherize_epsilon=1e-6,
+    )
+    add("lincs_zca", "sphere", LINCS,
+        ["--precision", "f64", "--method", "zca", "--fit-on", "Metadata_broad_sample=DMSO"],
+        out, rows, subset_features(l_feats, 10), l_meta)
+    out = normalize(lincs, features=l_feats, meta_features=l_meta, samples=dmso,
+                    method="mad_robustize")
+    add("lincs_mad_robustize", "normalize", LINCS,
+        ["--precision", "f64", "--method", "mad_robustize",
+         "--fit-on", "Metadata_broad_sample=DMSO"],
+        out, rows, subset_features(l_feats, 10), l_meta)
+    (OUT / "f64_cases.json").write_text(json.dumps({"cases": cases}, indent=1) + "\n")
+
+
 def main():
     # Sphering fixtures (sphere_*) in the same folder come from make_pycytominer_sphere_fixtures.py.
     make_synthetic()
@@ -258,6 +384,7 @@ def main():
     feature_select_cases(cases)
     normalize_cases(cases)
     aggregate_cases(cases)
+    float64_cases()
     blocklist = get_blocklist_features()
     shipped = (DATA / "pycytominer" / "blocklist_features.txt").read_text().split()[1:]
     assert blocklist == shipped, "shipped blocklist differs from pycytominer's default"

@@ -37,6 +37,8 @@ struct Cli {
 enum Command {
     /// Run one plugin on one benchmark: result JSON, plot data and HTML report (cached).
     Run(cmd::run::Args),
+    /// Download benchmarks' remote data files (S3, HTTPS) into the verified data cache.
+    Fetch(cmd::fetch::Args),
     /// Run every applicable (benchmark, plugin) pair and write the leaderboard (HTML, JSON, Markdown).
     Leaderboard(cmd::leaderboard::Args),
     /// Recompute published claims (benchmarks/audits/<id>.toml) and say which ones hold.
@@ -124,6 +126,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
+        Command::Fetch(a) => cmd::fetch::run(a),
         Command::Leaderboard(a) => cmd::leaderboard::run(a),
         Command::Audit(a) => cmd::audit::run(a),
         Command::Doctor(a) => cmd::doctor::run(a),

@@ -37,3 +37,63 @@ impl Reporter for Console {
         outln!("{line}");
     }
 }
+
+/// The progress of remote data fetches: a bar with bytes, rate and ETA on a terminal; the
+/// notes (a resumed download, a retry, a corrupt cache entry, what was fetched) on stderr
+/// always.
+pub struct Fetching {
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+/// The one fetch display of this process.
+pub static FETCHING: Fetching = Fetching {
+    bar: std::sync::Mutex::new(None),
+};
+
+impl cpbench_remote::Progress for Fetching {
+    fn start(&self, label: &str, total: Option<u64>, done: u64) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = match total {
+            Some(t) => ProgressBar::new(t),
+            None => ProgressBar::no_length(),
+        };
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg} {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar.set_message(label.to_string());
+        bar.set_position(done);
+        // Rate and ETA count this transfer only, not the bytes already on disk.
+        bar.reset_eta();
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.inc(n);
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn note(&self, text: &str) {
+        let bar = self.bar.lock().ok().and_then(|s| s.clone());
+        match bar {
+            Some(bar) => bar.suspend(|| errln!("{text}")),
+            None => errln!("{text}"),
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! cpbench-core: the profiles data model, its IO, manifests and provenance hashing.
 
+pub mod datacache;
 pub mod error;
 pub mod filter;
 pub mod hash;

@@ -1,8 +1,14 @@
-//! The `Profiles` type: metadata table + dense `f32` feature matrix + feature names + level.
+//! The `Profiles` type: metadata table + dense feature matrix + feature names + level.
+//!
+//! The matrix is `f32` ([`Profiles`] means `Profiles<f32>`), as everything outside preprocessing
+//! reads it; `cpbench prep --precision f64` keeps a `float64` table at `Profiles<f64>`, through the
+//! same methods, generic over the element type [`Float`].
 
 use polars::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+pub use cpbench_metrics::matrix::Float;
 
 use crate::error::{Error, Result};
 
@@ -62,20 +68,21 @@ impl std::str::FromStr for Level {
     }
 }
 
-/// Profiles: one row per unit, metadata columns beside a dense row-major feature matrix.
+/// Profiles: one row per unit, metadata columns beside a dense row-major feature matrix of `T`
+/// (`f32` unless stated).
 #[derive(Debug, Clone)]
-pub struct Profiles {
+pub struct Profiles<T = f32> {
     meta: DataFrame,
-    features: Vec<f32>,
+    features: Vec<T>,
     feature_names: Vec<String>,
     level: Level,
 }
 
-impl Profiles {
+impl<T: Float> Profiles<T> {
     /// Builds profiles, checking that the parts agree in shape.
     pub fn new(
         meta: DataFrame,
-        features: Vec<f32>,
+        features: Vec<T>,
         feature_names: Vec<String>,
         level: Level,
     ) -> Result<Self> {
@@ -126,17 +133,17 @@ impl Profiles {
     }
 
     /// The feature matrix, row-major, `n_rows × n_features`.
-    pub fn features(&self) -> &[f32] {
+    pub fn features(&self) -> &[T] {
         &self.features
     }
 
     /// Mutable access to the feature matrix (shape cannot change).
-    pub fn features_mut(&mut self) -> &mut [f32] {
+    pub fn features_mut(&mut self) -> &mut [T] {
         &mut self.features
     }
 
     /// One profile's features.
-    pub fn row(&self, i: usize) -> &[f32] {
+    pub fn row(&self, i: usize) -> &[T] {
         let d = self.n_features();
         &self.features[i * d..(i + 1) * d]
     }
@@ -176,7 +183,7 @@ impl Profiles {
     }
 
     /// Keeps the rows where `mask` is true, in order.
-    pub fn filter_rows(&self, mask: &[bool]) -> Result<Profiles> {
+    pub fn filter_rows(&self, mask: &[bool]) -> Result<Profiles<T>> {
         if mask.len() != self.n_rows() {
             return Err(Error::Shape(format!(
                 "row mask has {} entries for {} rows",
@@ -197,7 +204,7 @@ impl Profiles {
     }
 
     /// Keeps the feature columns at `indices`, in that order.
-    pub fn select_features(&self, indices: &[usize]) -> Result<Profiles> {
+    pub fn select_features(&self, indices: &[usize]) -> Result<Profiles<T>> {
         let d = self.n_features();
         if let Some(&bad) = indices.iter().find(|&&j| j >= d) {
             return Err(Error::Shape(format!(
@@ -223,7 +230,7 @@ impl Profiles {
     }
 
     /// Splits into parts: metadata, features, feature names, level.
-    pub fn into_parts(self) -> (DataFrame, Vec<f32>, Vec<String>, Level) {
+    pub fn into_parts(self) -> (DataFrame, Vec<T>, Vec<String>, Level) {
         (self.meta, self.features, self.feature_names, self.level)
     }
 }
@@ -253,7 +260,8 @@ mod tests {
     #[test]
     fn shape_mismatch_is_an_error() {
         let meta = df!("Metadata_id" => ["a", "b"]).unwrap();
-        let err = Profiles::new(meta, vec![1.0; 3], vec!["f".into()], Level::Well).unwrap_err();
+        let err =
+            Profiles::<f32>::new(meta, vec![1.0; 3], vec!["f".into()], Level::Well).unwrap_err();
         assert!(
             err.to_string().contains("expected 2 rows × 1 features"),
             "{err}"

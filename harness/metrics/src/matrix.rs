@@ -1,23 +1,95 @@
-//! A borrowed, shape-checked view of a row-major `f32` matrix.
+//! A borrowed, shape-checked view of a row-major matrix of `f32` (or, for preprocessing at
+//! `f64`, [`Float`]) values.
 //!
 //! Contract: a [`Matrix`] always holds exactly `n × d` values (checked once, by [`Matrix::new`]
 //! through [`check_shape`]); row accessors never copy. This is the one matrix view of cpbench's
 //! numerics: `cpbench-prep` re-exports it as `cpbench_prep::Matrix` and converts its
-//! [`MetricError`]s into the identical `PrepError` variants.
+//! [`MetricError`]s into the identical `PrepError` variants. The metrics take `Matrix<'_>`, which
+//! is `f32`; only preprocessing is written for any [`Float`].
+
+use std::fmt;
 
 use crate::error::MetricError;
 
-/// Row-major `n × d` view over `f32` features (one profile per row).
+/// The element type of a feature matrix: `f32`, what profiles hold and every metric takes, or
+/// `f64`, which `cpbench prep --precision f64` keeps through preprocessing.
+///
+/// Numerics generic over it read each value with [`Float::to_f64`] (exact) and round each result
+/// once with [`Float::from_f64`], so at `f32` they give the bits that code written for `f32` alone
+/// gave. Sealed: implemented for `f32` and `f64` only.
+pub trait Float:
+    Copy + Default + PartialEq + PartialOrd + fmt::Debug + Send + Sync + 'static + sealed::Sealed
+{
+    /// Not a number.
+    const NAN: Self;
+    /// The value as `f64` (exact).
+    fn to_f64(self) -> f64;
+    /// `v` rounded to the nearest value of this type (exact for `f64`).
+    fn from_f64(v: f64) -> Self;
+    /// `v` as this type (exact; bit for bit for `f32`, NaN payloads included).
+    fn from_f32(v: f32) -> Self;
+    /// Whether the value is NaN.
+    fn is_nan(self) -> bool;
+    /// Whether the value is neither NaN nor infinite.
+    fn is_finite(self) -> bool;
+}
+
+mod sealed {
+    /// Keeps [`super::Float`] to `f32` and `f64`.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+impl Float for f32 {
+    const NAN: Self = f32::NAN;
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+}
+
+impl Float for f64 {
+    const NAN: Self = f64::NAN;
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn from_f32(v: f32) -> Self {
+        f64::from(v)
+    }
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+}
+
+/// Row-major `n × d` view over features (one profile per row); `f32` unless stated.
 #[derive(Debug, Clone, Copy)]
-pub struct Matrix<'a> {
-    data: &'a [f32],
+pub struct Matrix<'a, T = f32> {
+    data: &'a [T],
     n: usize,
     d: usize,
 }
 
-impl<'a> Matrix<'a> {
+impl<'a, T> Matrix<'a, T> {
     /// Wraps `data` as `n` rows of `d` values; fails unless `data.len() == n * d`.
-    pub fn new(data: &'a [f32], n: usize, d: usize) -> Result<Self, MetricError> {
+    pub fn new(data: &'a [T], n: usize, d: usize) -> Result<Self, MetricError> {
         check_shape(data.len(), n, d)?;
         Ok(Self { data, n, d })
     }
@@ -33,17 +105,17 @@ impl<'a> Matrix<'a> {
     }
 
     /// The underlying row-major data.
-    pub fn data(&self) -> &'a [f32] {
+    pub fn data(&self) -> &'a [T] {
         self.data
     }
 
     /// Row `i` (0-based); panics if `i >= n`, like slice indexing.
-    pub fn row(&self, i: usize) -> &'a [f32] {
+    pub fn row(&self, i: usize) -> &'a [T] {
         &self.data[i * self.d..(i + 1) * self.d]
     }
 
     /// Iterator over the rows in order.
-    pub fn rows(&self) -> impl ExactSizeIterator<Item = &'a [f32]> + 'a {
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = &'a [T]> + 'a {
         // chunks_exact(0) panics; a d = 0 matrix still has n (empty) rows.
         let d = self.d;
         let data = self.data;
@@ -104,7 +176,7 @@ mod tests {
 
     #[test]
     fn overflowing_shape_is_rejected() {
-        let err = Matrix::new(&[], usize::MAX, 2).unwrap_err();
+        let err = Matrix::<f32>::new(&[], usize::MAX, 2).unwrap_err();
         assert!(matches!(
             err,
             MetricError::InvalidParameter { name: "n*d", .. }

@@ -22,16 +22,19 @@
 //! is (NaN as 0).
 
 use crate::error::PrepError;
-use crate::matrix::{CheckRows, Matrix};
+use crate::matrix::{CheckRows, Float, Matrix};
 use crate::stats::median_sorted;
 
-/// Turns a set of rows into one profile; the seam a learned (Deep Sets) aggregator plugs into.
-pub trait SetAggregator {
+/// Turns a set of rows of an `f32` (default) or `f64` matrix into one profile; the seam a learned
+/// (Deep Sets) aggregator plugs into. A trait parameter rather than a generic method, so that
+/// `&dyn SetAggregator<T>` can be chosen at run time.
+pub trait SetAggregator<T: Float = f32> {
     /// Short name used in errors and provenance, e.g. `"mean"`.
     fn name(&self) -> &'static str;
 
     /// Writes the aggregate of rows `rows` (non-empty, in range) of `x` into `out` (length `d`).
-    fn aggregate(&self, x: Matrix<'_>, rows: &[usize], out: &mut [f64]) -> Result<(), PrepError>;
+    fn aggregate(&self, x: Matrix<'_, T>, rows: &[usize], out: &mut [f64])
+    -> Result<(), PrepError>;
 }
 
 /// Per-feature mean, NaN skipped.
@@ -90,7 +93,7 @@ impl Modz {
     /// of the group NaN and the consensus meaningless. Here that replicate gets no weight, the
     /// others are normalized among themselves, and a group where no replicate has a defined
     /// correlation falls back to equal weights.
-    pub fn weights(&self, x: Matrix<'_>, rows: &[usize]) -> Vec<f64> {
+    pub fn weights<T: Float>(&self, x: Matrix<'_, T>, rows: &[usize]) -> Vec<f64> {
         let k = rows.len();
         if k == 1 {
             return vec![1.0];
@@ -131,8 +134,8 @@ impl Modz {
     }
 }
 
-fn row_f64(row: &[f32]) -> Vec<f64> {
-    row.iter().map(|&v| f64::from(v)).collect()
+fn row_f64<T: Float>(row: &[T]) -> Vec<f64> {
+    row.iter().map(|&v| v.to_f64()).collect()
 }
 
 /// Average ranks (1-based, ties share their mean rank) of `v`.
@@ -182,19 +185,24 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
-impl SetAggregator for Mean {
+impl<T: Float> SetAggregator<T> for Mean {
     fn name(&self) -> &'static str {
         "mean"
     }
 
-    fn aggregate(&self, x: Matrix<'_>, rows: &[usize], out: &mut [f64]) -> Result<(), PrepError> {
+    fn aggregate(
+        &self,
+        x: Matrix<'_, T>,
+        rows: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), PrepError> {
         check(x, rows, out)?;
         let mut count = vec![0usize; x.d()];
         out.fill(0.0);
         for &r in rows {
             for ((o, c), &v) in out.iter_mut().zip(&mut count).zip(x.row(r)) {
                 if !v.is_nan() {
-                    *o += f64::from(v);
+                    *o += v.to_f64();
                     *c += 1;
                 }
             }
@@ -206,12 +214,17 @@ impl SetAggregator for Mean {
     }
 }
 
-impl SetAggregator for Median {
+impl<T: Float> SetAggregator<T> for Median {
     fn name(&self) -> &'static str {
         "median"
     }
 
-    fn aggregate(&self, x: Matrix<'_>, rows: &[usize], out: &mut [f64]) -> Result<(), PrepError> {
+    fn aggregate(
+        &self,
+        x: Matrix<'_, T>,
+        rows: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), PrepError> {
         check(x, rows, out)?;
         let mut buf = Vec::with_capacity(rows.len());
         for (j, o) in out.iter_mut().enumerate() {
@@ -220,7 +233,7 @@ impl SetAggregator for Median {
                 rows.iter()
                     .map(|&r| x.row(r)[j])
                     .filter(|v| !v.is_nan())
-                    .map(f64::from),
+                    .map(T::to_f64),
             );
             buf.sort_unstable_by(f64::total_cmp);
             *o = median_sorted(&buf);
@@ -229,18 +242,23 @@ impl SetAggregator for Median {
     }
 }
 
-impl SetAggregator for Modz {
+impl<T: Float> SetAggregator<T> for Modz {
     fn name(&self) -> &'static str {
         "modz"
     }
 
-    fn aggregate(&self, x: Matrix<'_>, rows: &[usize], out: &mut [f64]) -> Result<(), PrepError> {
+    fn aggregate(
+        &self,
+        x: Matrix<'_, T>,
+        rows: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), PrepError> {
         check(x, rows, out)?;
         let weights = self.weights(x, rows);
         out.fill(0.0);
         for (&r, &w) in rows.iter().zip(&weights) {
             for (o, &v) in out.iter_mut().zip(x.row(r)) {
-                let term = w * f64::from(v);
+                let term = w * v.to_f64();
                 if !term.is_nan() {
                     *o += term;
                 }
@@ -250,7 +268,7 @@ impl SetAggregator for Modz {
     }
 }
 
-fn check(x: Matrix<'_>, rows: &[usize], out: &[f64]) -> Result<(), PrepError> {
+fn check<T>(x: Matrix<'_, T>, rows: &[usize], out: &[f64]) -> Result<(), PrepError> {
     x.check_rows(rows)?;
     if rows.is_empty() {
         return Err(PrepError::TooFewRows {
@@ -272,11 +290,11 @@ fn check(x: Matrix<'_>, rows: &[usize], out: &[f64]) -> Result<(), PrepError> {
 /// Aggregates the rows of each group: row `g` of the returned row-major `n_groups × d`
 /// matrix (`f64`) aggregates the rows whose code is `g`. Codes must be `< n_groups`; a code
 /// with no rows is [`PrepError::EmptyGroup`].
-pub fn aggregate_groups(
-    x: Matrix<'_>,
+pub fn aggregate_groups<T: Float>(
+    x: Matrix<'_, T>,
     groups: &[u32],
     n_groups: usize,
-    agg: &dyn SetAggregator,
+    agg: &dyn SetAggregator<T>,
 ) -> Result<Vec<f64>, PrepError> {
     if groups.len() != x.n() {
         return Err(PrepError::ShapeMismatch {

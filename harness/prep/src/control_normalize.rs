@@ -16,7 +16,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::PrepError;
-use crate::matrix::{Matrix, check_shape};
+use crate::matrix::{Float, Matrix, check_shape};
 use crate::normalize::MAD_NORMAL_SCALE;
 use crate::stats::{Ddof, column_mean_var, column_median_mad, column_medians, column_quantiles};
 
@@ -118,8 +118,8 @@ pub struct ControlNormalizeReport {
 /// Normalizes the row-major `n × d` matrix `x` in place, batch by batch, against each batch's
 /// control rows (`controls[i]`); `batches[i]` is row `i`'s dense batch code. A batch with no
 /// control row is [`PrepError::EmptyGroup`]; nothing is written on error.
-pub fn control_normalize(
-    x: &mut [f32],
+pub fn control_normalize<T: Float>(
+    x: &mut [T],
     n: usize,
     d: usize,
     controls: &[bool],
@@ -196,7 +196,7 @@ pub fn control_normalize(
             let row = &mut x[i * d..(i + 1) * d];
             for (j, v) in row.iter_mut().enumerate() {
                 if !drop[j] {
-                    *v = ((f64::from(*v) - center[j]) / scale[j]) as f32;
+                    *v = T::from_f64((v.to_f64() - center[j]) / scale[j]);
                 }
             }
         }
@@ -206,8 +206,8 @@ pub fn control_normalize(
 }
 
 /// Per-feature center and (unless `center`) spread of rows `rows`, NaN skipped.
-fn estimate(
-    x: Matrix<'_>,
+fn estimate<T: Float>(
+    x: Matrix<'_, T>,
     rows: &[usize],
     method: ControlMethod,
 ) -> Result<(Vec<f64>, Option<Vec<f64>>), PrepError> {

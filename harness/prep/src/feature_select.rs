@@ -36,7 +36,7 @@ use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::error::PrepError;
-use crate::matrix::{CheckRows, Matrix};
+use crate::matrix::{CheckRows, Float, Matrix};
 use crate::stats::{Ddof, column_mean_var};
 use crate::step::Selector;
 
@@ -241,7 +241,7 @@ impl FeatureSelect {
     }
 
     /// Runs the operations on rows `rows` of `x`, each on the features the previous ones kept.
-    pub fn run(&self, x: Matrix<'_>, rows: &[usize]) -> Result<Selection, PrepError> {
+    pub fn run<T: Float>(&self, x: Matrix<'_, T>, rows: &[usize]) -> Result<Selection, PrepError> {
         x.check_rows(rows)?;
         if self.ops.contains(&FeatureOp::Blocklist) && self.blocklisted.len() != x.d() {
             return Err(PrepError::ShapeMismatch {
@@ -294,13 +294,13 @@ impl Selector for FeatureSelect {
         "feature_select"
     }
 
-    fn select(&self, x: Matrix<'_>, rows: &[usize]) -> Result<Vec<usize>, PrepError> {
+    fn select<T: Float>(&self, x: Matrix<'_, T>, rows: &[usize]) -> Result<Vec<usize>, PrepError> {
         Ok(self.run(x, rows)?.keep)
     }
 }
 
 /// Fails unless `cols` is strictly increasing and within `0..d`.
-fn check_cols(x: Matrix<'_>, cols: &[usize]) -> Result<(), PrepError> {
+fn check_cols<T>(x: Matrix<'_, T>, cols: &[usize]) -> Result<(), PrepError> {
     if let Some(w) = cols.windows(2).find(|w| w[0] >= w[1]) {
         return Err(PrepError::InvalidParameter {
             name: "cols",
@@ -322,8 +322,8 @@ fn check_cols(x: Matrix<'_>, cols: &[usize]) -> Result<(), PrepError> {
 /// 1,500 features) while keeping the product's inner dimension long.
 const CORR_BLOCK: usize = 2048;
 
-/// Rows `rows` restricted to columns `cols`, as a row-major `rows × cols` `f32` matrix.
-fn gather(x: Matrix<'_>, rows: &[usize], cols: &[usize]) -> Vec<f32> {
+/// Rows `rows` restricted to columns `cols`, as a row-major `rows × cols` matrix.
+fn gather<T: Copy>(x: Matrix<'_, T>, rows: &[usize], cols: &[usize]) -> Vec<T> {
     let mut out = Vec::with_capacity(rows.len() * cols.len());
     for &r in rows {
         let row = x.row(r);
@@ -334,8 +334,8 @@ fn gather(x: Matrix<'_>, rows: &[usize], cols: &[usize]) -> Vec<f32> {
 
 /// Columns of `cols` whose population variance over `rows` (NaN skipped) is not above
 /// `min_variance`; an all-NaN column counts as not above (sklearn `VarianceThreshold`).
-pub fn variance_threshold(
-    x: Matrix<'_>,
+pub fn variance_threshold<T: Float>(
+    x: Matrix<'_, T>,
     rows: &[usize],
     cols: &[usize],
     min_variance: f64,
@@ -359,8 +359,8 @@ pub fn variance_threshold(
 /// Columns of `cols` where, over `rows`, the second most common value is rarer than
 /// `freq_cut` times the most common (or only one value occurs), or where the number of
 /// distinct values is below `unique_cut` times the number of rows (NaN never counted as a value).
-pub fn frequency_threshold(
-    x: Matrix<'_>,
+pub fn frequency_threshold<T: Float>(
+    x: Matrix<'_, T>,
     rows: &[usize],
     cols: &[usize],
     freq_cut: f64,
@@ -372,14 +372,15 @@ pub fn frequency_threshold(
     let mut out = Vec::new();
     for &c in cols {
         values.clear();
-        // +0.0 and -0.0 are one value to pandas' hash table.
+        // +0.0 and -0.0 are one value to pandas' hash table. Widening to f64 is exact, so
+        // values are told apart as the matrix's own type tells them apart.
         values.extend(
             rows.iter()
-                .map(|&r| x.row(r)[c])
+                .map(|&r| x.row(r)[c].to_f64())
                 .filter(|v| !v.is_nan())
-                .map(|v| if v == 0.0 { 0.0f32 } else { v }),
+                .map(|v| if v == 0.0 { 0.0f64 } else { v }),
         );
-        values.sort_unstable_by(f32::total_cmp);
+        values.sort_unstable_by(f64::total_cmp);
         let (mut first, mut second, mut distinct) = (0usize, 0usize, 0usize);
         let mut i = 0;
         while i < values.len() {
@@ -407,8 +408,8 @@ pub fn frequency_threshold(
 }
 
 /// Columns of `cols` with a share of NaN over `rows` above `cutoff`.
-pub fn drop_na_columns(
-    x: Matrix<'_>,
+pub fn drop_na_columns<T: Float>(
+    x: Matrix<'_, T>,
     rows: &[usize],
     cols: &[usize],
     cutoff: f64,
@@ -432,20 +433,20 @@ pub fn drop_na_columns(
 
 /// Columns of `cols` whose largest or smallest value over `rows` (NaN skipped) exceeds
 /// `cutoff` in absolute value.
-pub fn drop_outliers(
-    x: Matrix<'_>,
+pub fn drop_outliers<T: Float>(
+    x: Matrix<'_, T>,
     rows: &[usize],
     cols: &[usize],
     cutoff: f64,
 ) -> Result<Vec<usize>, PrepError> {
     check_cols(x, cols)?;
-    let mut lo = vec![f32::NAN; cols.len()];
-    let mut hi = vec![f32::NAN; cols.len()];
+    let mut lo = vec![f64::NAN; cols.len()];
+    let mut hi = vec![f64::NAN; cols.len()];
     for &r in rows {
         let row = x.row(r);
         for ((l, h), &c) in lo.iter_mut().zip(&mut hi).zip(cols) {
-            let v = row[c];
-            // f32::min/max return the non-NaN operand, so NaN is skipped.
+            let v = row[c].to_f64();
+            // f64::min/max return the non-NaN operand, so NaN is skipped.
             *l = l.min(v);
             *h = h.max(v);
         }
@@ -453,15 +454,15 @@ pub fn drop_outliers(
     Ok(cols
         .iter()
         .zip(lo.iter().zip(&hi))
-        .filter(|&(_, (&l, &h))| f64::from(h.abs()) > cutoff || f64::from(l.abs()) > cutoff)
+        .filter(|&(_, (&l, &h))| h.abs() > cutoff || l.abs() > cutoff)
         .map(|(&c, _)| c)
         .collect())
 }
 
 /// Columns of `cols` that pycytominer's `correlation_threshold` excludes (see the module
 /// docs for the rule); an error naming the first column with NaN or ±inf on `rows`.
-pub fn correlation_threshold(
-    x: Matrix<'_>,
+pub fn correlation_threshold<T: Float>(
+    x: Matrix<'_, T>,
     rows: &[usize],
     cols: &[usize],
     threshold: f64,
@@ -509,8 +510,8 @@ pub fn correlation_threshold(
 /// computed as numpy's `corrcoef`: centered cross-products scaled by the square roots of the
 /// diagonal, clipped to `[-1, 1]`; NaN for a constant column. Spearman replaces each
 /// column by its average ranks first.
-pub fn correlation_matrix(
-    x: Matrix<'_>,
+pub fn correlation_matrix<T: Float>(
+    x: Matrix<'_, T>,
     rows: &[usize],
     cols: &[usize],
     method: CorrMethod,
@@ -548,7 +549,7 @@ pub fn correlation_matrix(
         let mut full = Vec::with_capacity(n * m);
         for &r in rows {
             let row = x.row(r);
-            full.extend(cols.iter().map(|&c| f64::from(row[c])));
+            full.extend(cols.iter().map(|&c| row[c].to_f64()));
         }
         for k in 0..m {
             let col: Vec<f64> = full.iter().skip(k).step_by(m).copied().collect();
@@ -563,7 +564,7 @@ pub fn correlation_matrix(
     let value = |i: usize, k: usize| -> f64 {
         match &ranked {
             Some(full) => full[i * m + k],
-            None => f64::from(x.row(rows[i])[cols[k]]),
+            None => x.row(rows[i])[cols[k]].to_f64(),
         }
     };
     // Row `i` of the chosen rows and columns, before centering, into `out`.
@@ -571,7 +572,7 @@ pub fn correlation_matrix(
         Some(full) => out.extend_from_slice(&full[i * m..(i + 1) * m]),
         None => {
             let row = x.row(rows[i]);
-            out.extend(cols.iter().map(|&c| f64::from(row[c])));
+            out.extend(cols.iter().map(|&c| row[c].to_f64()));
         }
     };
     let mut mean = vec![0.0f64; m];

@@ -15,6 +15,10 @@
 //! `class_weight="balanced"`) in every fit, so a large batch does not dominate
 //! the directions removed. The projection has no centering: the classifier's
 //! intercept absorbs the mean.
+//!
+//! The classifier (`cpbench_metrics`, like every metric) reads `f32`: on an `f64` matrix it sees
+//! each projected row rounded to `f32`, which only steers the choice of directions; the
+//! projection itself is `f64`, and applied to an `f64` matrix it is not rounded.
 
 use cpbench_metrics::MetricError;
 use cpbench_metrics::classify::{
@@ -25,7 +29,7 @@ use std::num::NonZeroUsize;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use crate::error::PrepError;
-use crate::matrix::{CheckRows, Matrix};
+use crate::matrix::{CheckRows, Float, Matrix};
 use crate::step::{Transform, fitted_for_apply};
 
 /// The parallelism of the weight matrix's SVD: always two parts. faer's SVD applies its
@@ -174,11 +178,11 @@ impl Insp {
     }
 }
 
-/// Rows of `x` minus their components along the orthonormal rows of `q` (`m × d`), as `f32`.
-fn project(x: &[f64], n: usize, d: usize, q: &[f64]) -> Vec<f32> {
+/// Rows of `x` minus their components along the orthonormal rows of `q` (`m × d`).
+fn project(x: &[f64], n: usize, d: usize, q: &[f64]) -> Vec<f64> {
     let m = q.len() / d.max(1);
     if m == 0 || n == 0 {
-        return x.iter().map(|&v| v as f32).collect();
+        return x.to_vec();
     }
     let xm = MatRef::from_row_major_slice(x, n, d);
     let qm = MatRef::from_row_major_slice(q, m, d);
@@ -204,7 +208,7 @@ fn project(x: &[f64], n: usize, d: usize, q: &[f64]) -> Vec<f32> {
         -1.0,
         faer::get_global_parallelism(),
     );
-    out.iter().map(|&v| v as f32).collect()
+    out
 }
 
 /// Singular values (nonincreasing) and right singular vectors (`d × min(k, d)`) of the weight
@@ -303,7 +307,7 @@ impl Transform for Insp {
         "insp"
     }
 
-    fn fit(&mut self, x: Matrix<'_>, rows: &[usize]) -> Result<(), PrepError> {
+    fn fit<T: Float>(&mut self, x: Matrix<'_, T>, rows: &[usize]) -> Result<(), PrepError> {
         x.check_rows(rows)?;
         if self.batch.len() != x.n() {
             return Err(PrepError::ShapeMismatch {
@@ -342,7 +346,7 @@ impl Transform for Insp {
 
         let xs: Vec<f64> = rows
             .iter()
-            .flat_map(|&r| x.row(r).iter().map(|&v| f64::from(v)))
+            .flat_map(|&r| x.row(r).iter().map(|&v| v.to_f64()))
             .collect();
         if let Some(p) = xs.iter().position(|v| !v.is_finite()) {
             return Err(PrepError::NonFinite {
@@ -356,7 +360,11 @@ impl Transform for Insp {
         let mut accuracy = Vec::new();
         let mut removed = Vec::new();
         loop {
-            let xp = project(&xs, n, d, &basis);
+            // The classifier reads f32 (see the module docs).
+            let xp: Vec<f32> = project(&xs, n, d, &basis)
+                .into_iter()
+                .map(|v| v as f32)
+                .collect();
             let acc = cv_accuracy(&xp, d, &y, k, &folds, &params)?;
             accuracy.push(acc);
             if acc < self.params.threshold || removed.len() >= self.params.max_iter {
@@ -388,7 +396,7 @@ impl Transform for Insp {
         Ok(())
     }
 
-    fn apply(&self, x: &mut [f32], n: usize, d: usize) -> Result<(), PrepError> {
+    fn apply<T: Float>(&self, x: &mut [T], n: usize, d: usize) -> Result<(), PrepError> {
         let fitted = fitted_for_apply(self.fitted.as_ref(), "insp", |f| f.d, (x.len(), n, d))?;
         // The projection mixes every feature of a row, so one NaN would silently spread to the
         // whole row: refuse it instead, naming the value.
@@ -402,8 +410,10 @@ impl Transform for Insp {
         const BLOCK: usize = 4096;
         for block in x.chunks_mut(BLOCK * d.max(1)) {
             let b = block.len() / d.max(1);
-            let xs: Vec<f64> = block.iter().map(|&v| f64::from(v)).collect();
-            block.copy_from_slice(&project(&xs, b, d, &fitted.basis));
+            let xs: Vec<f64> = block.iter().map(|&v| v.to_f64()).collect();
+            for (v, p) in block.iter_mut().zip(project(&xs, b, d, &fitted.basis)) {
+                *v = T::from_f64(p);
+            }
         }
         Ok(())
     }

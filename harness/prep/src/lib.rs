@@ -1,8 +1,11 @@
 //! cpbench-prep: preprocessing applied to every representation before scoring.
 //!
-//! Pure numerics over row-major `f32` feature matrices ([`Matrix`]), fit-row
-//! selections and group codes; no files, no DataFrames. Statistics accumulate
-//! in `f64`. Operations match pycytominer 1.7.1 where pycytominer has them.
+//! Pure numerics over row-major `f32` or `f64` feature matrices ([`Matrix`],
+//! generic over [`Float`]), fit-row selections and group codes; no files, no
+//! DataFrames. Statistics accumulate in `f64`, and results are rounded once to
+//! the matrix's type, so an `f32` matrix gives the bits it always gave and an
+//! `f64` one keeps pycytominer's all-`float64` precision. Operations match
+//! pycytominer 1.7.1 where pycytominer has them.
 //!
 //! Present:
 //! - [`step`] — the seams: [`Transform`] (fit on chosen rows, apply in place),
@@ -24,8 +27,9 @@
 //!   Sets plugin plugs in here) and [`aggregate_groups`].
 //! - [`treatment_strength`](mod@treatment_strength) — z-scored distance to the plate's control median
 //!   (CNN-1 paper §5.2).
-//! - [`matrix`] — [`Matrix`], the row-major `f32` view of `cpbench_metrics` (one definition
-//!   for both crates), with the row and shape checks that report [`PrepError`].
+//! - [`matrix`] — [`Matrix`], the row-major view of `cpbench_metrics`, and its element type
+//!   [`Float`] (one definition for both crates), with the row and shape checks that report
+//!   [`PrepError`].
 //! - [`error`] — [`PrepError`], naming the 0-based row, feature or group at fault.
 
 pub mod aggregate;
@@ -47,7 +51,7 @@ pub use control_normalize::{
 pub use error::PrepError;
 pub use feature_select::{CorrMethod, FeatureOp, FeatureSelect, Selection, Thresholds};
 pub use insp::{Insp, InspFit, InspParams};
-pub use matrix::{CheckRows, Matrix};
+pub use matrix::{CheckRows, Float, Matrix};
 pub use normalize::{Method, Normalize};
 pub use sphere::{Decomposition, Sphere, SphereMethod, regularized_sweep};
 pub use step::{Selector, Transform, fit_apply_by_group, keep_columns};

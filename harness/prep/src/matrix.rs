@@ -1,5 +1,6 @@
-//! The feature matrix of the preprocessing steps: [`cpbench_metrics::Matrix`], re-exported
-//! (one definition for metrics and prep), with the checks prep reports as [`PrepError`].
+//! The feature matrix of the preprocessing steps: [`cpbench_metrics::Matrix`] and its element
+//! type [`Float`] (`f32` or `f64`), re-exported (one definition for metrics and prep), with the
+//! checks prep reports as [`PrepError`].
 //!
 //! Contract: [`Matrix::new`] reports a bad shape as a [`cpbench_metrics::MetricError`]; `?` in a
 //! function returning [`PrepError`] turns it into the identical `PrepError` variant (same
@@ -9,6 +10,7 @@
 use crate::error::PrepError;
 
 pub use cpbench_metrics::Matrix;
+pub use cpbench_metrics::matrix::Float;
 
 /// The row-index check of a [`Matrix`] that every step runs on its fit rows.
 pub trait CheckRows {
@@ -16,7 +18,7 @@ pub trait CheckRows {
     fn check_rows(&self, rows: &[usize]) -> Result<(), PrepError>;
 }
 
-impl CheckRows for Matrix<'_> {
+impl<T> CheckRows for Matrix<'_, T> {
     fn check_rows(&self, rows: &[usize]) -> Result<(), PrepError> {
         match rows.iter().find(|&&r| r >= self.n()) {
             Some(&row) => Err(PrepError::RowOutOfRange { row, n: self.n() }),
@@ -59,7 +61,7 @@ mod tests {
 
     #[test]
     fn overflowing_shape_is_an_invalid_parameter() {
-        let err = Matrix::new(&[], usize::MAX, 2).unwrap_err();
+        let err = Matrix::<f32>::new(&[], usize::MAX, 2).unwrap_err();
         let prep = PrepError::from(err.clone());
         assert_eq!(prep.to_string(), err.to_string());
         assert!(matches!(

@@ -20,13 +20,13 @@
 //!
 //! NaN values are skipped when fitting (see [`crate::stats`]) and stay NaN when
 //! applied; a feature with no non-NaN fit value becomes all NaN. Arithmetic is
-//! `f64`; results are rounded once to `f32`.
+//! `f64`; results are rounded once to the matrix's type (`f32`, or none for `f64`).
 
 use std::fmt;
 use std::str::FromStr;
 
 use crate::error::PrepError;
-use crate::matrix::Matrix;
+use crate::matrix::{Float, Matrix};
 use crate::stats::{Ddof, column_mean_var, column_median_mad, column_medians, column_quantiles};
 use crate::step::{Transform, fitted_for_apply};
 
@@ -145,7 +145,7 @@ impl Transform for Normalize {
         "normalize"
     }
 
-    fn fit(&mut self, x: Matrix<'_>, rows: &[usize]) -> Result<(), PrepError> {
+    fn fit<T: Float>(&mut self, x: Matrix<'_, T>, rows: &[usize]) -> Result<(), PrepError> {
         if rows.is_empty() {
             return Err(PrepError::TooFewRows {
                 what: "normalize fit",
@@ -202,7 +202,7 @@ impl Transform for Normalize {
         Ok(())
     }
 
-    fn apply(&self, x: &mut [f32], n: usize, d: usize) -> Result<(), PrepError> {
+    fn apply<T: Float>(&self, x: &mut [T], n: usize, d: usize) -> Result<(), PrepError> {
         let fitted = fitted_for_apply(
             self.fitted.as_ref(),
             "normalize",
@@ -214,7 +214,7 @@ impl Transform for Normalize {
         }
         for row in x.chunks_exact_mut(d) {
             for ((v, c), s) in row.iter_mut().zip(&fitted.center).zip(&fitted.scale) {
-                *v = ((f64::from(*v) - c) / s) as f32;
+                *v = T::from_f64((v.to_f64() - c) / s);
             }
         }
         Ok(())
@@ -329,6 +329,48 @@ mod tests {
             let got = fit_apply(method, &x, 8, 4, &controls);
             for (k, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert_eq!(g, w, "{method} value {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_f64_matrix_is_fitted_alike_and_not_rounded() {
+        // Values an f32 cannot hold: the f64 matrix keeps them, and its results are the f64
+        // values the f32 matrix's results are rounded from.
+        let x64: Vec<f64> = (0..24)
+            .map(|k| 1000.0 + (k as f64 * 0.7).sin() / 3.0)
+            .collect();
+        let x32: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+        let rows = [0, 2, 3, 5, 7];
+        for method in [Method::Standardize, Method::Robustize, Method::MadRobustize] {
+            let mut t = Normalize::new(method);
+            t.fit(Matrix::new(&x64, 8, 3).unwrap(), &rows).unwrap();
+            let mut out = x64.clone();
+            t.apply(&mut out, 8, 3).unwrap();
+            let (c, s) = (t.center().unwrap().to_vec(), t.scale().unwrap().to_vec());
+            for (k, (o, x)) in out.iter().zip(&x64).enumerate() {
+                assert_eq!(*o, (x - c[k % 3]) / s[k % 3], "{method}");
+            }
+            assert!(out.iter().any(|&v| f64::from(v as f32) != v), "{method}");
+            // The widened f32 values fit to the same parameters as an f32 matrix of them.
+            let widened: Vec<f64> = x32.iter().map(|&v| f64::from(v)).collect();
+            let mut t64 = Normalize::new(method);
+            t64.fit(Matrix::new(&widened, 8, 3).unwrap(), &rows)
+                .unwrap();
+            let mut wide = widened.clone();
+            t64.apply(&mut wide, 8, 3).unwrap();
+            let narrow = fit_apply(method, &x32, 8, 3, &rows);
+            assert_eq!(
+                t64.center(),
+                {
+                    let mut t32 = Normalize::new(method);
+                    t32.fit(Matrix::new(&x32, 8, 3).unwrap(), &rows).unwrap();
+                    t32.center().map(<[f64]>::to_vec)
+                }
+                .as_deref()
+            );
+            for (w, n) in wide.iter().zip(&narrow) {
+                assert_eq!((*w as f32).to_bits(), n.to_bits(), "{method}");
             }
         }
     }

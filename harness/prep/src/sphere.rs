@@ -27,9 +27,10 @@
 //! all share one scale); only their joint norm is reproducible. ZCA is unique.
 //!
 //! Applying is an `f64` product with `diag(1/sd) W` (the `-cor` scaling folded
-//! in), in row blocks spread over threads, in place on the `f32` matrix. It is
-//! not done in `f32`: `W` scales directions by up to `1/ε`, so an `f32` sum's
-//! rounding is not bounded by the output tolerance on ill-conditioned controls.
+//! in), in row blocks spread over threads, in place on the `f32` or `f64` matrix
+//! (each result rounded once). It is not done in `f32`: `W` scales directions by
+//! up to `1/ε`, so an `f32` sum's rounding is not bounded by the output tolerance
+//! on ill-conditioned controls.
 //!
 //! Fit rows must be finite (a NaN makes the decomposition undefined); NaN in
 //! other rows propagates to every output value of that row, as in `X @ W`.
@@ -41,7 +42,7 @@ use std::sync::Mutex;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use crate::error::PrepError;
-use crate::matrix::{CheckRows, Matrix};
+use crate::matrix::{CheckRows, Float, Matrix};
 use crate::step::{Transform, fitted_for_apply};
 
 /// The parallelism of the fit's faer calls (SVD, Gram product, `V diag(g) Vᵀ`): always two
@@ -237,8 +238,8 @@ fn check_lambda(lambda: f64) -> Result<(), PrepError> {
 impl Decomposition {
     /// Centers (`center`) or standardizes (`standardize`, implies centering) rows
     /// `rows` of `x` and decomposes them; at least 2 finite rows are required.
-    pub fn fit(
-        x: Matrix<'_>,
+    pub fn fit<T: Float>(
+        x: Matrix<'_, T>,
         rows: &[usize],
         center: bool,
         standardize: bool,
@@ -267,11 +268,11 @@ impl Decomposition {
             for &r in rows {
                 mean.iter_mut()
                     .zip(x.row(r))
-                    .for_each(|(m, &v)| *m += f64::from(v));
+                    .for_each(|(m, &v)| *m += v.to_f64());
             }
             mean.iter_mut().for_each(|m| *m /= n as f64);
         }
-        let mut xc = Mat::<f64>::from_fn(n, d, |i, j| f64::from(x.row(rows[i])[j]) - mean[j]);
+        let mut xc = Mat::<f64>::from_fn(n, d, |i, j| x.row(rows[i])[j].to_f64() - mean[j]);
         let scale = if standardize {
             let scale = standard_scale(xc.as_ref(), &mean)?;
             for (j, &s) in scale.iter().enumerate() {
@@ -504,8 +505,8 @@ fn fix_signs(v: &mut Mat<f64>) {
 
 /// Fits one [`Sphere::regularized`] transform per `λ` in `lambdas` on rows `rows`
 /// of `x` from a single decomposition (the CNN-1 regularization sweep).
-pub fn regularized_sweep(
-    x: Matrix<'_>,
+pub fn regularized_sweep<T: Float>(
+    x: Matrix<'_, T>,
     rows: &[usize],
     lambdas: &[f64],
     rotate: bool,
@@ -532,7 +533,7 @@ impl Transform for Sphere {
         "sphere"
     }
 
-    fn fit(&mut self, x: Matrix<'_>, rows: &[usize]) -> Result<(), PrepError> {
+    fn fit<T: Float>(&mut self, x: Matrix<'_, T>, rows: &[usize]) -> Result<(), PrepError> {
         let fitted = match self.kind {
             Kind::Pycytominer {
                 method,
@@ -552,7 +553,7 @@ impl Transform for Sphere {
         Ok(())
     }
 
-    fn apply(&self, x: &mut [f32], n: usize, d: usize) -> Result<(), PrepError> {
+    fn apply<T: Float>(&self, x: &mut [T], n: usize, d: usize) -> Result<(), PrepError> {
         let fitted = fitted_for_apply(
             self.fitted.as_ref(),
             "sphere",
@@ -594,7 +595,7 @@ impl Transform for Sphere {
                 let (z, out) = (&mut z[..b * d], &mut out[..b * d]);
                 for (zr, xr) in z.chunks_exact_mut(d).zip(block.chunks_exact(d)) {
                     for ((zv, &xv), &m) in zr.iter_mut().zip(xr).zip(mean) {
-                        *zv = f64::from(xv) - m;
+                        *zv = xv.to_f64() - m;
                     }
                 }
                 faer::linalg::matmul::matmul(
@@ -608,7 +609,7 @@ impl Transform for Sphere {
                 block
                     .iter_mut()
                     .zip(out.iter())
-                    .for_each(|(v, o)| *v = *o as f32);
+                    .for_each(|(v, o)| *v = T::from_f64(*o));
             }
         };
         let threads = match faer::get_global_parallelism() {
@@ -731,6 +732,44 @@ mod tests {
             t.apply(&mut out, n, d).unwrap();
             for (o, r) in out.iter().zip(&z) {
                 assert!((f64::from(*o) - r).abs() <= 1e-6 * r.abs().max(1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn an_f64_matrix_is_sphered_without_rounding() {
+        // The f32 data widened: the same fit, and an apply that equals the f64 reference to
+        // rounding of the sums instead of to f32's 1e-7.
+        let (n, d) = (50, 6);
+        let x = data(n, d, 9);
+        let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        let controls: Vec<usize> = (0..n).filter(|i| i % 4 != 1).collect();
+        for method in [SphereMethod::Zca, SphereMethod::PcaCor] {
+            let t = fitted(
+                Sphere::pycytominer(method, 1e-6, true).unwrap(),
+                &x,
+                n,
+                d,
+                &controls,
+            );
+            let mut t64 = Sphere::pycytominer(method, 1e-6, true).unwrap();
+            t64.fit(Matrix::new(&x64, n, d).unwrap(), &controls)
+                .unwrap();
+            assert_eq!(t64.whitening_matrix(), t.whitening_matrix(), "{method}");
+            let want = apply_f64(&t, &x, d);
+            let mut got = x64.clone();
+            t64.apply(&mut got, n, d).unwrap();
+            for (g, r) in got.iter().zip(&want) {
+                assert!(
+                    (g - r).abs() <= 1e-12 * r.abs().max(1.0),
+                    "{method}: {g} vs {r}"
+                );
+            }
+            // Rounded once, the f64 results are the f32 matrix's.
+            let mut narrow = x.clone();
+            t.apply(&mut narrow, n, d).unwrap();
+            for (g, o) in got.iter().zip(&narrow) {
+                assert_eq!((*g as f32).to_bits(), o.to_bits(), "{method}");
             }
         }
     }

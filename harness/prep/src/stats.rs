@@ -1,4 +1,4 @@
-//! Column statistics over a subset of rows, accumulated in `f64`.
+//! Column statistics over a subset of rows of an `f32` or `f64` matrix, accumulated in `f64`.
 //!
 //! **NaN policy: NaN values are skipped**, per column, as numpy's `nan*`
 //! functions and pandas' `skipna=True` do. This is what every pycytominer
@@ -13,7 +13,7 @@
 //! (including its two-sided interpolation formula, so results agree to the bit).
 
 use crate::error::PrepError;
-use crate::matrix::{CheckRows, Matrix};
+use crate::matrix::{CheckRows, Float, Matrix};
 
 /// Which denominator a variance uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +55,11 @@ impl MeanVar {
 ///
 /// Uses the corrected two-pass algorithm (Chan, Golub & LeVeque), as sklearn's
 /// `_incremental_mean_and_var` does: `var = (Σ(x−m)² − (Σ(x−m))²/c) / (c − ddof)`.
-pub fn column_mean_var(x: Matrix<'_>, rows: &[usize], ddof: Ddof) -> Result<MeanVar, PrepError> {
+pub fn column_mean_var<T: Float>(
+    x: Matrix<'_, T>,
+    rows: &[usize],
+    ddof: Ddof,
+) -> Result<MeanVar, PrepError> {
     x.check_rows(rows)?;
     let d = x.d();
     let mut sum = vec![0.0f64; d];
@@ -64,7 +68,7 @@ pub fn column_mean_var(x: Matrix<'_>, rows: &[usize], ddof: Ddof) -> Result<Mean
     for &r in rows {
         for ((s, c), &v) in sum.iter_mut().zip(&mut count).zip(x.row(r)) {
             if !v.is_nan() {
-                *s += f64::from(v);
+                *s += v.to_f64();
                 *c += 1;
             }
         }
@@ -75,7 +79,7 @@ pub fn column_mean_var(x: Matrix<'_>, rows: &[usize], ddof: Ddof) -> Result<Mean
     for &r in rows {
         for (((corr, q), m), &v) in correction.iter_mut().zip(&mut sq).zip(&mean).zip(x.row(r)) {
             if !v.is_nan() {
-                let t = f64::from(v) - m;
+                let t = v.to_f64() - m;
                 *corr += t;
                 *q += t * t;
             }
@@ -99,8 +103,8 @@ pub fn column_mean_var(x: Matrix<'_>, rows: &[usize], ddof: Ddof) -> Result<Mean
 
 /// Calls `f(j, values)` for every column `j`, with `values` the column's
 /// non-NaN entries over `rows`, in `f64`, sorted ascending.
-fn for_each_sorted_column(
-    x: Matrix<'_>,
+fn for_each_sorted_column<T: Float>(
+    x: Matrix<'_, T>,
     rows: &[usize],
     mut f: impl FnMut(usize, &[f64]),
 ) -> Result<(), PrepError> {
@@ -116,7 +120,7 @@ fn for_each_sorted_column(
         for &r in rows {
             for (buf, &v) in bufs.iter_mut().zip(&x.row(r)[start..end]) {
                 if !v.is_nan() {
-                    buf.push(f64::from(v));
+                    buf.push(v.to_f64());
                 }
             }
         }
@@ -175,7 +179,7 @@ pub fn mad_sorted(sorted: &[f64]) -> f64 {
 }
 
 /// Median of every column over `rows`, skipping NaN.
-pub fn column_medians(x: Matrix<'_>, rows: &[usize]) -> Result<Vec<f64>, PrepError> {
+pub fn column_medians<T: Float>(x: Matrix<'_, T>, rows: &[usize]) -> Result<Vec<f64>, PrepError> {
     let mut out = vec![f64::NAN; x.d()];
     for_each_sorted_column(x, rows, |j, v| out[j] = median_sorted(v))?;
     Ok(out)
@@ -183,8 +187,8 @@ pub fn column_medians(x: Matrix<'_>, rows: &[usize]) -> Result<Vec<f64>, PrepErr
 
 /// Quantiles `qs` (each in `[0, 1]`) of every column over `rows`, skipping NaN;
 /// `result[k][j]` is quantile `qs[k]` of column `j`.
-pub fn column_quantiles(
-    x: Matrix<'_>,
+pub fn column_quantiles<T: Float>(
+    x: Matrix<'_, T>,
     rows: &[usize],
     qs: &[f64],
 ) -> Result<Vec<Vec<f64>>, PrepError> {
@@ -208,7 +212,10 @@ pub fn column_quantiles(
 ///
 /// Order statistics by selection rather than sorting (O(n) per column; equal to the sorted
 /// result to the bit), columns split across threads.
-pub fn column_median_mad(x: Matrix<'_>, rows: &[usize]) -> Result<(Vec<f64>, Vec<f64>), PrepError> {
+pub fn column_median_mad<T: Float>(
+    x: Matrix<'_, T>,
+    rows: &[usize],
+) -> Result<(Vec<f64>, Vec<f64>), PrepError> {
     x.check_rows(rows)?;
     const CHUNK: usize = 32;
     let d = x.d();
@@ -238,7 +245,7 @@ pub fn column_median_mad(x: Matrix<'_>, rows: &[usize]) -> Result<(Vec<f64>, Vec
                     for &r in rows {
                         for (buf, &v) in bufs.iter_mut().zip(&x.row(r)[cs..ce]) {
                             if !v.is_nan() {
-                                buf.push(f64::from(v));
+                                buf.push(v.to_f64());
                             }
                         }
                     }

@@ -10,9 +10,12 @@
 //!   columns to keep; [`keep_columns`] then builds the narrower matrix, and the
 //!   caller drops the same indices from its feature names. Selection is global,
 //!   never per group, so that every row keeps the same columns.
+//!
+//! Both work on `f32` or `f64` matrices ([`Float`]): a step fits in `f64` whatever it reads, and
+//! a fitted transform rewrites values of either type, rounding each result once.
 
 use crate::error::PrepError;
-use crate::matrix::{Matrix, check_shape};
+use crate::matrix::{Float, Matrix, check_shape};
 
 /// A shape-preserving step: fit on chosen rows, then rewrite values in place.
 pub trait Transform {
@@ -20,10 +23,10 @@ pub trait Transform {
     fn name(&self) -> &'static str;
 
     /// Learns the step's parameters from rows `rows` (0-based) of `x`; refitting replaces them.
-    fn fit(&mut self, x: Matrix<'_>, rows: &[usize]) -> Result<(), PrepError>;
+    fn fit<T: Float>(&mut self, x: Matrix<'_, T>, rows: &[usize]) -> Result<(), PrepError>;
 
     /// Rewrites the row-major `n × d` matrix `x` in place with the fitted parameters.
-    fn apply(&self, x: &mut [f32], n: usize, d: usize) -> Result<(), PrepError>;
+    fn apply<T: Float>(&self, x: &mut [T], n: usize, d: usize) -> Result<(), PrepError>;
 }
 
 /// The fitted state a [`Transform::apply`] needs: checks that `x` holds `n × d` values, that
@@ -52,12 +55,12 @@ pub trait Selector {
     fn name(&self) -> &'static str;
 
     /// Returns the 0-based columns to keep, strictly increasing, judged on rows `rows` of `x`.
-    fn select(&self, x: Matrix<'_>, rows: &[usize]) -> Result<Vec<usize>, PrepError>;
+    fn select<T: Float>(&self, x: Matrix<'_, T>, rows: &[usize]) -> Result<Vec<usize>, PrepError>;
 }
 
 /// Copies the columns `keep` (strictly increasing, each `< d`) of `x` into a new
 /// row-major `n × keep.len()` matrix.
-pub fn keep_columns(x: Matrix<'_>, keep: &[usize]) -> Result<Vec<f32>, PrepError> {
+pub fn keep_columns<T: Copy>(x: Matrix<'_, T>, keep: &[usize]) -> Result<Vec<T>, PrepError> {
     if let Some(w) = keep.windows(2).find(|w| w[0] >= w[1]) {
         return Err(PrepError::InvalidParameter {
             name: "keep",
@@ -89,9 +92,9 @@ pub fn keep_columns(x: Matrix<'_>, keep: &[usize]) -> Result<Vec<f32>, PrepError
 /// [`PrepError::EmptyGroup`]. Every transform is fitted before any value is
 /// written, so a fit error leaves `x` untouched; an error from `apply` can leave
 /// earlier groups written.
-pub fn fit_apply_by_group<T: Transform>(
+pub fn fit_apply_by_group<T: Transform, F: Float>(
     make: impl Fn() -> T,
-    x: &mut [f32],
+    x: &mut [F],
     n: usize,
     d: usize,
     fit_rows: &[bool],
@@ -172,7 +175,7 @@ mod tests {
     /// Subtracts the per-column mean of the fit rows: small enough to check by hand.
     #[derive(Debug, Default)]
     struct Center {
-        means: Option<Vec<f32>>,
+        means: Option<Vec<f64>>,
     }
 
     impl Transform for Center {
@@ -180,24 +183,29 @@ mod tests {
             "center"
         }
 
-        fn fit(&mut self, x: Matrix<'_>, rows: &[usize]) -> Result<(), PrepError> {
-            let mut means = vec![0.0f32; x.d()];
+        fn fit<T: Float>(&mut self, x: Matrix<'_, T>, rows: &[usize]) -> Result<(), PrepError> {
+            let mut means = vec![0.0f64; x.d()];
             for &r in rows {
-                means.iter_mut().zip(x.row(r)).for_each(|(m, v)| *m += v);
+                means
+                    .iter_mut()
+                    .zip(x.row(r))
+                    .for_each(|(m, v)| *m += v.to_f64());
             }
-            means.iter_mut().for_each(|m| *m /= rows.len() as f32);
+            means.iter_mut().for_each(|m| *m /= rows.len() as f64);
             self.means = Some(means);
             Ok(())
         }
 
-        fn apply(&self, x: &mut [f32], n: usize, d: usize) -> Result<(), PrepError> {
+        fn apply<T: Float>(&self, x: &mut [T], n: usize, d: usize) -> Result<(), PrepError> {
             check_shape(x.len(), n, d)?;
             let means = self
                 .means
                 .as_ref()
                 .ok_or(PrepError::NotFitted { step: "center" })?;
             for row in x.chunks_exact_mut(d) {
-                row.iter_mut().zip(means).for_each(|(v, m)| *v -= m);
+                row.iter_mut()
+                    .zip(means)
+                    .for_each(|(v, m)| *v = T::from_f64(v.to_f64() - m));
             }
             Ok(())
         }
@@ -211,7 +219,11 @@ mod tests {
             "drop_constant"
         }
 
-        fn select(&self, x: Matrix<'_>, rows: &[usize]) -> Result<Vec<usize>, PrepError> {
+        fn select<T: Float>(
+            &self,
+            x: Matrix<'_, T>,
+            rows: &[usize],
+        ) -> Result<Vec<usize>, PrepError> {
             x.check_rows(rows)?;
             Ok((0..x.d())
                 .filter(|&c| rows.iter().any(|&r| x.row(r)[c] != x.row(rows[0])[c]))
@@ -298,7 +310,8 @@ mod tests {
                 ..
             }
         ));
-        let fitted = fit_apply_by_group(Center::default, &mut [], 0, 2, &[], &[]).unwrap();
+        let fitted =
+            fit_apply_by_group::<_, f32>(Center::default, &mut [], 0, 2, &[], &[]).unwrap();
         assert!(fitted.is_empty());
     }
 

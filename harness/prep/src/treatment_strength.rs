@@ -10,7 +10,7 @@
 //! control wells with distinct distances; features must be finite.
 
 use crate::error::PrepError;
-use crate::matrix::Matrix;
+use crate::matrix::{Float, Matrix};
 use crate::stats::column_medians;
 
 /// Per-well and per-treatment strengths.
@@ -31,8 +31,8 @@ pub struct TreatmentStrength {
 /// (`treatments` below `n_treatments`); `controls[i]` marks control wells. A plate with fewer
 /// than two control wells, or whose control distances are all equal, is
 /// [`PrepError::DegenerateGroup`] naming the plate code.
-pub fn treatment_strength(
-    x: Matrix<'_>,
+pub fn treatment_strength<T: Float>(
+    x: Matrix<'_, T>,
     controls: &[bool],
     plates: &[u32],
     treatments: &[u32],
@@ -101,7 +101,7 @@ pub fn treatment_strength(
             x.row(i)
                 .iter()
                 .zip(&median)
-                .map(|(&v, m)| (f64::from(v) - m).powi(2))
+                .map(|(&v, m)| (v.to_f64() - m).powi(2))
                 .sum::<f64>()
                 .sqrt()
         };

@@ -41,6 +41,9 @@ pub enum Error {
     /// A plugin could not be loaded or run.
     #[error(transparent)]
     Host(#[from] cpbench_host::HostError),
+    /// A remote data file could not be fetched or verified.
+    #[error(transparent)]
+    Remote(#[from] cpbench_remote::RemoteError),
     /// A result or leaderboard file could not be read, checked or written.
     #[error(transparent)]
     Results(#[from] cpbench_results::Error),

@@ -22,7 +22,9 @@ use cpbench_results::{
     RunResult, Tolerance, build_leaderboard, regressions,
 };
 
-use crate::bench::{Benchmark, RunFiles, RunOptions, open_benchmark, run_pair, write_failed};
+use crate::bench::{
+    Benchmark, RunContext, RunFiles, RunOptions, open_benchmark, run_pair, write_failed,
+};
 use crate::error::{Context, Error, Result};
 use crate::reporter::Reporter;
 use crate::{bail, err};
@@ -31,6 +33,12 @@ use crate::{bail, err};
 pub trait PairExecutor {
     /// Runs `plugin` on `bench`; the result, also when the run failed.
     fn run(&self, bench: &Benchmark, plugin: &Plugin, files: &RunFiles) -> Result<RunResult>;
+
+    /// Readies a benchmark before its pairs run (e.g. fetches its remote data); `Some(why)`
+    /// leaves it off this board, with the reason shown. Default: every benchmark is ready.
+    fn prepare(&self, _bench: &Benchmark) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// Runs every pair in this process with [`run_pair`].
@@ -50,8 +58,11 @@ impl PairExecutor for InProcess<'_> {
                 files,
                 vec![e.chain()],
                 false,
-                &self.opts.env,
-                &self.opts.harness,
+                RunContext {
+                    env: &self.opts.env,
+                    harness: &self.opts.harness,
+                    cache: self.opts.fetcher.cache(),
+                },
             ),
         }
     }
@@ -214,7 +225,17 @@ pub fn leaderboard(
         Some(p) => Some(Leaderboard::read_json(p)?),
         None => None,
     };
-    let (benches, plugins) = discover_pairs(spec)?;
+    let (discovered, plugins) = discover_pairs(spec)?;
+    let mut benches = Vec::with_capacity(discovered.len());
+    for b in discovered {
+        match executor.prepare(&b)? {
+            None => benches.push(b),
+            Some(why) => reporter.note(&format!("{}: left off this board: {why}", b.manifest.id)),
+        }
+    }
+    if benches.is_empty() {
+        bail!("no benchmark is ready to run (see the notes above)");
+    }
     std::fs::create_dir_all(&spec.out)
         .with_context(|| format!("creating {}", spec.out.display()))?;
     let _lock = lock_output(&spec.out)?;

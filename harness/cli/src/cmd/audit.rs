@@ -6,6 +6,7 @@ use anyhow::Result;
 use cpbench_runner::audit::{ClaimOutcome, open_audit, recompute_claims};
 
 use crate::Outcome;
+use crate::cmd::fetch::DataArgs;
 use crate::cmd::plugin::LibDirArgs;
 use crate::cmd::run::run_options;
 
@@ -26,11 +27,13 @@ pub struct Args {
     pub force: bool,
     #[command(flatten)]
     pub lib_dirs: LibDirArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// Runs `cpbench audit`: exit 1 when any claim is not reproduced.
 pub fn run(args: Args) -> Result<Outcome> {
-    let opts = run_options(&args.out, args.force, &args.lib_dirs)?;
+    let opts = run_options(&args.out, args.force, &args.lib_dirs, &args.data)?;
     let (mut held, mut total) = (0, 0);
     for path in &args.audits {
         let audit = open_audit(path)?;

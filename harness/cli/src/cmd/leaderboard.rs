@@ -9,14 +9,18 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 use cpbench_host::plugin::{Plugin, RunEnv};
+use cpbench_remote::{Fetcher, recorded_sha256};
 use cpbench_results::{HarnessInfo, RunResult, Tolerance};
-use cpbench_runner::bench::{Benchmark, RunFiles, TRANSIENT_NOTE, write_failed};
+use cpbench_runner::bench::{
+    Benchmark, RunContext, RunFiles, TRANSIENT_NOTE, ensure_fetched, write_failed,
+};
 use cpbench_runner::leaderboard::{PairExecutor, Spec, crash_reason, leaderboard};
 
 use crate::Outcome;
+use crate::cmd::fetch::DataArgs;
 use crate::cmd::plugin::{LibDirArgs, run_env};
 use crate::cmd::run::harness_info;
-use crate::progress::Console;
+use crate::progress::{Console, FETCHING};
 
 /// Arguments of `cpbench leaderboard`.
 #[derive(clap::Args, Debug)]
@@ -53,6 +57,13 @@ pub struct Args {
     pub force: bool,
     #[command(flatten)]
     pub lib_dirs: LibDirArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Fetch benchmarks' remote data files (S3, HTTPS) that are not in the data cache yet;
+    /// without it such benchmarks are left off the board with a note (the board of shipped
+    /// data never needs the network).
+    #[arg(long, conflicts_with = "offline")]
+    pub fetch: bool,
 }
 
 /// Runs each pair as `cpbench run` in a process of its own.
@@ -66,9 +77,20 @@ struct Subprocess {
     /// The runs' environment (both sets of folders), for recording a run that crashed.
     env: RunEnv,
     harness: HarnessInfo,
+    /// Fetches each benchmark's remote data here, once, with the progress bar on this
+    /// terminal; the runs then find it verified in the cache.
+    fetcher: Fetcher,
+    /// `--cache-dir` and `--offline`, passed on to each run.
+    data_args: Vec<std::ffi::OsString>,
+    /// `--fetch`: missing remote data is fetched, not a reason to leave a benchmark off.
+    fetch: bool,
 }
 
 impl PairExecutor for Subprocess {
+    fn prepare(&self, bench: &Benchmark) -> cpbench_runner::Result<Option<String>> {
+        self.ready(bench)
+    }
+
     fn run(
         &self,
         bench: &Benchmark,
@@ -90,6 +112,7 @@ impl PairExecutor for Subprocess {
         for dir in &self.lib_dirs {
             cmd.arg("--plugin-lib-dir").arg(dir);
         }
+        cmd.args(&self.data_args);
         // A leaderboard killed with -9 must not leave its runs computing and writing.
         cpbench_host::process::die_with_parent(&mut cmd);
         let out = cmd.output().map_err(|e| {
@@ -113,11 +136,47 @@ impl PairExecutor for Subprocess {
                     files,
                     reasons,
                     reusable,
-                    &self.env,
-                    &self.harness,
+                    RunContext {
+                        env: &self.env,
+                        harness: &self.harness,
+                        cache: self.fetcher.cache(),
+                    },
                 )
             }
         }
+    }
+}
+
+impl Subprocess {
+    /// Remote data files of `bench` that are not in the data cache, as `key (url)`.
+    fn missing_remote(&self, bench: &Benchmark) -> Vec<String> {
+        bench
+            .data_files(self.fetcher.cache())
+            .into_iter()
+            .filter_map(|f| {
+                let r = f.remote?;
+                recorded_sha256(&f.path)
+                    .is_none()
+                    .then(|| format!("{} ({})", f.key, r.url))
+            })
+            .collect()
+    }
+
+    /// Fetches (`--fetch`) or looks for `bench`'s remote data once, before its runs.
+    fn ready(&self, bench: &Benchmark) -> cpbench_runner::Result<Option<String>> {
+        if self.fetch {
+            ensure_fetched(bench, &self.fetcher, &FETCHING)?;
+            return Ok(None);
+        }
+        let missing = self.missing_remote(bench);
+        Ok((!missing.is_empty()).then(|| {
+            format!(
+                "its remote data is not in the data cache ({}): fetch it with `cpbench fetch {}`, \
+                 or run the leaderboard with --fetch",
+                missing.join(", "),
+                bench.dir.display()
+            )
+        }))
     }
 }
 
@@ -170,6 +229,9 @@ pub fn run(args: Args) -> Result<Outcome> {
         lib_dirs: args.lib_dirs.plugin_lib_dirs,
         env,
         harness: harness_info(),
+        fetcher: args.data.fetcher()?,
+        data_args: args.data.to_args(),
+        fetch: args.fetch,
     };
     let t0 = std::time::Instant::now();
     let outcome = leaderboard(&spec, &executor, &Console)?;

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod doctor;
 pub mod eval;
+pub mod fetch;
 pub mod info;
 pub mod leaderboard;
 pub mod plugin;

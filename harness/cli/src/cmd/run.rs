@@ -8,6 +8,7 @@ use cpbench_results::{HarnessInfo, Status};
 use cpbench_runner::bench::{PairOutcome, RunOptions, open_benchmark, run_pair};
 
 use crate::Outcome;
+use crate::cmd::fetch::DataArgs;
 use crate::cmd::plugin::LibDirArgs;
 use crate::cmd::simulate::InProcess;
 
@@ -31,6 +32,8 @@ pub struct Args {
     pub quiet: bool,
     #[command(flatten)]
     pub lib_dirs: LibDirArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// The harness build, as results record it.
@@ -43,20 +46,27 @@ pub fn harness_info() -> HarnessInfo {
 }
 
 /// How this binary runs pairs: output folder, cache use, plugin workers and library folders,
-/// synthetic data generated in process.
-pub fn run_options(out: &Path, force: bool, lib_dirs: &LibDirArgs) -> Result<RunOptions<'static>> {
+/// synthetic data generated in process, remote data fetched with a progress bar.
+pub fn run_options(
+    out: &Path,
+    force: bool,
+    lib_dirs: &LibDirArgs,
+    data: &DataArgs,
+) -> Result<RunOptions<'static>> {
     Ok(RunOptions {
         out_dir: out.to_path_buf(),
         force,
         env: crate::cmd::plugin::run_env(lib_dirs)?,
         harness: harness_info(),
         simulator: Some(&InProcess),
+        fetcher: data.fetcher()?,
+        progress: &crate::progress::FETCHING,
     })
 }
 
 /// Runs `cpbench run`: exit 0 when the run succeeded or does not apply, 1 when it failed.
 pub fn run(args: Args) -> Result<Outcome> {
-    let options = run_options(&args.out, args.force, &args.lib_dirs)?;
+    let options = run_options(&args.out, args.force, &args.lib_dirs, &args.data)?;
     let bench = open_benchmark(&args.benchmark)?;
     let plugin = load_plugin(&args.plugin)?;
     let outcome = run_pair(&bench, &plugin, &options)?;

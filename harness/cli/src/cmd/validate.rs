@@ -4,11 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use cpbench_core::datacache::DataCache;
 use cpbench_core::hash;
-use cpbench_core::io::{NonFinitePolicy, ReadOptions};
+use cpbench_core::io::NonFinitePolicy;
 use cpbench_core::manifest::{AnyManifest, BenchmarkManifest, Loaded, load_any};
+use cpbench_remote::{Fetcher, Request};
 
+use crate::cmd::fetch::DataArgs;
 use crate::cmd::simulate::InProcess;
+use crate::progress::FETCHING;
 use crate::{Outcome, progress};
 
 /// Arguments of `cpbench validate`.
@@ -20,6 +24,8 @@ pub struct Args {
     /// Check the manifests only: skip hashing and reading the data they name.
     #[arg(long)]
     no_data: bool,
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 /// How one manifest fared.
@@ -35,8 +41,9 @@ enum Verdict {
 pub fn run(args: Args) -> Result<Outcome> {
     let mut invalid = 0;
     let mut failed = 0;
+    let fetcher = args.data.fetcher()?;
     for path in &args.manifests {
-        match check(path, !args.no_data) {
+        match check(path, (!args.no_data).then_some(&fetcher)) {
             Verdict::Ok => {}
             Verdict::CheckFailed => failed += 1,
             Verdict::Invalid => invalid += 1,
@@ -54,7 +61,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-fn check(path: &Path, with_data: bool) -> Verdict {
+fn check(path: &Path, with_data: Option<&Fetcher>) -> Verdict {
     let manifest = match load_any(path) {
         Ok(m) => m,
         Err(e) => {
@@ -68,9 +75,9 @@ fn check(path: &Path, with_data: bool) -> Verdict {
         manifest.kind_name(),
         manifest.id()
     );
-    if !with_data {
+    let Some(fetcher) = with_data else {
         return Verdict::Ok;
-    }
+    };
     // Synthetic data is generated on first use; checking a benchmark generates it.
     if let AnyManifest::Benchmark(b) = &manifest
         && let Err(e) = cpbench_runner::bench::ensure_simulated(b, Some(&InProcess))
@@ -79,7 +86,23 @@ fn check(path: &Path, with_data: bool) -> Verdict {
         return Verdict::Invalid;
     }
     let mut verdict = Verdict::Ok;
-    for data in manifest.data_files() {
+    for data in manifest.data_files(fetcher.cache()) {
+        // A remote file is fetched (or found in the cache) and verified against every pin.
+        if let Some(remote) = &data.remote {
+            let req = Request {
+                remote,
+                sha256: data.sha256.as_deref(),
+                key: &data.key,
+            };
+            match fetcher.fetch(req, &FETCHING) {
+                Ok(got) => outln!("  {}: {} verified ({})", data.key, remote.url, got.sha256),
+                Err(e) => {
+                    errln!("invalid: {}: {e}", path.display());
+                    return Verdict::Invalid;
+                }
+            }
+            continue;
+        }
         if !data.path.is_file() {
             errln!(
                 "invalid: {}: key `{}`: file {} does not exist",
@@ -115,7 +138,7 @@ fn check(path: &Path, with_data: bool) -> Verdict {
         }
     }
     if let AnyManifest::Benchmark(b) = &manifest
-        && let Err(e) = check_columns(b)
+        && let Err(e) = check_columns(b, fetcher.cache())
     {
         errln!("invalid: {e:#}");
         return Verdict::Invalid;
@@ -124,20 +147,15 @@ fn check(path: &Path, with_data: bool) -> Verdict {
 }
 
 /// Reads the benchmark's profile table (which validates it) and checks every column it names.
-fn check_columns(b: &Loaded<BenchmarkManifest>) -> Result<()> {
+fn check_columns(b: &Loaded<BenchmarkManifest>, cache: &DataCache) -> Result<()> {
     let data = &b.manifest.data;
-    let file = b.resolve(&data.profiles);
-    let opts = ReadOptions {
-        metadata_prefixes: vec![data.metadata_prefix.clone()],
-        nonfinite: if data.on_nonfinite == NonFinitePolicy::Error {
-            NonFinitePolicy::Error
-        } else {
-            NonFinitePolicy::Keep
-        },
-        level: Some(data.level),
+    let nonfinite = if data.on_nonfinite == NonFinitePolicy::Error {
+        NonFinitePolicy::Error
+    } else {
+        NonFinitePolicy::Keep
     };
     // A key or crop table (gene list, crop index) has metadata only: plugins bring the features.
-    let profiles = cpbench_core::io::read_profiles_or_keys(&file, &opts)?;
+    let (profiles, file) = cpbench_runner::bench::read_benchmark_profiles(b, cache, nonfinite)?;
     cpbench_runner::bench::check_columns(b, &profiles, &file)?;
     outln!(
         "  data.profiles: {} rows, {} features, every named column present",

@@ -8,12 +8,14 @@
 //! - `options` — how to read ([`ReadOptions`], [`NonFinitePolicy`]) and what reading changed
 //!   ([`ReadReport`]).
 //! - `read` — [`read_table`] and the profile readers: metadata by prefix, features converted to
-//!   a row-major `f32` matrix block by block, the non-finite policy applied.
+//!   a row-major `f32` (or `f64`, [`read_profiles_as`]) matrix block by block, the non-finite
+//!   policy applied; [`stored_feature_types`] peeks at a Parquet table's feature types.
 //! - `delimited` / `parquet_read` — the two on-disk readers underneath; `delimited_check` /
 //!   `parquet_check` — the structural checks they run first, so that a malformed or truncated
 //!   file is an error naming the file, line and column (or column chunk) instead of shifted
 //!   rows, NaN padding or a panic inside polars.
-//! - `values` — one feature column to `f32` (numbers, pandas' missing words, nulls as NaN).
+//! - `values` — one feature column to `f32` or `f64` (numbers, pandas' missing words, nulls as
+//!   NaN); [`FeatureFloat`], the element types profiles are read as and written from.
 //! - `transpose` — tiled copies between row-major features and columns.
 //! - `write` / `parquet_write` — [`write_profiles`], [`write_table`], [`to_frame`]; profiles go
 //!   out in batches, Parquet features plain-encoded on several threads.
@@ -47,7 +49,11 @@ mod tests;
 pub use atomic::{Commit, STALE_AFTER, clean_up, write_atomic, write_bytes_atomic};
 pub use format::Format;
 pub use options::{DEFAULT_METADATA_PREFIX, NonFinitePolicy, ReadOptions, ReadReport};
-pub use read::{guess_level, read_profiles, read_profiles_or_keys, read_table};
+pub use read::{
+    guess_level, read_profiles, read_profiles_as, read_profiles_or_keys, read_table,
+    stored_feature_types,
+};
+pub use values::FeatureFloat;
 pub use write::{to_frame, write_profiles, write_table, write_tables};
 
 /// Runs `f`, a polars read of the file at `path`; a panic inside it (polars unwraps on some

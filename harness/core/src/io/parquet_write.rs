@@ -1,7 +1,8 @@
 //! Writing profiles as Parquet with polars' own Parquet layer: one row group per batch of rows,
 //! metadata columns in polars' encodings, feature columns plain-encoded without min/max
-//! statistics, transposed, encoded and Snappy-compressed on several threads. The file reads
-//! back exactly as one polars' `ParquetWriter` would write.
+//! statistics (`Float32`, or `Float64` for `Profiles<f64>`), transposed, encoded and
+//! Snappy-compressed on several threads. The file reads back exactly as one polars'
+//! `ParquetWriter` would write.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -9,6 +10,7 @@ use std::io::{BufWriter, Write};
 use polars::prelude::*;
 
 use super::transpose::{BLOCK_COLS, gather_columns};
+use super::values::FeatureFloat;
 use crate::profiles::Profiles;
 
 /// Writes profiles as Parquet, one row group per batch of rows. polars' `ParquetWriter` tries a
@@ -17,8 +19,8 @@ use crate::profiles::Profiles;
 /// (measured values are nearly all distinct) and each thread transposes, encodes and compresses
 /// its own share of them. Metadata columns keep polars' encodings. Snappy, as polars and pandas
 /// write by default: float features barely compress, and zstd would cost seconds.
-pub(super) fn write_parquet_profiles(
-    profiles: &Profiles,
+pub(super) fn write_parquet_profiles<T: FeatureFloat>(
+    profiles: &Profiles<T>,
     file: &mut File,
     batch_rows: usize,
 ) -> PolarsResult<()> {
@@ -37,7 +39,7 @@ pub(super) fn write_parquet_profiles(
         let name = PlSmallStr::from_str(name);
         schema.insert(
             name.clone(),
-            ArrowField::new(name, ArrowDataType::Float32, true),
+            ArrowField::new(name, ArrowDataType::from(T::PRIMITIVE), true),
         );
     }
     // `Profiles::new` refuses repeated names, so no column was overwritten in the schema.
@@ -119,7 +121,7 @@ pub(super) fn write_parquet_profiles(
                             for (k, values) in
                                 gather_columns(rows, d, b0, width).into_iter().enumerate()
                             {
-                                let array = PrimitiveArray::<f32>::from_vec(values).boxed();
+                                let array = PrimitiveArray::<T>::from_vec(values).boxed();
                                 out.extend(encode(
                                     array,
                                     &types[b0 + k],

@@ -3,9 +3,11 @@
 //!
 //! A profile table's columns are metadata when their name starts with one of the
 //! [`ReadOptions`] prefixes and numeric features otherwise. Features are converted column block
-//! by column block (Parquet ones read from disk only then) into a row-major `f32` matrix; the
-//! [`NonFinitePolicy`] is applied afterwards, and every error names the file, the column and
-//! the 1-based row. The level is taken from the options or guessed ([`guess_level`]).
+//! by column block (Parquet ones read from disk only then) into a row-major `f32` matrix (`f64`
+//! with [`read_profiles_as`]); the [`NonFinitePolicy`] is applied afterwards, and every error
+//! names the file, the column and the 1-based row. The level is taken from the options or
+//! guessed ([`guess_level`]). [`stored_feature_types`] tells which precision a Parquet table's
+//! features were stored in, without reading them.
 
 use std::fs::File;
 use std::path::Path;
@@ -16,7 +18,7 @@ use super::delimited::read_delimited;
 use super::parquet_check::check_parquet;
 use super::parquet_read::{read_parquet, read_parquet_columns};
 use super::transpose::{BLOCK_COLS, scatter_columns};
-use super::values::{describe_nonfinite, fill_numeric};
+use super::values::{FeatureFloat, describe_nonfinite, fill_numeric};
 use super::{Format, NonFinitePolicy, ReadOptions, ReadReport};
 use super::{guarded, polars_at};
 use crate::error::{Error, Result};
@@ -26,10 +28,48 @@ use crate::profiles::{Level, Profiles};
 /// [`BLOCK_COLS`] columns), so only one block is ever decoded at a time.
 const READ_BLOCK_BYTES: usize = 16 << 20;
 
-/// Reads a profile table: metadata columns by prefix, every other column a numeric feature.
+/// Reads a profile table: metadata columns by prefix, every other column a numeric feature
+/// (as `f32`, whatever the file stores).
 pub fn read_profiles(path: &Path, opts: &ReadOptions) -> Result<(Profiles, ReadReport)> {
+    read_profiles_as(path, opts)
+}
+
+/// [`read_profiles`] with the features as `T`: `f64` keeps a `Float64` column's values (and a
+/// text table's digits) exactly, `f32` rounds each value once, as [`read_profiles`] does.
+pub fn read_profiles_as<T: FeatureFloat>(
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<(Profiles<T>, ReadReport)> {
     let table = open_split(path, opts)?;
     profiles_from(path, table, opts)
+}
+
+/// The stored types of a Parquet table's feature columns (by the metadata prefixes of `opts`),
+/// read from its footer only: what a precision can be chosen by before reading. `None` for a
+/// text table, which stores no types, and for a file that cannot be opened as Parquet (reading
+/// it then reports why).
+pub fn stored_feature_types(path: &Path, opts: &ReadOptions) -> Option<Vec<DataType>> {
+    if Format::of(path).ok()? != Format::Parquet || check_parquet(path).is_err() {
+        return None;
+    }
+    let file = File::open(path).ok()?;
+    let schema = guarded(path, || {
+        let mut reader = ParquetReader::new(file);
+        reader.schema().map_err(|e| polars_at(path, e))
+    })
+    .ok()?;
+    let is_meta = |name: &str| {
+        opts.metadata_prefixes
+            .iter()
+            .any(|p| name.starts_with(p.as_str()))
+    };
+    Some(
+        schema
+            .iter()
+            .filter(|(name, _)| !is_meta(name.as_str()))
+            .map(|(_, field)| DataType::from_arrow_field(field))
+            .collect(),
+    )
 }
 
 /// Like [`read_profiles`], but a table with metadata columns only (a gene list, a crop index:
@@ -53,11 +93,11 @@ fn open_split(path: &Path, opts: &ReadOptions) -> Result<SplitTable> {
     SplitTable::open(path, &is_meta)
 }
 
-fn profiles_from(
+fn profiles_from<T: FeatureFloat>(
     path: &Path,
     mut table: SplitTable,
     opts: &ReadOptions,
-) -> Result<(Profiles, ReadReport)> {
+) -> Result<(Profiles<T>, ReadReport)> {
     let n = table.n_rows;
     if table.feature_names.is_empty() {
         return Err(Error::NoFeatures {
@@ -70,14 +110,14 @@ fn profiles_from(
     }
     let d = table.feature_names.len();
     let mut names = std::mem::take(&mut table.feature_names);
-    let mut features = vec![0f32; n * d];
+    let mut features = vec![T::default(); n * d];
     let mut finite_cols = vec![true; d];
     // (row, column, description) of the first non-finite value, row-major order.
     let mut first_bad: Option<(usize, usize, String)> = None;
     // Each block is one projected Parquet read, which parses the footer again: blocks of
     // READ_BLOCK_BYTES keep those few on tall-and-narrow and short-and-wide tables alike.
-    let block_cols = (READ_BLOCK_BYTES / (4 * n)).clamp(BLOCK_COLS.min(d), d);
-    let mut block = vec![0f32; n * block_cols];
+    let block_cols = (READ_BLOCK_BYTES / (size_of::<T>() * n)).clamp(BLOCK_COLS.min(d), d);
+    let mut block = vec![T::default(); n * block_cols];
     for j0 in (0..d).step_by(block_cols) {
         let width = block_cols.min(d - j0);
         // Each block's columns are owned here and freed once converted.

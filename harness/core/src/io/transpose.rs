@@ -13,7 +13,13 @@ const TILE_ROWS: usize = 256;
 
 /// Copies column-major `block` (columns of `n` values) into columns `j0..` of the row-major
 /// `n × d` matrix `x`, tile by tile, the row ranges split over the available threads.
-pub(super) fn scatter_columns(block: &[f32], n: usize, x: &mut [f32], d: usize, j0: usize) {
+pub(super) fn scatter_columns<T: Copy + Send + Sync>(
+    block: &[T],
+    n: usize,
+    x: &mut [T],
+    d: usize,
+    j0: usize,
+) {
     let width = block.len() / n.max(1);
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     let share = n.div_ceil(threads).max(1);
@@ -39,10 +45,15 @@ pub(super) fn scatter_columns(block: &[f32], n: usize, x: &mut [f32], d: usize, 
 }
 
 /// Columns `j0..j0 + width` of the row-major matrix `rows` (rows of `d` values), tile by tile.
-pub(super) fn gather_columns(rows: &[f32], d: usize, j0: usize, width: usize) -> Vec<Vec<f32>> {
+pub(super) fn gather_columns<T: Copy>(
+    rows: &[T],
+    d: usize,
+    j0: usize,
+    width: usize,
+) -> Vec<Vec<T>> {
     let n = rows.len() / d.max(1);
     // Tiles go in row order, so each column is appended to (no zero-filling first).
-    let mut cols: Vec<Vec<f32>> = (0..width).map(|_| Vec::with_capacity(n)).collect();
+    let mut cols: Vec<Vec<T>> = (0..width).map(|_| Vec::with_capacity(n)).collect();
     for t0 in (0..n).step_by(TILE_ROWS) {
         let t1 = (t0 + TILE_ROWS).min(n);
         for (b, col) in cols.iter_mut().enumerate() {

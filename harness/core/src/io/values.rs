@@ -1,7 +1,9 @@
-//! One feature column to `f32`: float columns copied straight from their buffers, other
-//! numeric and boolean columns cast, text columns parsed, where pandas' missing words and
-//! nulls become NaN. A text value that is not a number is [`Error::NonNumeric`], with a hint
-//! to pass the metadata prefix the column probably carries.
+//! One feature column to `f32` (or `f64`, [`FeatureFloat`]): float columns copied straight from
+//! their buffers, other numeric and boolean columns cast, text columns parsed, where pandas'
+//! missing words and nulls become NaN. A text value that is not a number is
+//! [`Error::NonNumeric`], with a hint to pass the metadata prefix the column probably carries.
+//! Every value goes through `f64` and is rounded once, so reading as `f32` gives what a reader
+//! written for `f32` alone gave, and reading as `f64` loses nothing a `Float64` column holds.
 
 use std::path::Path;
 
@@ -10,49 +12,69 @@ use polars::prelude::*;
 use super::ReadOptions;
 use super::polars_at;
 use crate::error::{Error, Result};
+use crate::profiles::Float;
+
+/// A feature element type that profile tables are read as and written from: `f32` (feature
+/// columns written as `Float32`) or `f64` (written as `Float64`).
+pub trait FeatureFloat: Float + polars_arrow::types::NativeType {
+    /// The values as a polars column named `name`, of this type.
+    fn column(name: &str, values: Vec<Self>) -> Column;
+}
+
+impl FeatureFloat for f32 {
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+}
+
+impl FeatureFloat for f64 {
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+}
 
 /// Words pandas reads as missing; accepted in feature columns as NaN.
 const MISSING_WORDS: &[&str] = &[
     "", "NA", "N/A", "NaN", "nan", "NAN", "null", "NULL", "None", "<NA>",
 ];
 
-/// Writes a feature column's values into `out` as `f32`, missing as NaN; text columns must hold
-/// numbers or pandas' missing words.
-pub(super) fn fill_numeric(
+/// Writes a feature column's values into `out`, missing as NaN; text columns must hold numbers
+/// or pandas' missing words.
+pub(super) fn fill_numeric<T: Float>(
     path: &Path,
     s: &Series,
     opts: &ReadOptions,
-    out: &mut [f32],
+    out: &mut [T],
 ) -> Result<()> {
     let dtype = s.dtype();
     match dtype {
         DataType::Float32 => {
-            fill_primitive(s.f32().map_err(|e| polars_at(path, e))?, out, |v| v);
+            fill_primitive(s.f32().map_err(|e| polars_at(path, e))?, out, T::from_f32);
             return Ok(());
         }
         DataType::Float64 => {
-            fill_primitive(s.f64().map_err(|e| polars_at(path, e))?, out, |v| v as f32);
+            fill_primitive(s.f64().map_err(|e| polars_at(path, e))?, out, T::from_f64);
             return Ok(());
         }
         _ => {}
     }
     if dtype.is_primitive_numeric() || dtype.is_bool() || dtype.is_null() {
         let f = s.cast(&DataType::Float64).map_err(|e| polars_at(path, e))?;
-        fill_primitive(f.f64().map_err(|e| polars_at(path, e))?, out, |v| v as f32);
+        fill_primitive(f.f64().map_err(|e| polars_at(path, e))?, out, T::from_f64);
         return Ok(());
     }
     let strings = s.cast(&DataType::String).map_err(|e| polars_at(path, e))?;
     let ca = strings.str().map_err(|e| polars_at(path, e))?;
     for (i, (v, o)) in ca.iter().zip(out.iter_mut()).enumerate() {
         let Some(text) = v else {
-            *o = f32::NAN;
+            *o = T::NAN;
             continue;
         };
         let t = text.trim();
         if MISSING_WORDS.contains(&t) {
-            *o = f32::NAN;
+            *o = T::NAN;
         } else if let Ok(x) = t.parse::<f64>() {
-            *o = x as f32;
+            *o = T::from_f64(x);
         } else {
             let name = s.name().to_string();
             let suggested = name
@@ -76,10 +98,10 @@ pub(super) fn fill_numeric(
 }
 
 /// Copies a numeric column chunk by chunk straight from its buffers, nulls as NaN.
-fn fill_primitive<T: PolarsNumericType>(
-    ca: &ChunkedArray<T>,
-    out: &mut [f32],
-    to_f32: impl Fn(T::Native) -> f32,
+fn fill_primitive<P: PolarsNumericType, T: Float>(
+    ca: &ChunkedArray<P>,
+    out: &mut [T],
+    convert: impl Fn(P::Native) -> T,
 ) {
     let mut start = 0;
     for arr in ca.downcast_iter() {
@@ -88,12 +110,12 @@ fn fill_primitive<T: PolarsNumericType>(
         match arr.validity().filter(|v| v.unset_bits() > 0) {
             None => {
                 for (o, &v) in dst.iter_mut().zip(values) {
-                    *o = to_f32(v);
+                    *o = convert(v);
                 }
             }
             Some(valid) => {
                 for ((o, &v), ok) in dst.iter_mut().zip(values).zip(valid.iter()) {
-                    *o = if ok { to_f32(v) } else { f32::NAN };
+                    *o = if ok { convert(v) } else { T::NAN };
                 }
             }
         }
@@ -103,12 +125,12 @@ fn fill_primitive<T: PolarsNumericType>(
 
 /// How a non-finite value at `row` of `s` is named in errors: `missing` (a null), `NaN`,
 /// `inf` or `-inf`.
-pub(super) fn describe_nonfinite(v: f32, s: &Series, row: usize) -> String {
+pub(super) fn describe_nonfinite<T: Float>(v: T, s: &Series, row: usize) -> String {
     if s.get(row).map(|a| a.is_null()).unwrap_or(false) {
         "missing".into()
     } else if v.is_nan() {
         "NaN".into()
-    } else if v > 0.0 {
+    } else if v.to_f64() > 0.0 {
         "inf".into()
     } else {
         "-inf".into()

@@ -1,6 +1,8 @@
 //! Writing tables in the format the path's extension names, always atomically (through
 //! `atomic`): [`write_table`] for any table, [`write_profiles`] for profiles (metadata then
-//! features as `Float32`), and [`to_frame`] to join profiles into one table.
+//! features as `Float32`, or `Float64` for `Profiles<f64>`), and [`to_frame`] to join profiles
+//! into one table. Delimited text writes each value's shortest round-trip digits for its type,
+//! so an `f64` table reads back bit for bit.
 //!
 //! Profiles go out in batches of rows, so the feature matrix is never copied into a whole
 //! table at once: delimited text through polars' batched CSV writer (gzip when the name ends
@@ -14,6 +16,7 @@ use polars::prelude::*;
 use super::parquet_write::write_parquet_profiles;
 use super::polars_at;
 use super::transpose::{BLOCK_COLS, gather_columns};
+use super::values::FeatureFloat;
 use super::{Commit, Format, write_atomic};
 use crate::error::{Error, Result};
 use crate::profiles::Profiles;
@@ -26,14 +29,14 @@ const WRITE_BATCH_BYTES: usize = 32 << 20;
 ///
 /// Rows go out in batches (Parquet: one row group each), so the features are never copied into
 /// a whole table at once.
-pub fn write_profiles(profiles: &Profiles, path: &Path) -> Result<()> {
-    let batch_rows = (WRITE_BATCH_BYTES / (4 * profiles.n_features().max(1))).max(1);
+pub fn write_profiles<T: FeatureFloat>(profiles: &Profiles<T>, path: &Path) -> Result<()> {
+    let batch_rows = (WRITE_BATCH_BYTES / (size_of::<T>() * profiles.n_features().max(1))).max(1);
     write_profiles_batched(profiles, path, batch_rows)
 }
 
 /// [`write_profiles`] with `batch_rows` rows per batch (Parquet: per row group).
-pub(super) fn write_profiles_batched(
-    profiles: &Profiles,
+pub(super) fn write_profiles_batched<T: FeatureFloat>(
+    profiles: &Profiles<T>,
     path: &Path,
     batch_rows: usize,
 ) -> Result<()> {
@@ -88,13 +91,18 @@ pub(super) fn write_profiles_batched(
     })
 }
 
-/// Joins metadata and features into one table, feature columns as `Float32`.
-pub fn to_frame(profiles: &Profiles) -> Result<DataFrame> {
+/// Joins metadata and features into one table, feature columns as `Float32` (`Float64` for
+/// `Profiles<f64>`).
+pub fn to_frame<T: FeatureFloat>(profiles: &Profiles<T>) -> Result<DataFrame> {
     frame_rows(profiles, 0, profiles.n_rows())
 }
 
-/// Rows `start..start + len` of the profiles as a table, feature columns as `Float32`.
-fn frame_rows(profiles: &Profiles, start: usize, len: usize) -> Result<DataFrame> {
+/// Rows `start..start + len` of the profiles as a table, feature columns of type `T`.
+fn frame_rows<T: FeatureFloat>(
+    profiles: &Profiles<T>,
+    start: usize,
+    len: usize,
+) -> Result<DataFrame> {
     let d = profiles.n_features();
     let rows = &profiles.features()[start * d..(start + len) * d];
     let mut cols: Vec<Column> = profiles.meta().slice(start as i64, len).into_columns();
@@ -104,7 +112,7 @@ fn frame_rows(profiles: &Profiles, start: usize, len: usize) -> Result<DataFrame
         let width = BLOCK_COLS.min(d - j0);
         let block = gather_columns(rows, d, j0, width);
         for (values, name) in block.into_iter().zip(&names[j0..j0 + width]) {
-            cols.push(Column::new(name.as_str().into(), values));
+            cols.push(T::column(name, values));
         }
     }
     Ok(DataFrame::new_infer_height(cols)?)

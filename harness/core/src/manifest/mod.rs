@@ -19,10 +19,11 @@ use schemars::JsonSchema;
 
 pub use audit::{AuditManifest, Claim, ManifestRef};
 pub use benchmark::{
-    Annotation, BenchmarkManifest, Columns, ControlSpec, DataSpec, EnrichmentTask, KmeansTask,
-    KnnTask, LambdaSweepSpec, LeakageTask, MapTask, Metric, PartitionTask, PrecisionAtKTask,
-    PrepOp, PrepStep, RelationsTask, ReplicatingTask, SPLIT_FILE_LABEL_COLUMN, Similarity,
-    SplitSide, SplitSpec, TRAIN_SPLIT_SUFFIX, Task, TaskParams, VoteTies, train_split_benchmark,
+    Annotation, BenchmarkManifest, Columns, ControlSpec, DataLocation, DataSpec, EnrichmentTask,
+    JoinTable, KmeansTask, KnnTask, LambdaSweepSpec, LeakageTask, MapTask, Metric, PartitionTask,
+    PrecisionAtKTask, PrepOp, PrepStep, RelationsTask, RemoteFile, ReplicatingTask,
+    SPLIT_FILE_LABEL_COLUMN, Similarity, SplitSide, SplitSpec, TRAIN_SPLIT_SUFFIX, Task,
+    TaskParams, VoteTies, etag_parts, is_s3_etag, split_url, train_split_benchmark,
 };
 pub use pipeline::PrepPipeline;
 pub use plugin::NativeLibrary;
@@ -169,6 +170,9 @@ pub struct DataRef {
     pub path: PathBuf,
     /// The expected lowercase hex SHA-256, when the manifest pins one.
     pub sha256: Option<String>,
+    /// The remote object this file is fetched from; `path` is then its place in the data
+    /// cache, which holds it once fetched.
+    pub remote: Option<RemoteFile>,
 }
 
 /// Any of the three manifest kinds, as returned by [`load_any`].
@@ -210,10 +214,11 @@ impl AnyManifest {
         }
     }
 
-    /// The data files the manifest pins (none for audits).
-    pub fn data_files(&self) -> Vec<DataRef> {
+    /// The data files the manifest pins (none for audits); remote ones at their place in
+    /// `cache`.
+    pub fn data_files(&self, cache: &crate::datacache::DataCache) -> Vec<DataRef> {
         match self {
-            AnyManifest::Benchmark(m) => m.data_files(),
+            AnyManifest::Benchmark(m) => m.data_files(cache),
             AnyManifest::Plugin(m) => m.data_files(),
             AnyManifest::Audit(_) => Vec::new(),
         }

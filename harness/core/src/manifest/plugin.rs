@@ -963,6 +963,7 @@ impl Loaded<PluginManifest> {
                 key: "embedding.table".to_string(),
                 path: self.resolve(&e.table),
                 sha256: e.sha256.clone(),
+                remote: None,
             });
         }
         if let Some(o) = &m.onnx {
@@ -970,12 +971,14 @@ impl Loaded<PluginManifest> {
                 key: "onnx.model".to_string(),
                 path: self.resolve(&o.model),
                 sha256: o.sha256.clone(),
+                remote: None,
             });
             if let Some(Vocabulary::File(f)) = &o.vocabulary {
                 out.push(DataRef {
                     key: "onnx.vocabulary".to_string(),
                     path: self.resolve(f),
                     sha256: None,
+                    remote: None,
                 });
             }
             if let Some(f) = &o.features {
@@ -983,6 +986,7 @@ impl Loaded<PluginManifest> {
                     key: "onnx.features".to_string(),
                     path: self.resolve(f),
                     sha256: None,
+                    remote: None,
                 });
             }
         }
@@ -992,6 +996,7 @@ impl Loaded<PluginManifest> {
                     key: "command.requirements".to_string(),
                     path: self.resolve(r),
                     sha256: None,
+                    remote: None,
                 });
             }
             for (i, f) in c.files.iter().enumerate() {
@@ -999,6 +1004,7 @@ impl Loaded<PluginManifest> {
                     key: format!("command.files[{i}]"),
                     path: self.resolve(&f.path),
                     sha256: f.sha256.clone(),
+                    remote: None,
                 });
             }
         }

@@ -47,6 +47,7 @@ pub fn verify_artifacts(
             key: "native.library".into(),
             path: lib.to_path_buf(),
             sha256: native.sha256.clone(),
+            remote: None,
         });
     }
     for f in files {

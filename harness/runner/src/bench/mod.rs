@@ -5,6 +5,7 @@
 //! with the plugin, its output or the scoring of it is a *failed run* with the reason recorded,
 //! so a leaderboard shows it instead of stopping.
 
+pub mod join;
 pub mod split;
 pub mod tasks;
 pub mod views;
@@ -14,6 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use cpbench_core::datacache::DataCache;
 use cpbench_core::filter::RowFilter;
 use cpbench_core::hash::{sha256_bytes, sha256_file};
 use cpbench_core::io::{Commit, ReadOptions, read_profiles_or_keys};
@@ -26,6 +28,7 @@ use cpbench_host::native::resolve_native_library;
 use cpbench_host::plugin::{
     ApplySpec, ContextRoles, ImageStack, Plugin, RunEnv, apply_to_profiles, verify_artifacts,
 };
+use cpbench_remote::{Fetcher, Progress, Request};
 use cpbench_results::figures::{LambdaPoint, LambdaSweep};
 use cpbench_results::{
     BenchmarkRef, DatasetFile, HarnessInfo, PluginRef, Provenance, RunFigures, RunResult,
@@ -73,6 +76,10 @@ pub struct RunOptions<'a> {
     pub harness: HarnessInfo,
     /// Writes synthetic benchmark data on first use; `None`: missing data is an error.
     pub simulator: Option<&'a dyn Simulator>,
+    /// Fetches remote data files into the data cache (or, offline, finds them there).
+    pub fetcher: Fetcher,
+    /// Shows the progress of fetches.
+    pub progress: &'a dyn Progress,
 }
 
 /// The files of one run: three outputs and the digests that make them a reusable cache entry.
@@ -143,12 +150,32 @@ fn identify(
     plugin: &Plugin,
     env: &RunEnv,
     harness: &HarnessInfo,
+    cache: &DataCache,
 ) -> Result<Identity> {
     let m = &bench.manifest;
     let manifest_sha256 =
         sha256_file(&bench.path).with_context(|| format!("reading {}", bench.path.display()))?;
     let mut dataset_files = Vec::new();
-    for file in bench.data_files() {
+    for file in bench.data_files(cache) {
+        // A remote file was verified when fetched (and its hash recorded) a moment ago: its
+        // provenance is the URL and that hash, without hashing gigabytes twice.
+        if let Some(remote) = &file.remote {
+            let sha = cpbench_remote::recorded_sha256(&file.path).ok_or_else(|| {
+                err!(
+                    "{}: {} = {} is not in the data cache ({}); run `cpbench fetch {}`",
+                    bench.path.display(),
+                    file.key,
+                    remote.url,
+                    file.path.display(),
+                    bench.dir.display()
+                )
+            })?;
+            dataset_files.push(DatasetFile {
+                path: remote.url.clone(),
+                sha256: sha,
+            });
+            continue;
+        }
         let sha = sha256_file(&file.path).with_context(|| {
             format!(
                 "{}: {} {}",
@@ -240,7 +267,10 @@ pub fn ensure_simulated(bench: &Benchmark, simulator: Option<&dyn Simulator>) ->
     let Some(args) = &data.simulate else {
         return Ok(());
     };
-    let profiles = bench.resolve(&data.profiles);
+    // Validation refuses a remote table with `simulate`: generated data is always local.
+    let Some(profiles) = data.profiles.local().map(|p| bench.resolve(p)) else {
+        return Ok(());
+    };
     let images = data.images.as_ref().map(|i| bench.resolve(i));
     if profiles.exists() && images.as_ref().is_none_or(|i| i.exists()) {
         return Ok(());
@@ -267,12 +297,33 @@ pub fn ensure_simulated(bench: &Benchmark, simulator: Option<&dyn Simulator>) ->
     })
 }
 
+/// Fetches the benchmark's remote data files into the cache (each verified against its pins;
+/// a cached one verified again), or finds them there offline.
+pub fn ensure_fetched(bench: &Benchmark, fetcher: &Fetcher, progress: &dyn Progress) -> Result<()> {
+    for file in bench.data_files(fetcher.cache()) {
+        let Some(remote) = &file.remote else {
+            continue;
+        };
+        let req = Request {
+            remote,
+            sha256: file.sha256.as_deref(),
+            key: &file.key,
+        };
+        fetcher
+            .fetch(req, progress)
+            .with_context(|| format!("{}", bench.path.display()))?;
+    }
+    Ok(())
+}
+
 /// Runs `plugin` on `bench` (or reuses a cached result) and writes the run's files.
 pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Result<PairOutcome> {
     let started_at = rfc3339(SystemTime::now());
     let t0 = Instant::now();
     ensure_simulated(bench, opts.simulator)?;
-    let id = identify(bench, plugin, &opts.env, &opts.harness)?;
+    ensure_fetched(bench, &opts.fetcher, opts.progress)?;
+    let cache = opts.fetcher.cache();
+    let id = identify(bench, plugin, &opts.env, &opts.harness, cache)?;
     // Bad input (an artifact that does not match its pinned digest, a column the manifest
     // names missing from the data) is an error of the command, not a failed run of the plugin.
     if let Some(e) = &id.artifact_error {
@@ -293,7 +344,7 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
             cached: true,
         });
     }
-    let data = load_data(bench)?;
+    let data = load_data(bench, cache)?;
     check_columns(bench, &data.profiles, Path::new(&data.file))?;
     let split = Split::load(bench)?;
     let split_record = match &split {
@@ -312,7 +363,7 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
             RunFigures::default(),
         )
     } else {
-        match execute(bench, plugin, data, &opts.env, split.as_ref()) {
+        match execute(bench, plugin, data, &opts.env, split.as_ref(), cache) {
             Ok(run) => {
                 execution_provider = run.execution_provider;
                 seeds = run.seeds;
@@ -360,20 +411,31 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
 pub const TRANSIENT_NOTE: &str = "this failure came from outside the plugin (a timeout, memory \
      running out or a signal), so it is not cached: the next run retries it";
 
+/// What a failed run's record is identified with: the run's environment (a native library
+/// found only in its `library_dirs` is hashed into the record like in the run itself), the
+/// harness build and the data cache its remote files are in.
+#[derive(Clone, Copy)]
+pub struct RunContext<'a> {
+    /// The run's plugin environment.
+    pub env: &'a RunEnv,
+    /// The harness build.
+    pub harness: &'a HarnessInfo,
+    /// The data cache.
+    pub cache: &'a DataCache,
+}
+
 /// Records a run that could not produce its own result (its process crashed, or its input is
 /// bad) with `reasons`; only a `reusable` one is cached (a crash of the plugin's own making
-/// repeats, a kill or a bad input fixed since may not). `env` is the run's: a native library
-/// found only in its `library_dirs` is then hashed into the record like in the run itself.
+/// repeats, a kill or a bad input fixed since may not).
 pub fn write_failed(
     bench: &Benchmark,
     plugin: &Plugin,
     files: &RunFiles,
     reasons: Vec<String>,
     reusable: bool,
-    env: &RunEnv,
-    harness: &HarnessInfo,
+    ctx: RunContext<'_>,
 ) -> Result<RunResult> {
-    let id = identify(bench, plugin, env, harness)?;
+    let id = identify(bench, plugin, ctx.env, ctx.harness, ctx.cache)?;
     let result = RunResult {
         schema_version: SCHEMA_VERSION,
         benchmark: id.benchmark,
@@ -535,15 +597,37 @@ pub struct Data {
     file: String,
 }
 
-fn load_data(bench: &Benchmark) -> Result<Data> {
+/// The benchmark's profile table (from the data cache when it is remote) with the
+/// `[[data.join]]` tables joined into its metadata, and the file's path.
+pub fn read_benchmark_profiles(
+    bench: &Benchmark,
+    cache: &DataCache,
+    nonfinite: cpbench_core::io::NonFinitePolicy,
+) -> Result<(Profiles, PathBuf)> {
     let m = &bench.manifest;
-    let path = bench.resolve(&m.data.profiles);
+    let path = bench.profiles_path(cache);
     let opts = ReadOptions {
         metadata_prefixes: vec![m.data.metadata_prefix.clone()],
-        nonfinite: m.data.on_nonfinite,
+        nonfinite,
         level: Some(m.data.level),
     };
     let profiles = read_profiles_or_keys(&path, &opts)?;
+    if m.data.join.is_empty() {
+        return Ok((profiles, path));
+    }
+    let (mut meta, features, names, level) = profiles.into_parts();
+    let shown = path.display().to_string();
+    for (i, j) in m.data.join.iter().enumerate() {
+        let table = bench.locate(&j.path, j.sha256.as_deref(), cache);
+        join::join_metadata(&mut meta, &shown, j, &table)
+            .with_context(|| format!("{}: data.join[{i}]", bench.path.display()))?;
+    }
+    Ok((Profiles::new(meta, features, names, level)?, path))
+}
+
+fn load_data(bench: &Benchmark, cache: &DataCache) -> Result<Data> {
+    let m = &bench.manifest;
+    let (profiles, path) = read_benchmark_profiles(bench, cache, m.data.on_nonfinite)?;
     let images = match &m.data.images {
         Some(rel) => {
             let p = bench.resolve(rel);
@@ -715,6 +799,7 @@ fn execute(
     data: Data,
     env: &RunEnv,
     split: Option<&Split<'_>>,
+    cache: &DataCache,
 ) -> Result<Executed> {
     let m = &bench.manifest;
     let c = &m.columns;
@@ -832,9 +917,20 @@ fn execute(
         "{}: profiles of plugin `{}` after preprocessing",
         m.id, pm.id
     );
+    let annotations: BTreeMap<String, PathBuf> = m
+        .data
+        .annotations
+        .iter()
+        .map(|a| {
+            (
+                a.name.clone(),
+                bench.locate(&a.path, a.sha256.as_deref(), cache),
+            )
+        })
+        .collect();
     let task_env = TaskEnv {
         manifest: m,
-        dir: &bench.dir,
+        annotations: &annotations,
         file: &scored_name,
     };
     let mut scores = Vec::new();

@@ -6,7 +6,7 @@
 //! construction. Scores are read from the metric's typed report.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 use cpbench_core::Profiles;
 use cpbench_core::manifest::{
@@ -30,8 +30,8 @@ use crate::{bail, err};
 pub struct TaskEnv<'a> {
     /// The benchmark manifest.
     pub manifest: &'a BenchmarkManifest,
-    /// Folder relative paths of the manifest resolve against.
-    pub dir: &'a Path,
+    /// The `[[data.annotations]]` files by name, resolved (remote ones in the data cache).
+    pub annotations: &'a BTreeMap<String, PathBuf>,
     /// The profile file as named in messages.
     pub file: &'a str,
 }
@@ -539,24 +539,21 @@ fn relations_task(
     profiles: &Profiles,
     env: &TaskEnv<'_>,
 ) -> Result<TaskOutput> {
-    let gene = env
-        .manifest
-        .columns
-        .perturbation
+    // The task's own `labels` names the gene column; `[columns] perturbation` is the fallback
+    // (at gene level after an aggregation, the perturbation column may be gone).
+    let gene = t
+        .labels
         .clone()
-        .or_else(|| t.labels.clone())
-        .ok_or_else(|| err!("needs `[columns] perturbation` (the gene column)"))?;
+        .or_else(|| env.manifest.columns.perturbation.clone())
+        .ok_or_else(|| err!("needs `labels` or `[columns] perturbation` (the gene column)"))?;
     let names = t.pairs.clone();
     let mut files = Vec::new();
     for name in &names {
-        let a = env
-            .manifest
-            .data
+        let path = env
             .annotations
-            .iter()
-            .find(|a| &a.name == name)
+            .get(name)
             .ok_or_else(|| err!("pairs: no [[data.annotations]] is named `{name}`"))?;
-        files.push(env.dir.join(&a.path));
+        files.push(path.clone());
     }
     let params = relations::Params {
         gene_column: gene,

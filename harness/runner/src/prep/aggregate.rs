@@ -9,21 +9,21 @@
 use std::cmp::Ordering;
 
 use cpbench_core::{Level, Profiles};
-use cpbench_prep::{Matrix, Mean, Median, Modz, SetAggregator, aggregate_groups};
+use cpbench_prep::{Float, Matrix, Mean, Median, Modz, SetAggregator, aggregate_groups};
 use polars::prelude::*;
 
 use super::common::Groups;
 use crate::error::Result;
 use crate::{bail, err};
 
-/// The set aggregator a method name stands for; `consensus` allows median and modz,
-/// `aggregate` median and mean.
-pub fn aggregator(
+/// The set aggregator a method name stands for, on `T` features; `consensus` allows median and
+/// modz, `aggregate` median and mean.
+pub fn aggregator<T: Float>(
     method: &str,
     consensus: bool,
     min_weight: f64,
     precision: i32,
-) -> Result<Box<dyn SetAggregator>> {
+) -> Result<Box<dyn SetAggregator<T>>> {
     Ok(match (method, consensus) {
         ("median", _) => Box::new(Median),
         ("mean", false) => Box::new(Mean),
@@ -51,14 +51,14 @@ pub fn coarser(level: Level) -> Level {
 
 /// One row per group of `by`, aggregated with `agg`, in pycytominer's output layout and order;
 /// the metadata columns `keep` follow the `by` columns (an error unless constant per group).
-pub fn aggregate_profiles(
-    profiles: &Profiles,
+pub fn aggregate_profiles<T: Float>(
+    profiles: &Profiles<T>,
     by: &[String],
     keep: &[String],
-    agg: &dyn SetAggregator,
+    agg: &dyn SetAggregator<T>,
     level: Option<Level>,
     file: &str,
-) -> Result<Profiles> {
+) -> Result<Profiles<T>> {
     let groups = Groups::of(profiles, by, file)?;
     for column in keep {
         let values = Groups::of(profiles, std::slice::from_ref(column), file)?;
@@ -86,7 +86,7 @@ pub fn aggregate_profiles(
     let d = profiles.n_features();
     let mut features = Vec::with_capacity(order.len() * d);
     for &g in &order {
-        features.extend(values[g * d..(g + 1) * d].iter().map(|&v| v as f32));
+        features.extend(values[g * d..(g + 1) * d].iter().map(|&v| T::from_f64(v)));
     }
     // The first row of each group carries its key values, in the column's own dtype.
     let mut first = vec![usize::MAX; groups.keys.len()];
@@ -111,7 +111,7 @@ pub fn aggregate_profiles(
 }
 
 /// Group codes in pandas' `groupby(sort=True, dropna=False)` order.
-fn sorted_groups(profiles: &Profiles, groups: &Groups) -> Result<Vec<usize>> {
+fn sorted_groups<T: Float>(profiles: &Profiles<T>, groups: &Groups) -> Result<Vec<usize>> {
     let numeric: Vec<bool> = groups
         .columns
         .iter()

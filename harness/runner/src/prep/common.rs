@@ -1,22 +1,85 @@
-//! What every preprocessing operation shares: reading a table with NaN kept (the steps handle
-//! it), choosing the fit rows (`fit_on`), coding groups (`by`), and messages naming the group.
+//! What every preprocessing operation shares: the precision features are kept in
+//! ([`Precision`]), reading a table with NaN kept (the steps handle it), choosing the fit rows
+//! (`fit_on`), coding groups (`by`), and messages naming the group.
+//!
+//! Every op is generic over the feature type `T` (`f32` or `f64`): `cpbench prep` reads, computes
+//! and writes at the precision `--precision` resolves to, while a benchmark run's preprocessing
+//! is the same code at `f32`, the precision plugins and metrics read.
 
 use std::path::Path;
+use std::str::FromStr;
 
 use cpbench_core::Profiles;
-use cpbench_core::filter::{RowFilter, mask_all};
-use cpbench_core::io::{NonFinitePolicy, ReadOptions, read_profiles, write_profiles};
-use cpbench_prep::PrepError;
+use cpbench_core::filter::RowFilter;
+use cpbench_core::io::{
+    FeatureFloat, NonFinitePolicy, ReadOptions, read_profiles_as, stored_feature_types,
+    write_profiles,
+};
+use cpbench_prep::{Float, PrepError};
+use polars::prelude::DataType;
 
 use crate::bail;
 use crate::err;
 use crate::error::{Context, Error, Result};
 
-/// Reads a profile table keeping missing values as NaN, which the steps skip when fitting and
-/// keep when applying. An infinite value is read as NaN too: it is no more a measurement than
-/// a missing one, and kept as it is it would turn every mean and deviation of its feature into
-/// inf or NaN.
-pub fn read_input(path: &Path, prefixes: &[String]) -> Result<Profiles> {
+/// The precision `cpbench prep` keeps features in (`--precision`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// `f64` when the input stores every feature column as `Float64` (a Parquet table), else
+    /// `f32`. A text table stores no type, so it is `f32`, as a table that cpbench wrote as `f32`
+    /// text must read back.
+    #[default]
+    Auto,
+    /// Read, compute and write `f32`: what the benchmark path uses; `Float32` output.
+    F32,
+    /// Read, compute and write `f64` (pycytominer's `float64`): `Float64` output, and text with
+    /// each value's shortest round-trip `f64` digits.
+    F64,
+}
+
+/// A resolved [`Precision`]: the feature type the work is done in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Width {
+    /// `Profiles<f32>`.
+    F32,
+    /// `Profiles<f64>`.
+    F64,
+}
+
+impl FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(Precision::Auto),
+            "f32" => Ok(Precision::F32),
+            "f64" => Ok(Precision::F64),
+            _ => Err(format!("`{s}`: expected auto, f32 or f64")),
+        }
+    }
+}
+
+impl Precision {
+    /// The width for the input at `path` (metadata by `prefixes`, as [`read_input`] reads it):
+    /// `auto` reads only the Parquet footer, and leaves a file it cannot open to the reader.
+    pub fn resolve(self, path: &Path, prefixes: &[String]) -> Width {
+        match self {
+            Precision::F32 => Width::F32,
+            Precision::F64 => Width::F64,
+            Precision::Auto => match stored_feature_types(path, &read_options(prefixes)) {
+                Some(types)
+                    if !types.is_empty() && types.iter().all(|t| *t == DataType::Float64) =>
+                {
+                    Width::F64
+                }
+                _ => Width::F32,
+            },
+        }
+    }
+}
+
+/// How `cpbench prep` reads its input: NaN kept, metadata by `prefixes` (default `Metadata_`).
+fn read_options(prefixes: &[String]) -> ReadOptions {
     let mut opts = ReadOptions {
         nonfinite: NonFinitePolicy::Keep,
         ..ReadOptions::default()
@@ -24,17 +87,26 @@ pub fn read_input(path: &Path, prefixes: &[String]) -> Result<Profiles> {
     if !prefixes.is_empty() {
         opts.metadata_prefixes = prefixes.to_vec();
     }
-    let (mut profiles, _) = read_profiles(path, &opts)?;
+    opts
+}
+
+/// Reads a profile table as `T` keeping missing values as NaN, which the steps skip when
+/// fitting and keep when applying. An infinite value is read as NaN too: it is no more a
+/// measurement than a missing one, and kept as it is it would turn every mean and deviation of
+/// its feature into inf or NaN.
+pub fn read_input<T: FeatureFloat>(path: &Path, prefixes: &[String]) -> Result<Profiles<T>> {
+    let (mut profiles, _) = read_profiles_as::<T>(path, &read_options(prefixes))?;
     for v in profiles.features_mut() {
-        if v.is_infinite() {
-            *v = f32::NAN;
+        if v.to_f64().is_infinite() {
+            *v = T::NAN;
         }
     }
     Ok(profiles)
 }
 
-/// Writes profiles (metadata columns first, as read) atomically.
-pub fn write_output(profiles: &Profiles, path: &Path) -> Result<()> {
+/// Writes profiles (metadata columns first, as read) atomically, features as `Float32` or
+/// `Float64` after `T`.
+pub fn write_output<T: FeatureFloat>(profiles: &Profiles<T>, path: &Path) -> Result<()> {
     write_profiles(profiles, path).with_context(|| format!("writing {}", path.display()))
 }
 
@@ -60,7 +132,7 @@ impl FitRows {
     }
 
     /// The fit-row mask over `profiles`; an error when no row is selected.
-    pub fn mask(&self, profiles: &Profiles, file: &str) -> Result<Vec<bool>> {
+    pub fn mask<T: Float>(&self, profiles: &Profiles<T>, file: &str) -> Result<Vec<bool>> {
         match (&self.control_spec, self.fit_on.trim()) {
             (Some((column, values)), "controls") => control_mask(profiles, column, values, file),
             _ => fit_mask(profiles, &self.fit_on, self.controls.as_deref(), file),
@@ -69,8 +141,8 @@ impl FitRows {
 }
 
 /// Resolves a fit-row specification (`all`, `controls`, or a row filter) to a mask.
-pub fn fit_mask(
-    profiles: &Profiles,
+pub fn fit_mask<T: Float>(
+    profiles: &Profiles<T>,
     fit_on: &str,
     controls: Option<&str>,
     file: &str,
@@ -84,7 +156,8 @@ pub fn fit_mask(
         other => other,
     };
     let filter = RowFilter::parse(expr)?;
-    let mask = mask_all(std::slice::from_ref(&filter), profiles)
+    let mask = filter
+        .mask_frame(profiles.meta())
         .with_context(|| format!("{file}: fit rows `{expr}`"))?;
     if !mask.iter().any(|&m| m) {
         bail!("{file}: no row matches the fit rows `{expr}`");
@@ -114,7 +187,7 @@ impl Groups {
     }
 
     /// Codes the rows of `profiles` by `columns`; an error naming a missing column.
-    pub fn of(profiles: &Profiles, columns: &[String], file: &str) -> Result<Groups> {
+    pub fn of<T: Float>(profiles: &Profiles<T>, columns: &[String], file: &str) -> Result<Groups> {
         if columns.is_empty() {
             return Ok(Groups::single(profiles.n_rows()));
         }
@@ -186,8 +259,8 @@ pub fn explain(e: PrepError, file: &str, groups: &Groups, fit_on: &str) -> Error
 }
 
 /// Rows whose `column` holds one of `values` (a benchmark's `[columns] control`).
-pub fn control_mask(
-    profiles: &Profiles,
+pub fn control_mask<T: Float>(
+    profiles: &Profiles<T>,
     column: &str,
     values: &[String],
     file: &str,

@@ -2,7 +2,7 @@
 //! whose control spread is zero are centered or dropped, and reported.
 
 use cpbench_core::Profiles;
-use cpbench_prep::{ControlParams, OnZeroScale, control_normalize};
+use cpbench_prep::{ControlParams, Float, OnZeroScale, control_normalize};
 
 use super::common::{Groups, explain};
 use crate::bail;
@@ -20,15 +20,15 @@ pub fn parse_on_zero(text: &str) -> Result<OnZeroScale> {
 
 /// Normalizes each batch of `batch` against its rows in `controls`; returns the profiles
 /// without the dropped features, and notes what could not be scaled.
-pub fn control_normalize_profiles(
-    profiles: &mut Profiles,
+pub fn control_normalize_profiles<T: Float>(
+    profiles: &mut Profiles<T>,
     params: &ControlParams,
     controls: &[bool],
     batch: &str,
     fit_on: &str,
     file: &str,
     reporter: &dyn Reporter,
-) -> Result<Profiles> {
+) -> Result<Profiles<T>> {
     let groups = Groups::of(profiles, &[batch.to_owned()], file)?;
     let (n, d) = (profiles.n_rows(), profiles.n_features());
     let report = control_normalize(

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use cpbench_core::Profiles;
-use cpbench_prep::{FeatureOp, FeatureSelect, Matrix, Thresholds};
+use cpbench_prep::{FeatureOp, FeatureSelect, Float, Matrix, Thresholds};
 
 use crate::error::{Context, Result};
 use crate::{bail, err};
@@ -77,12 +77,12 @@ pub fn read_blocklist(path: Option<&Path>) -> Result<Vec<String>> {
 
 /// Runs the operations of `spec` judged on the rows of `fit_mask`; returns the narrowed
 /// profiles and what each operation excluded. Keeping no feature is an error.
-pub fn select_profiles(
-    profiles: &Profiles,
+pub fn select_profiles<T: Float>(
+    profiles: &Profiles<T>,
     spec: &SelectSpec,
     fit_mask: &[bool],
     file: &str,
-) -> Result<(Profiles, Excluded)> {
+) -> Result<(Profiles<T>, Excluded)> {
     let names = profiles.feature_names();
     let blocklisted: Vec<bool> = if spec.ops.contains(&FeatureOp::Blocklist) {
         let set: std::collections::HashSet<&str> =

@@ -4,7 +4,7 @@
 
 use cpbench_core::Profiles;
 use cpbench_metrics::classify::LogisticParams;
-use cpbench_prep::{Insp, InspFit, InspParams, PrepError, fit_apply_by_group};
+use cpbench_prep::{Float, Insp, InspFit, InspParams, PrepError, fit_apply_by_group};
 use serde::Serialize;
 
 use super::common::{FitRows, Groups, explain};
@@ -83,8 +83,8 @@ pub struct Report<'a> {
 }
 
 /// Projects the batch out of `profiles` in place, one fit per group of `by`; returns each group's fit.
-pub fn insp_profiles(
-    profiles: &mut Profiles,
+pub fn insp_profiles<T: Float>(
+    profiles: &mut Profiles<T>,
     spec: &InspSpec,
     fit: &FitRows,
     by: &[String],

@@ -1,14 +1,14 @@
 //! pycytominer's `normalize` (standardize, robustize, mad_robustize), fitted on the fit rows,
 //! one fit per `by` group.
 
-use cpbench_prep::{Method, Normalize, fit_apply_by_group};
+use cpbench_prep::{Float, Method, Normalize, fit_apply_by_group};
 
 use super::common::{FitRows, Groups, explain};
 use crate::error::Result;
 
 /// Normalizes `profiles` in place, one fit per group of `by` (all rows together when empty).
-pub fn normalize_profiles(
-    profiles: &mut cpbench_core::Profiles,
+pub fn normalize_profiles<T: Float>(
+    profiles: &mut cpbench_core::Profiles<T>,
     method: Method,
     epsilon: Option<f64>,
     fit: &FitRows,

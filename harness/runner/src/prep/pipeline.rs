@@ -11,8 +11,8 @@ use std::path::Path;
 
 use cpbench_core::Profiles;
 use cpbench_core::manifest::{Columns, PrepOp, PrepStep};
-use cpbench_prep::InspParams;
 use cpbench_prep::{ControlMethod, ControlParams, CorrMethod, FeatureOp, Method, Thresholds};
+use cpbench_prep::{Float, InspParams};
 
 use super::aggregate::{aggregate_profiles, aggregator};
 use super::common::{FitRows, Groups};
@@ -39,12 +39,13 @@ pub struct StepContext<'a> {
     pub reporter: &'a dyn Reporter,
 }
 
-/// Runs `steps` in order; errors name the step (`preprocess[i]`, its op) and the file.
-pub fn run_steps(
-    mut profiles: Profiles,
+/// Runs `steps` in order on `f32` (a benchmark run) or `f64` (`cpbench prep pipeline
+/// --precision f64`) features; errors name the step (`preprocess[i]`, its op) and the file.
+pub fn run_steps<T: Float>(
+    mut profiles: Profiles<T>,
     steps: &[PrepStep],
     ctx: &StepContext<'_>,
-) -> Result<Profiles> {
+) -> Result<Profiles<T>> {
     for (i, step) in steps.iter().enumerate() {
         profiles = run_step(profiles, step, ctx)
             .with_context(|| format!("preprocess[{i}] (op `{}`)", step.op))?;
@@ -61,7 +62,11 @@ fn fit_args(step: &PrepStep, default: &str, columns: &Columns) -> FitRows {
 }
 
 /// Runs one step; the result may have fewer rows (aggregate) or features (feature-select).
-pub fn run_step(profiles: Profiles, step: &PrepStep, ctx: &StepContext<'_>) -> Result<Profiles> {
+pub fn run_step<T: Float>(
+    profiles: Profiles<T>,
+    step: &PrepStep,
+    ctx: &StepContext<'_>,
+) -> Result<Profiles<T>> {
     let file = ctx.file;
     let by = step.by.clone().unwrap_or_default();
     match step.op {
@@ -201,12 +206,12 @@ pub fn run_step(profiles: Profiles, step: &PrepStep, ctx: &StepContext<'_>) -> R
 
 /// Applies `f` to the features named in `columns` only (all features when `None`); the others
 /// pass unchanged and the original feature order is kept. `f` may drop features but not rows.
-fn on_features(
-    profiles: &Profiles,
+fn on_features<T: Float>(
+    profiles: &Profiles<T>,
     columns: Option<&[String]>,
     file: &str,
-    f: impl FnOnce(&Profiles) -> Result<Profiles>,
-) -> Result<Profiles> {
+    f: impl FnOnce(&Profiles<T>) -> Result<Profiles<T>>,
+) -> Result<Profiles<T>> {
     let Some(columns) = columns else {
         return f(profiles);
     };

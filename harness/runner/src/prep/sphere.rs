@@ -6,7 +6,7 @@
 
 use cpbench_core::Profiles;
 use cpbench_prep::{
-    Decomposition, Matrix, PrepError, Sphere, SphereMethod, Transform, fit_apply_by_group,
+    Decomposition, Float, Matrix, PrepError, Sphere, SphereMethod, Transform, fit_apply_by_group,
     sphere::DEFAULT_SPHERE_EPSILON,
 };
 
@@ -143,8 +143,8 @@ impl Params {
 }
 
 /// Spheres `profiles` in place with one λ or pycytominer's method, one fit per group of `by`.
-pub fn sphere_profiles(
-    profiles: &mut Profiles,
+pub fn sphere_profiles<T: Float>(
+    profiles: &mut Profiles<T>,
     spec: &SphereSpec,
     fit: &FitRows,
     by: &[String],
@@ -183,14 +183,14 @@ pub fn sphere_profiles(
 }
 
 /// The CNN-1 λ sweep: one sphered copy of `profiles` per λ, one decomposition per group.
-pub fn sweep_profiles(
-    profiles: &Profiles,
+pub fn sweep_profiles<T: Float>(
+    profiles: &Profiles<T>,
     lambdas: &[f64],
     rotate: bool,
     fit: &FitRows,
     by: &[String],
     file: &str,
-) -> Result<Vec<Profiles>> {
+) -> Result<Vec<Profiles<T>>> {
     let groups = Groups::of(profiles, by, file)?;
     let mask = fit.mask(profiles, file)?;
     let (n, d) = (profiles.n_rows(), profiles.n_features());
@@ -207,7 +207,7 @@ pub fn sweep_profiles(
         return Err(explain_here(PrepError::EmptyGroup { group: g as u32 }));
     }
     let view = Matrix::new(profiles.features(), n, d).map_err(|e| explain_here(e.into()))?;
-    let mut outputs: Vec<Vec<f32>> = vec![profiles.features().to_vec(); lambdas.len()];
+    let mut outputs: Vec<Vec<T>> = vec![profiles.features().to_vec(); lambdas.len()];
     let mut buf = Vec::new();
     for (rows, fit_rows) in members.iter().zip(&fit_members) {
         let dec = Decomposition::fit(view, fit_rows, true, false).map_err(explain_here)?;
@@ -241,7 +241,7 @@ pub fn sweep_profiles(
 }
 
 /// Names the columns `PC1..PCd`: unrotated outputs are components, not features.
-fn rename_components(profiles: &mut Profiles) -> Result<()> {
+fn rename_components<T: Float>(profiles: &mut Profiles<T>) -> Result<()> {
     let level = profiles.level();
     let d = profiles.n_features();
     let (meta, features, _, _) = std::mem::replace(
@@ -255,9 +255,9 @@ fn rename_components(profiles: &mut Profiles) -> Result<()> {
 }
 
 /// Names the feature or row behind a sphering error, and says what to do about it.
-fn explain_sphere(
+fn explain_sphere<T: Float>(
     e: PrepError,
-    profiles: &Profiles,
+    profiles: &Profiles<T>,
     file: &str,
     groups: &Groups,
     fit_on: &str,

@@ -2,15 +2,15 @@
 //! per treatment across plates (Cell Painting CNN-1 paper, §5.2).
 
 use cpbench_core::Profiles;
-use cpbench_prep::{Matrix, PrepError, TreatmentStrength, treatment_strength};
+use cpbench_prep::{Float, Matrix, PrepError, TreatmentStrength, treatment_strength};
 
 use super::common::Groups;
 use crate::err;
 use crate::error::Result;
 
 /// Per-well strengths and the plate groups they were computed in.
-pub fn strengths(
-    profiles: &Profiles,
+pub fn strengths<T: Float>(
+    profiles: &Profiles<T>,
     controls: &[bool],
     plate: &str,
     treatments: &Groups,
@@ -50,10 +50,13 @@ pub fn strengths(
 }
 
 /// The input's metadata with the per-well z as the single feature `treatment_strength`.
-pub fn per_well_profiles(profiles: &Profiles, ts: &TreatmentStrength) -> Result<Profiles> {
+pub fn per_well_profiles<T: Float>(
+    profiles: &Profiles<T>,
+    ts: &TreatmentStrength,
+) -> Result<Profiles<T>> {
     Ok(Profiles::new(
         profiles.meta().clone(),
-        ts.z.iter().map(|&v| v as f32).collect(),
+        ts.z.iter().map(|&v| T::from_f64(v)).collect(),
         vec!["treatment_strength".to_owned()],
         profiles.level(),
     )?)

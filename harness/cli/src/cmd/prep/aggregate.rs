@@ -9,9 +9,10 @@
 
 use anyhow::{Result, bail};
 use cpbench_core::Level;
+use cpbench_core::io::FeatureFloat;
 use cpbench_runner::prep::aggregate::{aggregate_profiles, aggregator};
 
-use super::common::IoArgs;
+use super::common::{IoArgs, PrecisionArgs, Width};
 use crate::Outcome;
 use crate::cmd::eval::common::split_list;
 
@@ -21,6 +22,9 @@ pub struct Args {
     /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
+    /// The precision features are kept in (`--precision`).
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// Grouping columns (comma-separated), e.g. Metadata_Plate,Metadata_Well.
     #[arg(long, value_name = "C[,C]")]
     pub by: String,
@@ -36,19 +40,32 @@ pub struct Args {
     /// modz: smallest replicate weight before normalizing.
     #[arg(long, default_value_t = 0.01)]
     pub min_weight: f64,
-    /// modz: decimals the weights are rounded to.
+    /// modz: decimals the weights are rounded to (pycytominer's modz `precision`; the flag
+    /// `--precision` is the feature precision, as for every prep command).
     #[arg(long, default_value_t = 4)]
-    pub precision: i32,
+    pub weight_decimals: i32,
 }
 
 /// Runs `cpbench prep aggregate` (`consensus = false`) or `cpbench prep consensus`.
 pub fn run(args: Args, consensus: bool) -> Result<Outcome> {
-    let agg = aggregator(&args.method, consensus, args.min_weight, args.precision)?;
+    match args.precision.width(&args.io) {
+        Width::F32 => run_as::<f32>(args, consensus),
+        Width::F64 => run_as::<f64>(args, consensus),
+    }
+}
+
+fn run_as<T: FeatureFloat>(args: Args, consensus: bool) -> Result<Outcome> {
+    let agg = aggregator::<T>(
+        &args.method,
+        consensus,
+        args.min_weight,
+        args.weight_decimals,
+    )?;
     let by = split_list(&args.by);
     if by.is_empty() {
         bail!("--by names no column");
     }
-    let profiles = args.io.load()?;
+    let profiles = args.io.load_as::<T>()?;
     let file = args.io.file();
     let keep = args.keep.as_deref().map(split_list).unwrap_or_default();
     let out = aggregate_profiles(&profiles, &by, &keep, agg.as_ref(), args.level, &file)?;

@@ -1,13 +1,14 @@
 //! What every `cpbench prep` command shares: the input and output tables (NaN kept, the steps
 //! handle it; the result written with the metadata columns unchanged and in order,
-//! atomically) and the fit rows (`--fit-on`).
+//! atomically), the precision they are read, computed and written in (`--precision`) and the
+//! fit rows (`--fit-on`).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use cpbench_core::Profiles;
-use cpbench_core::io::Format;
-pub use cpbench_runner::prep::common::{FitRows, read_input, write_output};
+use cpbench_core::io::{FeatureFloat, Format};
+pub use cpbench_runner::prep::common::{FitRows, Precision, Width, read_input, write_output};
 
 /// The input and output tables of a `cpbench prep` command.
 #[derive(clap::Args, Debug, Clone)]
@@ -24,8 +25,13 @@ pub struct IoArgs {
 }
 
 impl IoArgs {
-    /// Checks the output extension before any work, then reads the profiles (NaN kept).
+    /// Checks the output extension before any work, then reads the profiles (NaN kept) as `f32`.
     pub fn load(&self) -> Result<Profiles> {
+        self.load_as()
+    }
+
+    /// [`IoArgs::load`] with the features as `T` (`f32` or `f64`).
+    pub fn load_as<T: FeatureFloat>(&self) -> Result<Profiles<T>> {
         Format::of(&self.out)?;
         Ok(read_input(&self.profiles, &self.metadata_prefix)?)
     }
@@ -35,9 +41,27 @@ impl IoArgs {
         self.profiles.display().to_string()
     }
 
-    /// Writes `profiles` to `--out`, atomically.
-    pub fn write(&self, profiles: &Profiles) -> Result<()> {
+    /// Writes `profiles` to `--out`, atomically (features as `Float32` or `Float64` after `T`).
+    pub fn write<T: FeatureFloat>(&self, profiles: &Profiles<T>) -> Result<()> {
         Ok(write_output(profiles, &self.out)?)
+    }
+}
+
+/// `--precision`: the floating-point type a `cpbench prep` command reads, computes and writes
+/// features in.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PrecisionArgs {
+    /// auto, f32 or f64. f64 reads, computes and writes float64 (Float64 Parquet columns, CSV
+    /// with every f64 digit), as pycytominer does; f32 is what benchmark runs use. auto: f64 when
+    /// every feature column of a Parquet input is Float64, else f32 (CSV/TSV store no type).
+    #[arg(long, value_name = "P", default_value = "auto", value_parser = str::parse::<Precision>)]
+    pub precision: Precision,
+}
+
+impl PrecisionArgs {
+    /// The width the work is done in for the input `io` names (`auto` peeks at its types).
+    pub fn width(&self, io: &IoArgs) -> Width {
+        self.precision.resolve(&io.profiles, &io.metadata_prefix)
     }
 }
 

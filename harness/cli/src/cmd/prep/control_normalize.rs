@@ -3,10 +3,11 @@
 //! reported.
 
 use anyhow::{Result, bail};
+use cpbench_core::io::FeatureFloat;
 use cpbench_prep::{ControlMethod, ControlParams};
 use cpbench_runner::prep::control_normalize::{control_normalize_profiles, parse_on_zero};
 
-use super::common::{FitArgs, IoArgs};
+use super::common::{FitArgs, IoArgs, PrecisionArgs, Width};
 use crate::Outcome;
 use crate::progress::Console;
 
@@ -16,6 +17,9 @@ pub struct Args {
     /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
+    /// The precision features are kept in (`--precision`).
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// The control rows (`--fit-on`).
     #[command(flatten)]
     pub fit: FitArgs,
@@ -36,6 +40,13 @@ pub struct Args {
 
 /// Runs `cpbench prep control-normalize`.
 pub fn run(args: Args) -> Result<Outcome> {
+    match args.precision.width(&args.io) {
+        Width::F32 => run_as::<f32>(args),
+        Width::F64 => run_as::<f64>(args),
+    }
+}
+
+fn run_as<T: FeatureFloat>(args: Args) -> Result<Outcome> {
     let params = ControlParams {
         method: args.method.parse::<ControlMethod>()?,
         epsilon: args.epsilon,
@@ -46,7 +57,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             "--fit-on: control-normalize needs the control rows ('COL=VALUE' or controls), not all"
         );
     }
-    let mut profiles = args.io.load()?;
+    let mut profiles = args.io.load_as::<T>()?;
     let file = args.io.file();
     let mask = args.fit.rows().mask(&profiles, &file)?;
     let out = control_normalize_profiles(

@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
+use cpbench_core::io::FeatureFloat;
 use cpbench_core::select::FeatureSelector;
 use cpbench_prep::{CorrMethod, FeatureOp, Thresholds};
 use cpbench_runner::prep::feature_select::{SelectSpec, select_profiles};
 
-use super::common::{FitArgs, IoArgs};
+use super::common::{FitArgs, IoArgs, PrecisionArgs, Width};
 use crate::Outcome;
 use crate::cmd::eval::common::{split_list, write_json};
 
@@ -17,6 +18,8 @@ use crate::cmd::eval::common::{split_list, write_json};
 pub struct Args {
     #[command(flatten)]
     pub io: IoArgs,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     #[command(flatten)]
     pub fit: FitArgs,
     /// Operations in order (comma-separated): variance_threshold, frequency_threshold,
@@ -75,6 +78,13 @@ pub fn parse_ops(ops: &[String]) -> Result<Vec<FeatureOp>> {
 
 /// Runs `cpbench prep feature-select`.
 pub fn run(args: Args) -> Result<Outcome> {
+    match args.precision.width(&args.io) {
+        Width::F32 => run_as::<f32>(args),
+        Width::F64 => run_as::<f64>(args),
+    }
+}
+
+fn run_as<T: FeatureFloat>(args: Args) -> Result<Outcome> {
     let thresholds = Thresholds {
         min_variance: args.min_variance,
         freq_cut: args.freq_cut,
@@ -86,7 +96,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     };
     let ops = parse_ops(&split_list(&args.ops))?;
     let spec = SelectSpec::new(ops, thresholds, args.blocklist.as_deref())?;
-    let profiles = args.io.load()?;
+    let profiles = args.io.load_as::<T>()?;
     let file = args.io.file();
     let list = |s: &Option<String>| s.as_deref().map(split_list).unwrap_or_default();
     let names = FeatureSelector::all()

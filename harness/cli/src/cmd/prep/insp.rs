@@ -6,10 +6,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
+use cpbench_core::io::FeatureFloat;
 use cpbench_prep::InspParams;
 use cpbench_runner::prep::insp::{InspSpec, Report, insp_profiles, logistic_for};
 
-use super::common::{FitArgs, IoArgs};
+use super::common::{FitArgs, IoArgs, PrecisionArgs, Width};
 use crate::Outcome;
 use crate::cmd::eval::common::{split_list, write_json};
 
@@ -19,6 +20,9 @@ pub struct Args {
     /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
+    /// The precision features are kept in (`--precision`).
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// The rows the step is fitted on (`--fit-on`).
     #[command(flatten)]
     pub fit: FitArgs,
@@ -56,6 +60,13 @@ pub struct Args {
 
 /// Runs `cpbench prep insp`.
 pub fn run(args: Args) -> Result<Outcome> {
+    match args.precision.width(&args.io) {
+        Width::F32 => run_as::<f32>(args),
+        Width::F64 => run_as::<f64>(args),
+    }
+}
+
+fn run_as<T: FeatureFloat>(args: Args) -> Result<Outcome> {
     let params = InspParams {
         threshold: args.threshold,
         max_iter: args.max_iter,
@@ -78,7 +89,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         return Err(anyhow!("--report {}: expected a .json path", r.display()));
     }
     let by = args.by.as_deref().map(split_list).unwrap_or_default();
-    let mut profiles = args.io.load()?;
+    let mut profiles = args.io.load_as::<T>()?;
     let file = args.io.file();
     let groups = insp_profiles(&mut profiles, &spec, &args.fit.rows(), &by, &file)?;
     args.io.write(&profiles)?;

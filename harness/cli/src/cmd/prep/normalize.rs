@@ -2,10 +2,11 @@
 //! fitted on `--fit-on` rows, one fit per `--by` group.
 
 use anyhow::Result;
+use cpbench_core::io::FeatureFloat;
 use cpbench_prep::Method;
 use cpbench_runner::prep::normalize::normalize_profiles;
 
-use super::common::{FitArgs, IoArgs};
+use super::common::{FitArgs, IoArgs, PrecisionArgs, Width};
 use crate::Outcome;
 use crate::cmd::eval::common::split_list;
 
@@ -15,6 +16,9 @@ pub struct Args {
     /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
+    /// The precision features are kept in (`--precision`).
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// The rows the step is fitted on (`--fit-on`).
     #[command(flatten)]
     pub fit: FitArgs,
@@ -31,9 +35,16 @@ pub struct Args {
 
 /// Runs `cpbench prep normalize`.
 pub fn run(args: Args) -> Result<Outcome> {
+    match args.precision.width(&args.io) {
+        Width::F32 => run_as::<f32>(args),
+        Width::F64 => run_as::<f64>(args),
+    }
+}
+
+fn run_as<T: FeatureFloat>(args: Args) -> Result<Outcome> {
     let method: Method = args.method.parse()?;
     let by = args.by.as_deref().map(split_list).unwrap_or_default();
-    let mut profiles = args.io.load()?;
+    let mut profiles = args.io.load_as::<T>()?;
     let file = args.io.file();
     normalize_profiles(
         &mut profiles,

@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use cpbench_core::io::FeatureFloat;
 use cpbench_core::manifest::load_pipeline;
 
 use cpbench_runner::prep::pipeline::{StepContext, run_steps};
 
-use super::common::IoArgs;
+use super::common::{IoArgs, PrecisionArgs, Width};
 use crate::Outcome;
 use crate::progress::Console;
 
@@ -18,6 +19,9 @@ pub struct Args {
     /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
+    /// The precision features are kept in through every step (`--precision`).
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// Steps file: `[[preprocess]]` tables as in benchmark.toml, plus an optional `[columns]`.
     #[arg(long, value_name = "FILE.toml")]
     pub steps: PathBuf,
@@ -25,8 +29,15 @@ pub struct Args {
 
 /// Runs `cpbench prep pipeline`.
 pub fn run(args: Args) -> Result<Outcome> {
+    match args.precision.width(&args.io) {
+        Width::F32 => run_as::<f32>(args),
+        Width::F64 => run_as::<f64>(args),
+    }
+}
+
+fn run_as<T: FeatureFloat>(args: Args) -> Result<Outcome> {
     let loaded = load_pipeline(&args.steps)?;
-    let profiles = args.io.load()?;
+    let profiles = args.io.load_as::<T>()?;
     let file = args.io.file();
     let ctx = StepContext {
         columns: &loaded.manifest.columns,

@@ -8,10 +8,11 @@
 //! `sph_1e-3.parquet` and `sph_1e-1.parquet`); the decomposition is done once per group.
 
 use anyhow::{Result, anyhow, bail};
+use cpbench_core::io::FeatureFloat;
 use cpbench_runner::Origin;
 use cpbench_runner::prep::sphere::{self, SphereSpec, sphere_profiles, sweep_profiles};
 
-use super::common::{FitArgs, IoArgs, write_output};
+use super::common::{FitArgs, IoArgs, PrecisionArgs, Width, write_output};
 use crate::Outcome;
 use crate::cmd::eval::common::split_list;
 
@@ -20,6 +21,8 @@ use crate::cmd::eval::common::split_list;
 pub struct Args {
     #[command(flatten)]
     pub io: IoArgs,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     #[command(flatten)]
     pub fit: FitArgs,
     /// pca, zca, pca-cor or zca-cor (pycytominer Spherize; default zca). Not with --lambda.
@@ -87,6 +90,13 @@ impl Args {
 
 /// Runs `cpbench prep sphere`.
 pub fn run(args: Args) -> Result<Outcome> {
+    match args.precision.width(&args.io) {
+        Width::F32 => run_as::<f32>(args),
+        Width::F64 => run_as::<f64>(args),
+    }
+}
+
+fn run_as<T: FeatureFloat>(args: Args) -> Result<Outcome> {
     let spec = args.spec()?;
     let by = args.by.as_deref().map(split_list).unwrap_or_default();
     let file = args.io.file();
@@ -96,7 +106,8 @@ pub fn run(args: Args) -> Result<Outcome> {
             for (text, _) in lambdas {
                 cpbench_core::io::Format::of(std::path::Path::new(&out.replace("{lambda}", text)))?;
             }
-            let profiles = super::common::read_input(&args.io.profiles, &args.io.metadata_prefix)?;
+            let profiles =
+                super::common::read_input::<T>(&args.io.profiles, &args.io.metadata_prefix)?;
             let values: Vec<f64> = lambdas.iter().map(|(_, v)| *v).collect();
             let outputs =
                 sweep_profiles(&profiles, &values, *rotate, &args.fit.rows(), &by, &file)?;
@@ -105,7 +116,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             }
         }
         _ => {
-            let mut profiles = args.io.load()?;
+            let mut profiles = args.io.load_as::<T>()?;
             sphere_profiles(&mut profiles, &spec, &args.fit.rows(), &by, &file)?;
             args.io.write(&profiles)?;
         }

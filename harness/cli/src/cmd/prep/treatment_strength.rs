@@ -9,12 +9,12 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use cpbench_core::io::{Format, write_table};
+use cpbench_core::io::{FeatureFloat, Format, write_table};
 use cpbench_runner::prep::common::Groups;
 use cpbench_runner::prep::treatment_strength::{per_well_profiles, strengths};
 use polars::prelude::*;
 
-use super::common::{FitArgs, IoArgs, write_output};
+use super::common::{FitArgs, IoArgs, PrecisionArgs, Width, write_output};
 use crate::Outcome;
 use crate::cmd::eval::common::split_list;
 
@@ -24,6 +24,9 @@ pub struct Args {
     /// Input and output tables.
     #[command(flatten)]
     pub io: IoArgs,
+    /// The precision features are kept in (`--precision`; the per-treatment table is `f64`).
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// The rows the step is fitted on (`--fit-on`).
     #[command(flatten)]
     pub fit: FitArgs,
@@ -40,6 +43,13 @@ pub struct Args {
 
 /// Runs `cpbench prep treatment-strength`.
 pub fn run(args: Args) -> Result<Outcome> {
+    match args.precision.width(&args.io) {
+        Width::F32 => run_as::<f32>(args),
+        Width::F64 => run_as::<f64>(args),
+    }
+}
+
+fn run_as<T: FeatureFloat>(args: Args) -> Result<Outcome> {
     if args.fit.fit_on.trim() == "all" {
         bail!("--fit-on: treatment-strength needs the control rows ('COL=VALUE' or controls)");
     }
@@ -50,7 +60,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     if let Some(p) = &args.per_well {
         Format::of(p)?;
     }
-    let profiles = args.io.load()?;
+    let profiles = args.io.load_as::<T>()?;
     let file = args.io.file();
     let controls = args.fit.rows().mask(&profiles, &file)?;
     let treatments = Groups::of(&profiles, &treatment_cols, &file)?;

@@ -13,11 +13,14 @@
 //! - `params` — the parameter-table check shared by steps and tasks: which keys are present,
 //!   allowed, required, or exclusive.
 
+use std::path::PathBuf;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::source::Doc;
 use super::{DataRef, Loaded, Manifest, ManifestError};
+use crate::datacache::DataCache;
 
 mod columns;
 mod data;
@@ -34,7 +37,9 @@ pub use columns::{
     Columns, ControlSpec, SPLIT_FILE_LABEL_COLUMN, SplitSide, SplitSpec, TRAIN_SPLIT_SUFFIX,
     train_split_benchmark,
 };
-pub use data::{Annotation, DataSpec};
+pub use data::{
+    Annotation, DataLocation, DataSpec, JoinTable, RemoteFile, etag_parts, is_s3_etag, split_url,
+};
 pub use lambda_sweep::LambdaSweepSpec;
 pub use prep::{PrepOp, PrepStep};
 pub use task::{Metric, Similarity, Task, VoteTies};
@@ -114,24 +119,53 @@ impl Manifest for BenchmarkManifest {
 }
 
 impl Loaded<BenchmarkManifest> {
-    /// The profile table, annotation files, split file and blocklists, resolved, with their
-    /// pinned digests.
-    pub fn data_files(&self) -> Vec<DataRef> {
+    /// Where a data file is: a local one resolved against the manifest's folder, a remote one
+    /// at its place in `cache` (which holds it once fetched).
+    pub fn locate(
+        &self,
+        location: &DataLocation,
+        sha256: Option<&str>,
+        cache: &DataCache,
+    ) -> PathBuf {
+        match location {
+            DataLocation::Local(p) => self.resolve(p),
+            DataLocation::Remote(r) => cache.blob_path(r, sha256),
+        }
+    }
+
+    /// The profile table's path (see [`Self::locate`]).
+    pub fn profiles_path(&self, cache: &DataCache) -> PathBuf {
+        let data = &self.manifest.data;
+        self.locate(&data.profiles, data.sha256.as_deref(), cache)
+    }
+
+    /// The profile table, annotation files, split file and blocklists, resolved (remote ones at
+    /// their place in `cache`), with their pinned digests.
+    pub fn data_files(&self, cache: &DataCache) -> Vec<DataRef> {
         let data = &self.manifest.data;
         let mut out = vec![DataRef {
             key: "data.profiles".to_string(),
-            path: self.resolve(&data.profiles),
+            path: self.profiles_path(cache),
             sha256: data.sha256.clone(),
+            remote: data.profiles.remote().cloned(),
         }];
         out.extend(data.images.iter().map(|images| DataRef {
             key: "data.images".to_string(),
             path: self.resolve(images),
             sha256: data.images_sha256.clone(),
+            remote: None,
         }));
         out.extend(data.annotations.iter().enumerate().map(|(i, a)| DataRef {
             key: format!("data.annotations[{i}].path"),
-            path: self.resolve(&a.path),
+            path: self.locate(&a.path, a.sha256.as_deref(), cache),
             sha256: a.sha256.clone(),
+            remote: a.path.remote().cloned(),
+        }));
+        out.extend(data.join.iter().enumerate().map(|(i, j)| DataRef {
+            key: format!("data.join[{i}].path"),
+            path: self.locate(&j.path, j.sha256.as_deref(), cache),
+            sha256: j.sha256.clone(),
+            remote: j.path.remote().cloned(),
         }));
         if let Some(split) = &self.manifest.columns.split
             && let Some(file) = &split.file
@@ -140,6 +174,7 @@ impl Loaded<BenchmarkManifest> {
                 key: "columns.split.file".to_string(),
                 path: self.resolve(file),
                 sha256: split.sha256.clone(),
+                remote: None,
             });
         }
         out.extend(
@@ -152,6 +187,7 @@ impl Loaded<BenchmarkManifest> {
                         key: format!("preprocess[{i}].blocklist"),
                         path: self.resolve(b),
                         sha256: None,
+                        remote: None,
                     })
                 }),
         );
@@ -187,6 +223,11 @@ impl Loaded<BenchmarkManifest> {
         }
         if let Some(split) = &c.split {
             one("columns.split.column".into(), &split.column);
+        }
+        for (i, j) in m.data.join.iter().enumerate() {
+            for (k, col) in j.on.iter().enumerate() {
+                one(format!("data.join[{i}].on[{k}]"), col);
+            }
         }
         for (i, s) in m.preprocess.iter().enumerate() {
             for (j, col) in s.by.iter().flatten().enumerate() {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::task::COMMON_TASK_PARAMS;
 use super::*;
+use crate::datacache::DataCache;
 use crate::io::NonFinitePolicy;
 use crate::manifest::test_util::{Fixture, assert_err, relative};
 use crate::profiles::Level;
@@ -196,7 +197,7 @@ fn full_example_parses_with_defaults_and_resolved_paths() {
     assert_eq!(relations.pairs, ["CORUM"]);
     assert!(m.task("nope").is_none());
 
-    let files = m.data_files();
+    let files = m.data_files(&DataCache::new("/cache"));
     let keys: Vec<&str> = files.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(
         keys,
@@ -241,7 +242,7 @@ fn absolute_paths_stay_absolute() {
     let m = fx
         .load::<BenchmarkManifest>("b/benchmark.toml", &text)
         .unwrap();
-    assert_eq!(m.data_files()[0].path, abs);
+    assert_eq!(m.data_files(&DataCache::new("/cache"))[0].path, abs);
 }
 
 #[test]
@@ -674,7 +675,7 @@ fn a_split_by_value_or_by_file_assigns_sides_and_is_hashed() {
     assert!(SplitSide::Train.fitted() && !SplitSide::Train.scored());
     assert!(!SplitSide::Test.fitted() && SplitSide::Test.scored());
     assert_eq!(
-        m.data_files().len(),
+        m.data_files(&DataCache::new("/cache")).len(),
         1,
         "no split file, nothing more to hash"
     );
@@ -691,7 +692,7 @@ fn a_split_by_value_or_by_file_assigns_sides_and_is_hashed() {
     let m = fx
         .load::<BenchmarkManifest>("benchmark.toml", &by_file)
         .unwrap();
-    let files = m.data_files();
+    let files = m.data_files(&DataCache::new("/cache"));
     assert_eq!(files[1].key, "columns.split.file");
     assert_eq!(files[1].path, fx.path("split.csv"));
     assert_eq!(files[1].sha256.as_deref(), Some(sha.as_str()));
@@ -725,4 +726,82 @@ fn a_split_by_value_or_by_file_assigns_sides_and_is_hashed() {
         "columns.split.train",
         "at least one entry",
     );
+}
+
+#[test]
+fn remote_data_files_are_pinned_and_live_in_the_cache() {
+    let fx = Fixture::new(&["p.csv", "orf.csv"]);
+    let etag = "064759b3a850dc351b357116b3e7b32d";
+    let remote = MINIMAL
+        .replace(
+            "profiles = \"p.csv\"",
+            &format!(
+                "profiles = {{ url = \"s3://bucket/dir/profiles.parquet\", etag = \"{etag}\" }}"
+            ),
+        )
+        .replace(
+            "level = \"well\"",
+            "level = \"well\"\n[[data.join]]\npath = \"orf.csv\"\non = [\"Metadata_JCP2022\"]\n\
+             columns = [\"Metadata_Symbol\"]",
+        );
+    assert!(remote.contains("s3://"), "test edit does not apply");
+    let m = fx
+        .load::<BenchmarkManifest>("benchmark.toml", &remote)
+        .unwrap();
+    let cache = DataCache::new("/cache");
+    let files = m.data_files(&cache);
+    assert_eq!(
+        files[0].path,
+        PathBuf::from(format!("/cache/blobs/etag-{etag}/profiles.parquet"))
+    );
+    assert_eq!(
+        files[0].remote.as_ref().unwrap().url,
+        "s3://bucket/dir/profiles.parquet"
+    );
+    assert_eq!(files[1].key, "data.join[0].path");
+    assert_eq!(files[1].path, fx.path("orf.csv"));
+    assert!(files[1].remote.is_none());
+
+    let err = |from: &str, to: &str| {
+        assert!(remote.contains(from), "test edit `{from}` does not apply");
+        fx.load::<BenchmarkManifest>("benchmark.toml", &remote.replace(from, to))
+            .unwrap_err()
+            .to_string()
+    };
+    // No pin at all: refused.
+    let e = err(&format!(", etag = \"{etag}\""), "");
+    assert!(e.contains("must be pinned"), "{e}");
+    // An etag that is not S3's form (quotes kept, upper case, a zero part count).
+    for bad in [
+        "\\\"abc\\\"",
+        "064759B3A850DC351B357116B3E7B32D",
+        "064759b3a850dc351b357116b3e7b32d-0",
+    ] {
+        let e = err(etag, bad);
+        assert!(e.contains("data.profiles.etag"), "{bad}: {e}");
+    }
+    // A multipart etag may carry its part size; a single-part one may not.
+    let multipart = remote.replace(
+        &format!("etag = \"{etag}\""),
+        &format!("etag = \"{etag}-3\", part_size = 8388608, size = 1"),
+    );
+    fx.load::<BenchmarkManifest>("benchmark.toml", &multipart)
+        .unwrap();
+    let e = err(
+        &format!("etag = \"{etag}\""),
+        &format!("etag = \"{etag}\", part_size = 5"),
+    );
+    assert!(e.contains("only a multipart etag"), "{e}");
+    let e = err("s3://bucket/dir/profiles.parquet", "ftp://host/x.parquet");
+    assert!(e.contains("scheme `ftp`"), "{e}");
+    let e = err("s3://bucket/dir/profiles.parquet", "s3://bucket/dir/");
+    assert!(e.contains("names a folder"), "{e}");
+    // Joined columns are metadata, and not key columns.
+    let e = err("columns = [\"Metadata_Symbol\"]", "columns = [\"Symbol\"]");
+    assert!(e.contains("would become a feature"), "{e}");
+    let e = err(
+        "columns = [\"Metadata_Symbol\"]",
+        "columns = [\"Metadata_JCP2022\"]",
+    );
+    assert!(e.contains("is a key column"), "{e}");
 }
