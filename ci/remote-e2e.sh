@@ -47,7 +47,9 @@ for b in jump-orf jump-crispr jump-compound; do
     "$state/bench/$b/benchmark.toml" >/dev/null
 done
 
-cargo build --locked --quiet -p cpbench
+# The binary of the test build (`cargo test --workspace`, as in make test): building it with
+# `cargo build -p cpbench` instead would unify other features and rebuild polars.
+cargo test --workspace --locked --no-run --quiet
 cpbench="$root/target/debug/cpbench"
 cache="$state/cache"
 echo "== cpbench fetch (fixture bucket on $moto, layout on $http)"

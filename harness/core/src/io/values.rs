@@ -2,8 +2,9 @@
 //! their buffers, other numeric and boolean columns cast, text columns parsed, where pandas'
 //! missing words and nulls become NaN. A text value that is not a number is
 //! [`Error::NonNumeric`], with a hint to pass the metadata prefix the column probably carries.
-//! Every value goes through `f64` and is rounded once, so reading as `f32` gives what a reader
-//! written for `f32` alone gave, and reading as `f64` loses nothing a `Float64` column holds.
+//! Each value is converted once (through `f64`, or exactly from a `Float32` column), so reading
+//! as `f32` gives the bits a reader written for `f32` alone gave, and reading as `f64` loses
+//! nothing the file holds.
 
 use std::path::Path;
 

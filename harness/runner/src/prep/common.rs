@@ -26,8 +26,8 @@ use crate::error::{Context, Error, Result};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Precision {
     /// `f64` when the input stores every feature column as `Float64` (a Parquet table), else
-    /// `f32`. A text table stores no type, so it is `f32`, as a table that cpbench wrote as `f32`
-    /// text must read back.
+    /// `f32`. CSV and TSV store no type and are `f32`, so that a table cpbench wrote as `f32`
+    /// text is not widened by the next command.
     #[default]
     Auto,
     /// Read, compute and write `f32`: what the benchmark path uses; `Float32` output.

@@ -51,10 +51,16 @@ impl IoArgs {
 /// features in.
 #[derive(clap::Args, Debug, Clone)]
 pub struct PrecisionArgs {
-    /// auto, f32 or f64. f64 reads, computes and writes float64 (Float64 Parquet columns, CSV
-    /// with every f64 digit), as pycytominer does; f32 is what benchmark runs use. auto: f64 when
-    /// every feature column of a Parquet input is Float64, else f32 (CSV/TSV store no type).
-    #[arg(long, value_name = "P", default_value = "auto", value_parser = str::parse::<Precision>)]
+    /// Feature precision: f64 reads, computes and writes float64 (Float64 Parquet columns, CSV
+    /// with every f64 digit), as pycytominer does; f32 rounds to float32 on reading, as benchmark
+    /// runs do; auto is f64 when every feature column of a Parquet input is Float64, else f32
+    /// (CSV and TSV store no type).
+    #[arg(
+        long,
+        value_name = "auto|f32|f64",
+        default_value = "auto",
+        value_parser = str::parse::<Precision>
+    )]
     pub precision: Precision,
 }
 
