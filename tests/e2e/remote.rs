@@ -487,6 +487,7 @@ fn transient_failures_are_retried_and_cut_bodies_resumed() {
         "{log}"
     );
     assert!(faults.iter().any(|f| f.contains("truncate")), "{log}");
+    assert_eq!(blobs(cache.path()).len(), 2);
     for blob in blobs(cache.path()) {
         let name = blob.file_name().unwrap().to_string_lossy().into_owned();
         let subset = if name.ends_with(".parquet") {
@@ -550,6 +551,7 @@ fn a_multipart_etag_is_verified_with_its_part_size() {
         .arg(cache.path());
     let (code, _, err) = run(c);
     assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the downloaded file has etag"), "{err}");
     assert!(err.contains(&format!("pins {etag}")), "{err}");
     assert!(blobs(cache.path()).is_empty());
 }
@@ -615,7 +617,7 @@ fn jump_orf_runs_end_to_end_against_the_fixture_bucket() {
     assert!(score("activity", "map") > 0.2);
     assert!(score("consistency-corum", "map") > 0.5);
 
-    // Offline, the same run is served from the cache without any server.
+    // Offline and recomputed (--force): the data comes from the cache, no server is reachable.
     let mut c = bin();
     c.env("CPBENCH_S3_ENDPOINT", "http://127.0.0.1:9")
         .arg("run")
@@ -627,10 +629,11 @@ fn jump_orf_runs_end_to_end_against_the_fixture_bucket() {
         .arg(cache.path())
         .arg("--out")
         .arg(out.path())
-        .arg("--offline");
+        .args(["--offline", "--force"]);
     let (code, stdout, err) = run(c);
     assert_eq!(code, 0, "{stdout}\n{err}");
-    assert!(stdout.contains("cached"), "{stdout}");
+    assert!(stdout.contains("succeeded ("), "{stdout}");
+    assert!(!stdout.contains("cached"), "{stdout}");
 }
 
 #[test]

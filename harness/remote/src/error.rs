@@ -14,21 +14,36 @@ pub enum RemoteError {
         /// What is wrong.
         why: String,
     },
-    /// The remote object's etag is not the pinned one: the file changed remotely.
+    /// The remote object's etag (or size) is not the pinned one: the file changed remotely.
     #[error(
-        "{key}: the remote object {url} has etag {remote}, but the manifest pins {pinned}: the \
+        "{key}: the remote object {url} has {what} {remote}, but the manifest pins {pinned}: the \
          file changed since the benchmark was written; nothing was cached (check the new file, \
          then update the pin and bump the benchmark's version)"
     )]
-    EtagChanged {
+    RemoteChanged {
         /// The manifest key of the entry.
         key: String,
         /// The URL.
         url: String,
-        /// The etag the manifest pins.
+        /// `etag` or `size`.
+        what: &'static str,
+        /// The value the manifest pins.
         pinned: String,
-        /// The etag the server reports.
+        /// The value the server reports.
         remote: String,
+    },
+    /// The object changed between the HEAD request and the download (`If-Match` failed).
+    #[error(
+        "{key}: the remote object {url} changed during the download (its etag was {etag} when \
+         the download started); nothing was cached; run again"
+    )]
+    ChangedDuringDownload {
+        /// The manifest key of the entry.
+        key: String,
+        /// The URL.
+        url: String,
+        /// The etag at HEAD.
+        etag: String,
     },
     /// The downloaded bytes do not match a pin (etag, SHA-256, git blob id or size).
     #[error(

@@ -116,6 +116,8 @@ struct PartialRecord {
     url: String,
     etag: Option<String>,
     size: Option<u64>,
+    /// The server's modification time: with no etag, the only sign of a new version.
+    last_modified: String,
 }
 
 /// Fetches remote files into a [`DataCache`]. Clones share one async runtime.
@@ -259,9 +261,10 @@ impl Fetcher {
         if let (Some(pinned), Some(actual)) = (&r.etag, &remote_etag)
             && pinned != actual
         {
-            return Err(RemoteError::EtagChanged {
+            return Err(RemoteError::RemoteChanged {
                 key,
                 url: remote.url,
+                what: "etag",
                 pinned: pinned.clone(),
                 remote: actual.clone(),
             });
@@ -270,12 +273,12 @@ impl Fetcher {
         if let Some(pinned) = r.size
             && pinned != size
         {
-            return Err(RemoteError::Mismatch {
+            return Err(RemoteError::RemoteChanged {
                 key,
                 url: remote.url,
                 what: "size",
-                expected: pinned.to_string(),
-                actual: size.to_string(),
+                pinned: pinned.to_string(),
+                remote: size.to_string(),
             });
         }
 
@@ -293,6 +296,7 @@ impl Fetcher {
             url: remote.url.clone(),
             etag: remote_etag.clone(),
             size: Some(size),
+            last_modified: head.last_modified.to_rfc3339(),
         };
         let previous: Option<PartialRecord> = fs::read(&part_meta)
             .ok()
@@ -303,11 +307,8 @@ impl Fetcher {
         } else {
             0
         };
-        let json = serde_json::to_vec(&this).expect("a partial record serializes");
-        cpbench_core::io::write_bytes_atomic(&part_meta, &json).map_err(|e| RemoteError::Io {
-            path: part_meta.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        // The old bytes go before the new record is written: a kill in between must not leave
+        // another version's bytes under this version's record.
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -316,13 +317,16 @@ impl Fetcher {
             .open(&part)
             .map_err(RemoteError::io(&part))?;
         file.set_len(resume_from).map_err(RemoteError::io(&part))?;
+        let json = serde_json::to_vec(&this).expect("a partial record serializes");
+        cpbench_core::io::write_bytes_atomic(&part_meta, &json).map_err(|e| RemoteError::Io {
+            path: part_meta.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
 
-        let mut digests = Digests::new(
-            r.etag.as_deref(),
-            r.part_size,
-            Some(size),
-            r.git_blob.is_some(),
-        );
+        // The git blob id is always computed (cheap), so the record can answer a manifest that
+        // pins the same bytes by it.
+        let new_digests = || Digests::new(r.etag.as_deref(), r.part_size, Some(size), true);
+        let mut digests = new_digests();
         let label = r.file_name().to_string();
         if resume_from > 0 {
             progress.note(&format!(
@@ -353,7 +357,11 @@ impl Fetcher {
             attempt += 1;
             let opts = GetOptions {
                 range: (written > 0).then_some(GetRange::Offset(written)),
-                if_match: head.e_tag.clone(),
+                // A weak etag never matches under If-Match's strong comparison: not sent.
+                if_match: head
+                    .e_tag
+                    .clone()
+                    .filter(|t| !t.trim_start().starts_with("W/")),
                 ..Default::default()
             };
             let result = match remote.store.get_opts(&remote.path, opts).await {
@@ -387,12 +395,24 @@ impl Fetcher {
                     progress.finish();
                     remove(&part);
                     remove(&part_meta);
-                    return Err(RemoteError::EtagChanged {
+                    return Err(RemoteError::ChangedDuringDownload {
                         key,
                         url: remote.url,
-                        pinned: remote_etag.unwrap_or_default(),
-                        remote: "another (the object changed during the download)".into(),
+                        etag: remote_etag.unwrap_or_default(),
                     });
+                }
+                // A server that answers a range request with the whole object cannot resume:
+                // start over from byte 0.
+                Err(object_store::Error::NotSupported { .. }) if written > 0 => {
+                    file.set_len(0).map_err(RemoteError::io(&part))?;
+                    file.seek(SeekFrom::Start(0))
+                        .map_err(RemoteError::io(&part))?;
+                    digests = new_digests();
+                    progress.note(&format!(
+                        "{key}: the server does not serve byte ranges; downloading from the start"
+                    ));
+                    written = 0;
+                    Some("range requests are not supported".to_string())
                 }
                 Err(e) => Some(e.to_string()),
             };

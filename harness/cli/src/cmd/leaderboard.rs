@@ -113,6 +113,11 @@ impl PairExecutor for Subprocess {
             cmd.arg("--plugin-lib-dir").arg(dir);
         }
         cmd.args(&self.data_args);
+        // `prepare` fetched this benchmark's remote data or found it cached: the run itself
+        // must not go to the network (a corrupt entry is then its failure, not a download).
+        if !self.data_args.iter().any(|a| a == "--offline") {
+            cmd.arg("--offline");
+        }
         // A leaderboard killed with -9 must not leave its runs computing and writing.
         cpbench_host::process::die_with_parent(&mut cmd);
         let out = cmd.output().map_err(|e| {

@@ -3,7 +3,7 @@
 //! Contract: a left join on the `on` columns, compared as text (so a plate named `1053601756`
 //! matches whether a reader took it for a number or not). Every profile row keeps its place;
 //! it gains the table's `columns` (as text) from the row with the same key, or missing values
-//! when there is none. A key that appears twice in the table is an error naming the file, the
+//! when there is none (a key with a missing part matches nothing). A key that appears twice in the table is an error naming the file, the
 //! two lines and the key: the join would otherwise have to pick one row or multiply profiles.
 //! A column the profiles already have is *checked* instead of added: wherever both tables
 //! hold a value they must agree (e.g. a profile file's perturbation ids against the
@@ -61,6 +61,10 @@ pub fn join_metadata(
     let mut index: HashMap<Vec<Option<String>>, usize> = HashMap::with_capacity(table.height());
     for row in 0..table.height() {
         let key: Vec<Option<String>> = table_keys.iter().map(|c| c[row].clone()).collect();
+        // A missing key part matches nothing, as in any left join.
+        if key.iter().any(Option::is_none) {
+            continue;
+        }
         if let Some(first) = index.insert(key.clone(), row) {
             // Lines are 1-based and the header is line 1 (for delimited files).
             bail!(
@@ -81,6 +85,9 @@ pub fn join_metadata(
     let rows: Vec<Option<usize>> = (0..meta.height())
         .map(|r| {
             let key: Vec<Option<String>> = profile_keys.iter().map(|c| c[r].clone()).collect();
+            if key.iter().any(Option::is_none) {
+                return None;
+            }
             index.get(&key).copied()
         })
         .collect();
@@ -188,6 +195,25 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("says `TP53`"), "{e}");
+    }
+
+    #[test]
+    fn missing_keys_match_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orf.csv");
+        // Two rows without a key are not a repeated key, and match no profile without one.
+        std::fs::write(&path, "Metadata_JCP2022,Metadata_Symbol\n,A\n,B\nJ1,NAT1\n").unwrap();
+        let mut meta = df!("Metadata_JCP2022" => [None, Some("J1")]).unwrap();
+        let missing = join_metadata(&mut meta, "p", &spec(path.to_str().unwrap()), &path).unwrap();
+        assert_eq!(missing, 1);
+        let got: Vec<Option<&str>> = meta
+            .column("Metadata_Symbol")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(got, [None, Some("NAT1")]);
     }
 
     #[test]

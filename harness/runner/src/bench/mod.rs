@@ -151,6 +151,7 @@ fn identify(
     env: &RunEnv,
     harness: &HarnessInfo,
     cache: &DataCache,
+    strict: bool,
 ) -> Result<Identity> {
     let m = &bench.manifest;
     let manifest_sha256 =
@@ -160,16 +161,23 @@ fn identify(
         // A remote file was verified when fetched (and its hash recorded) a moment ago: its
         // provenance is the URL and that hash, without hashing gigabytes twice.
         if let Some(remote) = &file.remote {
-            let sha = cpbench_remote::recorded_sha256(&file.path).ok_or_else(|| {
-                err!(
+            let sha = match cpbench_remote::recorded_sha256(&file.path) {
+                Some(sha) => sha,
+                // Recording a failed run (its process died, perhaps while fetching): the file
+                // is named by its pinned digest if it has one, else left out of the record.
+                None if !strict => match &file.sha256 {
+                    Some(pinned) => pinned.clone(),
+                    None => continue,
+                },
+                None => bail!(
                     "{}: {} = {} is not in the data cache ({}); run `cpbench fetch {}`",
                     bench.path.display(),
                     file.key,
                     remote.url,
                     file.path.display(),
                     bench.dir.display()
-                )
-            })?;
+                ),
+            };
             dataset_files.push(DatasetFile {
                 path: remote.url.clone(),
                 sha256: sha,
@@ -323,7 +331,7 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
     ensure_simulated(bench, opts.simulator)?;
     ensure_fetched(bench, &opts.fetcher, opts.progress)?;
     let cache = opts.fetcher.cache();
-    let id = identify(bench, plugin, &opts.env, &opts.harness, cache)?;
+    let id = identify(bench, plugin, &opts.env, &opts.harness, cache, true)?;
     // Bad input (an artifact that does not match its pinned digest, a column the manifest
     // names missing from the data) is an error of the command, not a failed run of the plugin.
     if let Some(e) = &id.artifact_error {
@@ -435,7 +443,7 @@ pub fn write_failed(
     reusable: bool,
     ctx: RunContext<'_>,
 ) -> Result<RunResult> {
-    let id = identify(bench, plugin, ctx.env, ctx.harness, ctx.cache)?;
+    let id = identify(bench, plugin, ctx.env, ctx.harness, ctx.cache, false)?;
     let result = RunResult {
         schema_version: SCHEMA_VERSION,
         benchmark: id.benchmark,

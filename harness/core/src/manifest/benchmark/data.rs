@@ -177,6 +177,12 @@ pub fn split_url(url: &str) -> Result<(&str, &str, &str), String> {
     if key.is_empty() || key.ends_with('/') {
         return Err(format!("`{url}` names a folder, not an object"));
     }
+    if url.contains(['?', '#']) {
+        return Err(format!(
+            "`{url}` has a query or fragment; give the object's plain URL (a pin names bytes, \
+             not a request)"
+        ));
+    }
     Ok((scheme, host, key))
 }
 

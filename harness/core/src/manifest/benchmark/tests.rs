@@ -796,6 +796,11 @@ fn remote_data_files_are_pinned_and_live_in_the_cache() {
     assert!(e.contains("scheme `ftp`"), "{e}");
     let e = err("s3://bucket/dir/profiles.parquet", "s3://bucket/dir/");
     assert!(e.contains("names a folder"), "{e}");
+    let e = err(
+        "s3://bucket/dir/profiles.parquet",
+        "https://host/x.parquet?raw=true",
+    );
+    assert!(e.contains("query or fragment"), "{e}");
     // Joined columns are metadata, and not key columns.
     let e = err("columns = [\"Metadata_Symbol\"]", "columns = [\"Symbol\"]");
     assert!(e.contains("would become a feature"), "{e}");
