@@ -190,6 +190,24 @@ fn bench(id: &str) -> PathBuf {
     fixtures().dir.join("bench").join(id)
 }
 
+/// `cpbench fetch BENCH --cache-dir CACHE` against the servers (HTTP on `http_port`).
+fn fetch_cmd(http_port: u16, bench: &Path, cache: &Path) -> Command {
+    let mut c = cmd(http_port);
+    c.arg("fetch").arg(bench).arg("--cache-dir").arg(cache);
+    c
+}
+
+/// The fixture manifest of `id` with its `s3://` URLs as the bucket's `https://` ones (served
+/// by a range server through `CPBENCH_URL_REWRITE`).
+fn over_https(id: &str, name: &str) -> PathBuf {
+    edited(
+        id,
+        name,
+        "s3://cellpainting-gallery/",
+        "https://cellpainting-gallery.s3.amazonaws.com/",
+    )
+}
+
 /// Runs and returns (exit code, stdout, stderr).
 fn run(mut c: Command) -> (i32, String, String) {
     let out = c.output().unwrap();
@@ -324,8 +342,7 @@ fn a_changed_etag_or_digest_is_refused_with_both_values_and_nothing_cached() {
     );
     let b = edited("jump-orf", "etag", etag, &wrong);
     let cache = tempfile::tempdir().unwrap();
-    let mut c = cmd(f.http_port);
-    c.arg("fetch").arg(&b).arg("--cache-dir").arg(cache.path());
+    let c = fetch_cmd(f.http_port, &b, cache.path());
     let (code, _, err) = run(c);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(&format!("has etag {etag}")), "{err}");
@@ -396,12 +413,7 @@ fn a_download_killed_with_sigkill_resumes_with_a_range_request() {
     let f = fixtures();
     // 1.2 MB at 150 kB/s: about 8 s, killed after the first ~300 kB.
     let slow = range_server(&f.dir, "slow", &["--rate", "150000"]);
-    let b = edited(
-        "jump-orf",
-        "https",
-        "s3://cellpainting-gallery/",
-        "https://cellpainting-gallery.s3.amazonaws.com/",
-    );
+    let b = over_https("jump-orf", "https");
     let cache = tempfile::tempdir().unwrap();
     let mut c = cmd(slow.port);
     c.arg("fetch")
@@ -432,8 +444,7 @@ fn a_download_killed_with_sigkill_resumes_with_a_range_request() {
         "a killed fetch left a cache entry"
     );
 
-    let mut c = cmd(slow.port);
-    c.arg("fetch").arg(&b).arg("--cache-dir").arg(cache.path());
+    let c = fetch_cmd(slow.port, &b, cache.path());
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("resumed at byte"), "{out}");
@@ -466,15 +477,9 @@ fn transient_failures_are_retried_and_cut_bodies_resumed() {
         "flaky",
         &["--fail-first", "2", "--truncate-first", "1"],
     );
-    let b = edited(
-        "jump-compound",
-        "flaky",
-        "s3://cellpainting-gallery/",
-        "https://cellpainting-gallery.s3.amazonaws.com/",
-    );
+    let b = over_https("jump-compound", "flaky");
     let cache = tempfile::tempdir().unwrap();
-    let mut c = cmd(flaky.port);
-    c.arg("fetch").arg(&b).arg("--cache-dir").arg(cache.path());
+    let c = fetch_cmd(flaky.port, &b, cache.path());
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{out}\n{err}");
     let log = std::fs::read_to_string(&flaky.log).unwrap();

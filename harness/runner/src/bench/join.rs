@@ -144,52 +144,56 @@ mod tests {
         }
     }
 
-    #[test]
-    fn left_join_keeps_rows_and_order() {
+    /// Joins the CSV `table` (as orf.csv) into `meta` with [`spec`].
+    fn join(table: &str, meta: &mut DataFrame) -> Result<usize> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("orf.csv");
-        std::fs::write(
-            &path,
-            "Metadata_JCP2022,Metadata_Symbol\nJ2,TP53\nJ1,NAT1\nJ9,UNUSED\n",
-        )
-        .unwrap();
-        let mut meta = df!("Metadata_JCP2022" => ["J1", "J2", "J3", "J1"]).unwrap();
-        let missing = join_metadata(&mut meta, "p", &spec(path.to_str().unwrap()), &path).unwrap();
-        assert_eq!(missing, 1);
-        let got: Vec<Option<&str>> = meta
+        std::fs::write(&path, table).unwrap();
+        join_metadata(meta, "p", &spec(path.to_str().unwrap()), &path)
+    }
+
+    fn symbols(meta: &DataFrame) -> Vec<Option<String>> {
+        let col = meta
             .column("Metadata_Symbol")
             .unwrap()
             .str()
             .unwrap()
-            .iter()
-            .collect();
-        assert_eq!(got, [Some("NAT1"), Some("TP53"), None, Some("NAT1")]);
+            .clone();
+        col.iter().map(|v| v.map(str::to_owned)).collect()
+    }
+
+    fn some(v: &[Option<&str>]) -> Vec<Option<String>> {
+        v.iter().map(|x| x.map(str::to_owned)).collect()
+    }
+
+    #[test]
+    fn left_join_keeps_rows_and_order() {
+        let mut meta = df!("Metadata_JCP2022" => ["J1", "J2", "J3", "J1"]).unwrap();
+        let table = "Metadata_JCP2022,Metadata_Symbol\nJ2,TP53\nJ1,NAT1\nJ9,UNUSED\n";
+        assert_eq!(join(table, &mut meta).unwrap(), 1);
+        assert_eq!(
+            symbols(&meta),
+            some(&[Some("NAT1"), Some("TP53"), None, Some("NAT1")])
+        );
     }
 
     #[test]
     fn an_existing_column_is_checked_not_added() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("orf.csv");
-        std::fs::write(
-            &path,
-            "Metadata_JCP2022,Metadata_Symbol\nJ1,NAT1\nJ2,TP53\n",
-        )
-        .unwrap();
+        let table = "Metadata_JCP2022,Metadata_Symbol\nJ1,NAT1\nJ2,TP53\n";
         let mut meta = df!(
             "Metadata_JCP2022" => ["J1", "J2"],
             "Metadata_Symbol" => [Some("NAT1"), None]
         )
         .unwrap();
-        join_metadata(&mut meta, "p", &spec(path.to_str().unwrap()), &path).unwrap();
+        join(table, &mut meta).unwrap();
         assert_eq!(meta.width(), 2);
+        assert_eq!(symbols(&meta), some(&[Some("NAT1"), None]));
         let mut meta = df!(
             "Metadata_JCP2022" => ["J1", "J2"],
             "Metadata_Symbol" => ["NAT1", "AANAT"]
         )
         .unwrap();
-        let e = join_metadata(&mut meta, "p", &spec(path.to_str().unwrap()), &path)
-            .unwrap_err()
-            .chain();
+        let e = join(table, &mut meta).unwrap_err().chain();
         assert!(
             e.contains("row 2 (Metadata_JCP2022=J2) has Metadata_Symbol = `AANAT`, but"),
             "{e}"
@@ -199,36 +203,18 @@ mod tests {
 
     #[test]
     fn missing_keys_match_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("orf.csv");
         // Two rows without a key are not a repeated key, and match no profile without one.
-        std::fs::write(&path, "Metadata_JCP2022,Metadata_Symbol\n,A\n,B\nJ1,NAT1\n").unwrap();
         let mut meta = df!("Metadata_JCP2022" => [None, Some("J1")]).unwrap();
-        let missing = join_metadata(&mut meta, "p", &spec(path.to_str().unwrap()), &path).unwrap();
-        assert_eq!(missing, 1);
-        let got: Vec<Option<&str>> = meta
-            .column("Metadata_Symbol")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .collect();
-        assert_eq!(got, [None, Some("NAT1")]);
+        let table = "Metadata_JCP2022,Metadata_Symbol\n,A\n,B\nJ1,NAT1\n";
+        assert_eq!(join(table, &mut meta).unwrap(), 1);
+        assert_eq!(symbols(&meta), some(&[None, Some("NAT1")]));
     }
 
     #[test]
     fn repeated_key_is_refused_with_both_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("orf.csv");
-        std::fs::write(
-            &path,
-            "Metadata_JCP2022,Metadata_Symbol\nJ1,A\nJ2,B\nJ1,C\n",
-        )
-        .unwrap();
         let mut meta = df!("Metadata_JCP2022" => ["J1"]).unwrap();
-        let e = join_metadata(&mut meta, "p", &spec(path.to_str().unwrap()), &path)
-            .unwrap_err()
-            .chain();
+        let table = "Metadata_JCP2022,Metadata_Symbol\nJ1,A\nJ2,B\nJ1,C\n";
+        let e = join(table, &mut meta).unwrap_err().chain();
         assert!(
             e.contains("Metadata_JCP2022=J1 appears on lines 2 and 4"),
             "{e}"
