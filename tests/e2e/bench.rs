@@ -252,6 +252,110 @@ fn a_benchmark_whose_data_changed_is_refused_with_exit_2_and_no_output() {
     assert!(!out.join("runs").exists(), "no partial output");
 }
 
+/// `[data] rows` reads only the rows that pass: the scores equal those of the same benchmark on
+/// a file that holds only those rows, and a filter that names no column or keeps no row is
+/// refused with exit 2, naming the key.
+#[test]
+fn data_rows_score_exactly_the_rows_of_a_pre_filtered_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src =
+        root().join("benchmarks/data/lincs_sq00015054/SQ00015054_normalized_feature_select.csv.gz");
+    let text =
+        std::fs::read_to_string(benchmark("lincs-sq00015054").join("benchmark.toml")).unwrap();
+    // Two train compounds and one test compound are left out.
+    let dropped = [
+        "BRD-A92630576-050-24-1",
+        "BRD-K07857022-002-01-1",
+        "BRD-A38592941-001-02-7",
+    ];
+    // The same rows written out: Metadata_broad_sample is the second field, and the fields before
+    // it hold no quoted commas.
+    let csv = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(&src)
+        .output()
+        .unwrap()
+        .stdout;
+    let csv = String::from_utf8(csv).unwrap();
+    let kept: String = csv
+        .lines()
+        .filter(|l| !dropped.contains(&l.split(',').nth(1).unwrap()))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        csv.lines().count() - kept.lines().count(),
+        3 * 6,
+        "one well per dose, 6 doses each"
+    );
+    let part = dir.path().join("part.csv");
+    std::fs::write(&part, kept).unwrap();
+    let sha = text
+        .lines()
+        .find(|l| l.starts_with("sha256 = \""))
+        .unwrap()
+        .to_string();
+    let manifest = |profiles: &Path, rows: &str| {
+        let body = text.replace(&format!("{sha}\n"), "").replace(
+            "profiles = \"../data/lincs_sq00015054/SQ00015054_normalized_feature_select.csv.gz\"",
+            &format!("profiles = {:?}\n{rows}", profiles.to_str().unwrap()),
+        );
+        assert_ne!(body, text);
+        body
+    };
+    let write_bench = |name: &str, body: String| {
+        let b = dir.path().join(name);
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(b.join("benchmark.toml"), body).unwrap();
+        b
+    };
+    let filtered = write_bench(
+        "filtered",
+        manifest(
+            &src,
+            &format!(
+                "rows = [\"Metadata_broad_sample not in [{}]\"]",
+                dropped.join(", ")
+            ),
+        ),
+    );
+    let prefiltered = write_bench("prefiltered", manifest(&part, ""));
+    let scores = |bench: &Path, out: &str| {
+        let (code, stdout, path) = run(&dir.path().join(out), bench, &plugin("cellprofiler"), &[]);
+        assert_eq!(code, 0, "{stdout}");
+        let result = read_json(&path);
+        assert_eq!(result["status"], "succeeded");
+        result["scores"].clone()
+    };
+    let a = scores(&filtered, "a");
+    let b = scores(&prefiltered, "b");
+    assert_eq!(a, b);
+    assert!(a.as_array().unwrap().len() > 3, "{a}");
+
+    for (rows, says) in [
+        ("rows = [\"Metadata_Nope = 1\"]", "data.rows[0]"),
+        (
+            "rows = [\"Metadata_broad_sample = none-such\"]",
+            "no row of",
+        ),
+    ] {
+        let bad = write_bench(&format!("bad{}", says.len()), manifest(&src, rows));
+        let out = dir.path().join("bad-out");
+        let assert = cpbench()
+            .arg("run")
+            .arg("--benchmark")
+            .arg(&bad)
+            .arg("--plugin")
+            .arg(plugin("cellprofiler"))
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!out.join("runs").exists(), "no partial output");
+    }
+}
+
 /// `cpbench leaderboard` of the shipped benchmarks and plugins plus the panicking test plugin.
 fn leaderboard(out: &Path, baseline: Option<&Path>) -> assert_cmd::assert::Assert {
     let plugins = [root().join("plugins"), root().join("plugins/testing/panic")];

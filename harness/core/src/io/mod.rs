@@ -50,7 +50,7 @@ pub use atomic::{Commit, STALE_AFTER, clean_up, write_atomic, write_bytes_atomic
 pub use format::Format;
 pub use options::{DEFAULT_METADATA_PREFIX, NonFinitePolicy, ReadOptions, ReadReport};
 pub use read::{
-    guess_level, read_profiles, read_profiles_as, read_profiles_or_keys, read_table,
+    OpenProfiles, guess_level, read_profiles, read_profiles_as, read_profiles_or_keys, read_table,
     stored_feature_types,
 };
 pub use values::FeatureFloat;

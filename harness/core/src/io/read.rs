@@ -41,7 +41,7 @@ pub fn read_profiles_as<T: FeatureFloat>(
     opts: &ReadOptions,
 ) -> Result<(Profiles<T>, ReadReport)> {
     let table = open_split(path, opts)?;
-    profiles_from(path, table, opts)
+    profiles_from(path, table, opts, None, None)
 }
 
 /// The stored types of a Parquet table's feature columns (by the metadata prefixes of `opts`),
@@ -75,13 +75,111 @@ pub fn stored_feature_types(path: &Path, opts: &ReadOptions) -> Option<Vec<DataT
 /// Like [`read_profiles`], but a table with metadata columns only (a gene list, a crop index:
 /// the plugin brings the representation) gives profiles without features instead of an error.
 pub fn read_profiles_or_keys(path: &Path, opts: &ReadOptions) -> Result<Profiles> {
-    let table = open_split(path, opts)?;
-    if table.feature_names.is_empty() && !table.meta.is_empty() {
-        let meta = DataFrame::new_infer_height(table.meta).map_err(|e| polars_at(path, e))?;
-        let level = opts.level.unwrap_or_else(|| guess_level(&meta));
-        return Profiles::new(meta, Vec::new(), Vec::new(), level);
+    OpenProfiles::open(path, opts)?.read_or_keys(None, None)
+}
+
+/// A profile table opened in two steps, so rows can be chosen before any feature is decoded:
+/// [`OpenProfiles::open`] reads the metadata columns only (a Parquet table's features stay on
+/// disk); the caller may add columns to that metadata (joins) and pick rows by it (filters on
+/// sources, plates, plate types); [`OpenProfiles::read`] then decodes the features block by
+/// block and keeps only the picked rows, so the feature matrix is never held for rows that
+/// are dropped. Errors about values name the row of the file, not of the selection.
+pub struct OpenProfiles {
+    path: std::path::PathBuf,
+    opts: ReadOptions,
+    table: SplitTable,
+}
+
+impl OpenProfiles {
+    /// Opens `path` and reads its metadata columns (every column is read for a text table,
+    /// which cannot be read by column).
+    pub fn open(path: &Path, opts: &ReadOptions) -> Result<OpenProfiles> {
+        Ok(OpenProfiles {
+            path: path.to_path_buf(),
+            opts: opts.clone(),
+            table: open_split(path, opts)?,
+        })
     }
-    Ok(profiles_from(path, table, opts)?.0)
+
+    /// Rows in the file.
+    pub fn n_rows(&self) -> usize {
+        self.table.n_rows
+    }
+
+    /// Names of the feature columns, in file order.
+    pub fn feature_names(&self) -> &[String] {
+        &self.table.feature_names
+    }
+
+    /// The metadata columns as a table (the columns are shared, not copied).
+    pub fn metadata(&self) -> Result<DataFrame> {
+        DataFrame::new_infer_height(self.table.meta.clone()).map_err(|e| polars_at(&self.path, e))
+    }
+
+    /// Decodes the features of the rows in `keep` (0-based file rows, ascending; every row when
+    /// `None`), with `meta` (one row per file row, e.g. [`Self::metadata`] with joined columns)
+    /// as their metadata, or the file's own metadata when `None`.
+    pub fn read<T: FeatureFloat>(
+        self,
+        meta: Option<DataFrame>,
+        keep: Option<&[usize]>,
+    ) -> Result<(Profiles<T>, ReadReport)> {
+        self.check_selection(meta.as_ref(), keep)?;
+        profiles_from(&self.path, self.table, &self.opts, meta, keep)
+    }
+
+    /// [`Self::read`], except that a table with metadata columns only gives profiles without
+    /// features (as [`read_profiles_or_keys`]).
+    pub fn read_or_keys(self, meta: Option<DataFrame>, keep: Option<&[usize]>) -> Result<Profiles> {
+        if self.table.feature_names.is_empty() && !self.table.meta.is_empty() {
+            self.check_selection(meta.as_ref(), keep)?;
+            let meta = match meta {
+                Some(m) => m,
+                None => self.metadata()?,
+            };
+            let meta = take_rows(&self.path, meta, keep)?;
+            let level = self.opts.level.unwrap_or_else(|| guess_level(&meta));
+            return Profiles::new(meta, Vec::new(), Vec::new(), level);
+        }
+        Ok(self.read(meta, keep)?.0)
+    }
+
+    fn check_selection(&self, meta: Option<&DataFrame>, keep: Option<&[usize]>) -> Result<()> {
+        let n = self.table.n_rows;
+        let bad = |what: String| Error::Empty {
+            path: self.path.clone(),
+            what,
+        };
+        if let Some(m) = meta
+            && m.height() != n
+        {
+            return Err(bad(format!(
+                "metadata of {} rows given for a table of {n} rows",
+                m.height()
+            )));
+        }
+        if let Some(k) = keep {
+            if k.is_empty() {
+                return Err(bad("no row is selected".into()));
+            }
+            if k.windows(2).any(|w| w[0] >= w[1]) || k.last().is_some_and(|&i| i >= n) {
+                return Err(bad(format!(
+                    "the selected rows must be ascending 0-based rows below {n}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The rows `keep` of `meta` (all when `None`).
+fn take_rows(path: &Path, meta: DataFrame, keep: Option<&[usize]>) -> Result<DataFrame> {
+    let Some(keep) = keep else {
+        return Ok(meta);
+    };
+    let idx: Vec<IdxSize> = keep.iter().map(|&i| i as IdxSize).collect();
+    let idx = IdxCa::from_vec("rows".into(), idx);
+    meta.take(&idx).map_err(|e| polars_at(path, e))
 }
 
 fn open_split(path: &Path, opts: &ReadOptions) -> Result<SplitTable> {
@@ -97,8 +195,13 @@ fn profiles_from<T: FeatureFloat>(
     path: &Path,
     mut table: SplitTable,
     opts: &ReadOptions,
+    meta: Option<DataFrame>,
+    keep: Option<&[usize]>,
 ) -> Result<(Profiles<T>, ReadReport)> {
-    let n = table.n_rows;
+    let n_file = table.n_rows;
+    // Row i of the result is row file_row(i) of the file.
+    let file_row = |i: usize| keep.map_or(i, |k| k[i]);
+    let n = keep.map_or(n_file, <[usize]>::len);
     if table.feature_names.is_empty() {
         return Err(Error::NoFeatures {
             path: path.to_path_buf(),
@@ -112,12 +215,15 @@ fn profiles_from<T: FeatureFloat>(
     let mut names = std::mem::take(&mut table.feature_names);
     let mut features = vec![T::default(); n * d];
     let mut finite_cols = vec![true; d];
-    // (row, column, description) of the first non-finite value, row-major order.
+    // (file row, column, description) of the first non-finite value, row-major order.
     let mut first_bad: Option<(usize, usize, String)> = None;
     // Each block is one projected Parquet read, which parses the footer again: blocks of
     // READ_BLOCK_BYTES keep those few on tall-and-narrow and short-and-wide tables alike.
-    let block_cols = (READ_BLOCK_BYTES / (size_of::<T>() * n)).clamp(BLOCK_COLS.min(d), d);
+    let block_cols = (READ_BLOCK_BYTES / (size_of::<T>() * n_file)).clamp(BLOCK_COLS.min(d), d);
     let mut block = vec![T::default(); n * block_cols];
+    // With a row selection each column is converted whole into this buffer, then only the
+    // selected rows are copied out.
+    let mut whole = vec![T::default(); if keep.is_some() { n_file } else { 0 }];
     for j0 in (0..d).step_by(block_cols) {
         let width = block_cols.min(d - j0);
         // Each block's columns are owned here and freed once converted.
@@ -128,20 +234,30 @@ fn profiles_from<T: FeatureFloat>(
         {
             let s = col.as_materialized_series();
             let out = &mut block[b * n..(b + 1) * n];
-            fill_numeric(path, s, opts, out)?;
+            match keep {
+                None => fill_numeric(path, s, opts, out)?,
+                Some(rows) => {
+                    fill_numeric(path, s, opts, &mut whole)?;
+                    for (o, &r) in out.iter_mut().zip(rows) {
+                        *o = whole[r];
+                    }
+                }
+            }
             if let Some(i) = out.iter().position(|v| !v.is_finite()) {
                 finite_cols[j0 + b] = false;
-                let earlier = first_bad.as_ref().is_some_and(|(r, _, _)| *r <= i);
+                let row = file_row(i);
+                let earlier = first_bad.as_ref().is_some_and(|(r, _, _)| *r <= row);
                 if opts.nonfinite == NonFinitePolicy::Error && !earlier {
-                    first_bad = Some((i, j0 + b, describe_nonfinite(out[i], s, i)));
+                    first_bad = Some((row, j0 + b, describe_nonfinite(out[i], s, row)));
                 }
             }
         }
         scatter_columns(&block[..width * n], n, &mut features, d, j0);
     }
     drop(block);
+    drop(whole);
     let meta_cols = table.meta;
-    if meta_cols.is_empty() {
+    if meta_cols.is_empty() && meta.is_none() {
         return Err(Error::Empty {
             path: path.to_path_buf(),
             what: format!(
@@ -150,7 +266,11 @@ fn profiles_from<T: FeatureFloat>(
             ),
         });
     }
-    let mut meta = DataFrame::new_infer_height(meta_cols).map_err(|e| polars_at(path, e))?;
+    let meta = match meta {
+        Some(m) => m,
+        None => DataFrame::new_infer_height(meta_cols).map_err(|e| polars_at(path, e))?,
+    };
+    let mut meta = take_rows(path, meta, keep)?;
     let mut report = ReadReport::default();
 
     match opts.nonfinite {
@@ -194,11 +314,14 @@ fn profiles_from<T: FeatureFloat>(
             }
         }
         NonFinitePolicy::DropRows => {
-            let keep: Vec<bool> = features
+            let finite_rows: Vec<bool> = features
                 .chunks_exact(d)
                 .map(|row| row.iter().all(|v| v.is_finite()))
                 .collect();
-            report.dropped_rows = (0..n).filter(|&i| !keep[i]).map(|i| i + 1).collect();
+            report.dropped_rows = (0..n)
+                .filter(|&i| !finite_rows[i])
+                .map(|i| file_row(i) + 1)
+                .collect();
             if !report.dropped_rows.is_empty() {
                 if report.dropped_rows.len() == n {
                     return Err(Error::Empty {
@@ -206,10 +329,10 @@ fn profiles_from<T: FeatureFloat>(
                         what: "every row holds a NaN, missing or infinite feature value".into(),
                     });
                 }
-                let mask = BooleanChunked::from_slice("keep".into(), &keep);
+                let mask = BooleanChunked::from_slice("keep".into(), &finite_rows);
                 meta = meta.filter(&mask).map_err(|e| polars_at(path, e))?;
                 let mut to = 0;
-                for (i, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+                for (i, _) in finite_rows.iter().enumerate().filter(|(_, k)| **k) {
                     features.copy_within(i * d..(i + 1) * d, to * d);
                     to += 1;
                 }

@@ -323,3 +323,64 @@ fn parquet_nulls_read_as_missing_and_nan_as_nan() {
     let e = read(&out).unwrap_err().to_string();
     assert!(e.contains("feature column 'g' row 2 is missing"), "{e}");
 }
+
+#[test]
+fn selected_rows_match_reading_everything_then_filtering() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, vals) = wide_table(dir.path());
+    let pq = dir.path().join("wide.parquet");
+    write_table(&mut read_table(&csv).unwrap(), &pq).unwrap();
+    let d = vals[0].len();
+    let opts = |nonfinite| ReadOptions {
+        nonfinite,
+        ..ReadOptions::default()
+    };
+    for p in [csv, pq] {
+        // Rows 3 and 5 hold the NaN and the infinity: leaving them out, nothing is non-finite.
+        let keep = [0, 2, 4, 6];
+        let open = OpenProfiles::open(&p, &opts(NonFinitePolicy::Error)).unwrap();
+        assert_eq!(open.n_rows(), 7);
+        assert_eq!(open.feature_names().len(), d);
+        let (sel, _) = open.read::<f32>(None, Some(&keep)).unwrap();
+        let want: Vec<f32> = keep
+            .iter()
+            .flat_map(|&i| vals[i].iter().map(|&v| v as f32))
+            .collect();
+        assert_eq!(sel.features(), want, "{}", p.display());
+        let wells: Vec<Option<String>> = keep.iter().map(|i| Some(format!("w{i}"))).collect();
+        assert_eq!(sel.meta_strings("Metadata_Well").unwrap(), wells);
+
+        // A non-finite value is reported at its row of the file, not of the selection.
+        let open = OpenProfiles::open(&p, &opts(NonFinitePolicy::Error)).unwrap();
+        let e = open
+            .read::<f32>(None, Some(&[1, 5]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("column 'f1' row 6"), "{e}");
+        let open = OpenProfiles::open(&p, &opts(NonFinitePolicy::DropRows)).unwrap();
+        let (rows, rep) = open.read::<f32>(None, Some(&[2, 3, 4])).unwrap();
+        assert_eq!((rows.n_rows(), rep.dropped_rows.clone()), (2, vec![4]));
+
+        // Metadata given by the caller (e.g. with joined columns) travels with the rows.
+        let open = OpenProfiles::open(&p, &opts(NonFinitePolicy::Keep)).unwrap();
+        let mut meta = open.metadata().unwrap();
+        let tag: Vec<String> = (0..7).map(|i| format!("t{i}")).collect();
+        meta.with_column(Column::new("Metadata_Tag".into(), tag))
+            .unwrap();
+        let (sel, _) = open.read::<f32>(Some(meta), Some(&[1, 6])).unwrap();
+        assert_eq!(
+            sel.meta_strings("Metadata_Tag").unwrap(),
+            [Some("t1".to_string()), Some("t6".to_string())]
+        );
+
+        // Selections that cannot be right are refused.
+        for bad in [&[][..], &[2, 1][..], &[7][..]] {
+            let open = OpenProfiles::open(&p, &opts(NonFinitePolicy::Keep)).unwrap();
+            assert!(open.read::<f32>(None, Some(bad)).is_err(), "{bad:?}");
+        }
+        let open = OpenProfiles::open(&p, &opts(NonFinitePolicy::Keep)).unwrap();
+        let short = open.metadata().unwrap().head(Some(3));
+        let e = open.read::<f32>(Some(short), None).unwrap_err().to_string();
+        assert!(e.contains("metadata of 3 rows"), "{e}");
+    }
+}

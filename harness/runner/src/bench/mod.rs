@@ -18,7 +18,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use cpbench_core::datacache::DataCache;
 use cpbench_core::filter::RowFilter;
 use cpbench_core::hash::{sha256_bytes, sha256_file};
-use cpbench_core::io::{Commit, ReadOptions, read_profiles_or_keys};
+use cpbench_core::io::{Commit, OpenProfiles, ReadOptions};
 use cpbench_core::manifest::{
     BenchmarkManifest, BuiltinControl, Loaded, OnnxShape, PluginKind, PluginLevel, PrepOp, PrepStep,
 };
@@ -606,7 +606,9 @@ pub struct Data {
 }
 
 /// The benchmark's profile table (from the data cache when it is remote) with the
-/// `[[data.join]]` tables joined into its metadata, and the file's path.
+/// `[[data.join]]` tables joined into its metadata, and the file's path. The metadata is read
+/// and joined first; `[data] rows` is tested on it, and only the rows that pass have their
+/// features decoded.
 pub fn read_benchmark_profiles(
     bench: &Benchmark,
     cache: &DataCache,
@@ -619,18 +621,51 @@ pub fn read_benchmark_profiles(
         nonfinite,
         level: Some(m.data.level),
     };
-    let profiles = read_profiles_or_keys(&path, &opts)?;
-    if m.data.join.is_empty() {
-        return Ok((profiles, path));
+    let table = OpenProfiles::open(&path, &opts)?;
+    if m.data.join.is_empty() && m.data.rows.is_empty() {
+        return Ok((table.read_or_keys(None, None)?, path));
     }
-    let (mut meta, features, names, level) = profiles.into_parts();
+    let mut meta = table.metadata()?;
     let shown = path.display().to_string();
     for (i, j) in m.data.join.iter().enumerate() {
-        let table = bench.locate(&j.path, j.sha256.as_deref(), cache);
-        join::join_metadata(&mut meta, &shown, j, &table)
+        let file = bench.locate(&j.path, j.sha256.as_deref(), cache);
+        join::join_metadata(&mut meta, &shown, j, &file)
             .with_context(|| format!("{}: data.join[{i}]", bench.path.display()))?;
     }
-    Ok((Profiles::new(meta, features, names, level)?, path))
+    let keep = data_rows(bench, &meta, &path)?;
+    Ok((table.read_or_keys(Some(meta), keep.as_deref())?, path))
+}
+
+/// The 0-based rows of the table that pass every `[data] rows` filter (`None` without filters).
+fn data_rows(
+    bench: &Benchmark,
+    meta: &polars::prelude::DataFrame,
+    path: &Path,
+) -> Result<Option<Vec<usize>>> {
+    let rows = &bench.manifest.data.rows;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut mask = vec![true; meta.height()];
+    for (i, expr) in rows.iter().enumerate() {
+        let f = RowFilter::parse(expr)
+            .and_then(|f| f.mask_frame(meta))
+            .with_context(|| format!("{}: data.rows[{i}]", bench.path.display()))?;
+        for (m, pass) in mask.iter_mut().zip(f) {
+            *m &= pass;
+        }
+    }
+    let keep: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+    if keep.is_empty() {
+        bail!(
+            "{}: data.rows: no row of {} ({} rows) passes {}",
+            bench.path.display(),
+            path.display(),
+            mask.len(),
+            rows.join(" and ")
+        );
+    }
+    Ok(Some(keep))
 }
 
 fn load_data(bench: &Benchmark, cache: &DataCache) -> Result<Data> {

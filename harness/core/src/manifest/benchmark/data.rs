@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::BenchmarkManifest;
+use crate::filter::RowFilter;
 use crate::io::NonFinitePolicy;
 use crate::manifest::ManifestError;
 use crate::manifest::source::Doc;
@@ -45,6 +46,11 @@ pub struct DataSpec {
     /// perturbation → gene symbol table): a left join on key columns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub join: Vec<JoinTable>,
+    /// Row filters (`COL=VALUE`, `COL != VALUE`, `COL in [A, B]`, `COL not in [A, B]`) that
+    /// every row must pass to be read at all, tested on the metadata after the joins (sources,
+    /// plates, plate types): feature values of other rows are never decoded into memory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<String>,
     /// Arguments of `cpbench simulate` (without `--out`) that write the data files into the
     /// profile table's folder when they are missing: synthetic data is generated, not shipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -293,6 +299,16 @@ impl BenchmarkManifest {
                     ));
                 }
             }
+        }
+        for (i, expr) in data.rows.iter().enumerate() {
+            RowFilter::parse(expr)
+                .map_err(|e| doc.invalid(format!("data.rows[{i}]"), e.to_string()))?;
+        }
+        if !data.rows.is_empty() && data.images.is_some() {
+            return Err(doc.invalid(
+                "data.rows",
+                "cannot be combined with data.images, which holds one crop per row of the file",
+            ));
         }
         doc.check_sha256("data.images_sha256", data.images_sha256.as_deref())?;
         if let Some(images) = &data.images {

@@ -229,6 +229,11 @@ impl Loaded<BenchmarkManifest> {
                 one(format!("data.join[{i}].on[{k}]"), col);
             }
         }
+        for (i, expr) in m.data.rows.iter().enumerate() {
+            if let Ok(f) = crate::filter::RowFilter::parse(expr) {
+                one(format!("data.rows[{i}]"), &f.column);
+            }
+        }
         for (i, s) in m.preprocess.iter().enumerate() {
             for (j, col) in s.by.iter().flatten().enumerate() {
                 one(format!("preprocess[{i}].by[{j}]"), col);
