@@ -4,6 +4,8 @@
 //! reads it; `cpbench prep --precision f64` keeps a `float64` table at `Profiles<f64>`, through the
 //! same methods, generic over the element type [`Float`].
 
+use std::sync::Arc;
+
 use polars::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -70,10 +72,14 @@ impl std::str::FromStr for Level {
 
 /// Profiles: one row per unit, metadata columns beside a dense row-major feature matrix of `T`
 /// (`f32` unless stated).
+///
+/// Cloning is cheap: the metadata's columns and the feature matrix are shared, and a clone
+/// copies the matrix only when it is first written to ([`Profiles::features_mut`]). A run keeps
+/// the profiles of every level it passes through this way, at 10⁶ rows, without copies.
 #[derive(Debug, Clone)]
 pub struct Profiles<T = f32> {
     meta: DataFrame,
-    features: Vec<T>,
+    features: Arc<Vec<T>>,
     feature_names: Vec<String>,
     level: Level,
 }
@@ -111,7 +117,7 @@ impl<T: Float> Profiles<T> {
         }
         Ok(Profiles {
             meta,
-            features,
+            features: Arc::new(features),
             feature_names,
             level,
         })
@@ -137,9 +143,10 @@ impl<T: Float> Profiles<T> {
         &self.features
     }
 
-    /// Mutable access to the feature matrix (shape cannot change).
+    /// Mutable access to the feature matrix (shape cannot change); copies it first if a clone
+    /// shares it.
     pub fn features_mut(&mut self) -> &mut [T] {
-        &mut self.features
+        Arc::make_mut(&mut self.features).as_mut_slice()
     }
 
     /// One profile's features.
@@ -229,9 +236,39 @@ impl<T: Float> Profiles<T> {
         self.features.iter().filter(|v| !v.is_finite()).count()
     }
 
-    /// Splits into parts: metadata, features, feature names, level.
+    /// Splits into parts: metadata, features, feature names, level (the feature matrix is
+    /// copied only if a clone still shares it).
     pub fn into_parts(self) -> (DataFrame, Vec<T>, Vec<String>, Level) {
-        (self.meta, self.features, self.feature_names, self.level)
+        let features = Arc::try_unwrap(self.features).unwrap_or_else(|shared| (*shared).clone());
+        (self.meta, features, self.feature_names, self.level)
+    }
+
+    /// The same rows and features with new metadata (same height), sharing the feature matrix.
+    pub fn with_meta(&self, meta: DataFrame) -> Result<Profiles<T>> {
+        if meta.height() != self.n_rows() {
+            return Err(Error::Shape(format!(
+                "metadata of {} rows for {} profiles",
+                meta.height(),
+                self.n_rows()
+            )));
+        }
+        Ok(Profiles {
+            meta,
+            features: Arc::clone(&self.features),
+            feature_names: self.feature_names.clone(),
+            level: self.level,
+        })
+    }
+
+    /// The metadata alone: the same rows without features (what views of the data, not of a
+    /// representation, need), so the feature matrix can be freed.
+    pub fn keys_only(&self) -> Profiles<T> {
+        Profiles {
+            meta: self.meta.clone(),
+            features: Arc::new(Vec::new()),
+            feature_names: Vec::new(),
+            level: self.level,
+        }
     }
 }
 

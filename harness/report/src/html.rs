@@ -326,7 +326,15 @@ fn projection_section(p: &Projection) -> Option<Section> {
     if p.x.is_empty() || p.x.len() != p.y.len() {
         return None;
     }
-    let mut section = Section::new("projection", "2-D projection", PROJECTION_CAPTION);
+    let caption = match p.sampled_from {
+        Some(all) => format!(
+            "{PROJECTION_CAPTION} The points are an evenly spaced sample of {} of the {all} \
+             profiles, and the components were computed on that sample.",
+            p.x.len()
+        ),
+        None => PROJECTION_CAPTION.to_string(),
+    };
+    let mut section = Section::new("projection", "2-D projection", &caption);
     let colourings: Vec<_> = [&p.label, &p.batch].into_iter().flatten().collect();
     let base = |title: String, categories| svg::CategoryScatter {
         title,

@@ -151,6 +151,10 @@ pub struct Projection {
     pub label: Option<Colouring>,
     /// Batch (or plate) column name and value per profile.
     pub batch: Option<Colouring>,
+    /// How many profiles were scored when the points are an evenly spaced sample of them
+    /// (tables larger than the plot can show); absent when every profile is a point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_from: Option<u64>,
 }
 
 /// A categorical value per point.

@@ -236,6 +236,7 @@ pub fn run_figures_with(quality: f64, seed: u64) -> RunFigures {
             column: "Metadata_Batch".into(),
             values: batches,
         }),
+        sampled_from: None,
     });
     let k = 16;
     let sim_labels: Vec<String> = (0..k).map(|i| format!("cmpd-{:02}", i + 1)).collect();

@@ -910,6 +910,11 @@ fn execute(
     };
     let applied = apply_to_profiles(plugin, plugin_input, &spec, env)
         .with_context(|| format!("plugin `{}`", pm.id))?;
+    // From here on only the data's metadata is needed (the coverage view): its feature matrix
+    // and images are freed before scoring, so a run holds one representation at a time.
+    let input = &input.keys_only();
+    let file = data.file.clone();
+    drop((spec, with_side, data));
     notes.extend(applied.output.notes.iter().cloned());
     let mut profiles = split::drop_side_column(applied.profiles)?;
     // A plugin that maps each row to a vector keeps the data's level, whatever level its
@@ -926,7 +931,7 @@ fn execute(
     let ctx = StepContext {
         columns: c,
         base_dir: &bench.dir,
-        file: &data.file,
+        file: &file,
         reporter: &Silent,
     };
     // The profiles at each level they pass through: tasks may score an earlier level.
@@ -1052,13 +1057,9 @@ fn task_rows(
     Ok(p.filter_rows(&mask)?)
 }
 
-fn relevel(p: Profiles, level: Level) -> Result<Profiles> {
-    Ok(Profiles::new(
-        p.meta().clone(),
-        p.features().to_vec(),
-        p.feature_names().to_vec(),
-        level,
-    )?)
+fn relevel(mut p: Profiles, level: Level) -> Result<Profiles> {
+    p.set_level(level);
+    Ok(p)
 }
 
 fn level_index(level: Level) -> usize {

@@ -12,6 +12,10 @@ use cpbench_results::figures::{Colouring, Coverage, Projection, SimilarityMap};
 const MAX_GROUPS: usize = 80;
 /// At most this many conditions in the coverage map.
 const MAX_CONDITIONS: usize = 60;
+/// At most this many points in the projection: more cannot be told apart in a plot, and the
+/// components of an evenly spaced sample this size are what a reader would see anyway. Larger
+/// tables (10⁵–10⁶ wells) are sampled, which keeps the view's time and memory bounded.
+const MAX_POINTS: usize = 10_000;
 
 /// Adds projection, similarity and coverage to `figures` where the data allow them.
 pub fn add_views(figures: &mut RunFigures, scored: &Profiles, input: &Profiles, c: &Columns) {
@@ -55,7 +59,19 @@ fn strings(p: &Profiles, column: &str) -> Option<Vec<String>> {
 
 /// First two principal components (power iteration with deflation, f64).
 fn projection(p: &Profiles, label: Option<&str>, batch: Option<&str>) -> Option<Projection> {
-    let (n, d) = (p.n_rows(), p.n_features());
+    let n = p.n_rows();
+    if n > MAX_POINTS {
+        // Rows ⌊k·n/m⌋: evenly spaced, the same on every run.
+        let mut mask = vec![false; n];
+        for k in 0..MAX_POINTS {
+            mask[k * n / MAX_POINTS] = true;
+        }
+        let sample = p.filter_rows(&mask).ok()?;
+        let mut view = projection(&sample, label, batch)?;
+        view.sampled_from = Some(n as u64);
+        return Some(view);
+    }
+    let d = p.n_features();
     if n < 3 || d < 2 {
         return None;
     }
@@ -148,6 +164,7 @@ fn projection(p: &Profiles, label: Option<&str>, batch: Option<&str>) -> Option<
                 values: strings(p, b)?,
             })
         }),
+        sampled_from: None,
     })
 }
 
@@ -289,5 +306,39 @@ mod tests {
         let pos = |i| order.iter().position(|&x| x == i).unwrap() as i32;
         assert_eq!((pos(0) - pos(2)).abs(), 1, "{order:?}");
         assert_eq!((pos(1) - pos(3)).abs(), 1, "{order:?}");
+    }
+
+    #[test]
+    fn large_tables_are_projected_from_an_evenly_spaced_sample() {
+        use polars::prelude::{Column, DataFrame};
+        let n = 25_000;
+        // Two groups far apart along f0; the label alternates with the row.
+        let features: Vec<f32> = (0..n)
+            .flat_map(|i| [if i % 2 == 0 { 10.0 } else { -10.0 }, (i % 7) as f32])
+            .collect();
+        let labels: Vec<String> = (0..n).map(|i| format!("g{}", i % 2)).collect();
+        let meta =
+            DataFrame::new_infer_height(vec![Column::new("Metadata_g".into(), labels)]).unwrap();
+        let p = Profiles::new(
+            meta,
+            features,
+            vec!["f0".into(), "f1".into()],
+            cpbench_core::Level::Well,
+        )
+        .unwrap();
+        let v = projection(&p, Some("Metadata_g"), None).unwrap();
+        assert_eq!((v.x.len(), v.sampled_from), (MAX_POINTS, Some(n as u64)));
+        // Rows 0, 2.5, 5, ... → 0, 2, 5, 7, ...: both groups are in the sample, each point
+        // on the side of its own label.
+        let values = &v.label.as_ref().unwrap().values;
+        assert!(values.iter().any(|l| l == "g0") && values.iter().any(|l| l == "g1"));
+        for (x, l) in v.x.iter().zip(values) {
+            assert_eq!(*x > 0.0, l == &values[0], "{x} {l}");
+        }
+        assert_eq!(projection(&p, Some("Metadata_g"), None).unwrap(), v);
+        let small = p
+            .filter_rows(&(0..n).map(|i| i < 100).collect::<Vec<_>>())
+            .unwrap();
+        assert_eq!(projection(&small, None, None).unwrap().sampled_from, None);
     }
 }
