@@ -155,7 +155,8 @@ fn check_columns(b: &Loaded<BenchmarkManifest>, cache: &DataCache) -> Result<()>
         NonFinitePolicy::Keep
     };
     // A key or crop table (gene list, crop index) has metadata only: plugins bring the features.
-    let (profiles, file) = cpbench_runner::bench::read_benchmark_profiles(b, cache, nonfinite)?;
+    let (profiles, file) =
+        cpbench_runner::bench::read_benchmark_profiles(b, cache, nonfinite, true)?;
     cpbench_runner::bench::check_columns(b, &profiles, &file)?;
     outln!(
         "  data.profiles: {} rows, {} features, every named column present",

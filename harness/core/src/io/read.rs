@@ -132,16 +132,31 @@ impl OpenProfiles {
     /// features (as [`read_profiles_or_keys`]).
     pub fn read_or_keys(self, meta: Option<DataFrame>, keep: Option<&[usize]>) -> Result<Profiles> {
         if self.table.feature_names.is_empty() && !self.table.meta.is_empty() {
-            self.check_selection(meta.as_ref(), keep)?;
-            let meta = match meta {
-                Some(m) => m,
-                None => self.metadata()?,
-            };
-            let meta = take_rows(&self.path, meta, keep)?;
-            let level = self.opts.level.unwrap_or_else(|| guess_level(&meta));
-            return Profiles::new(meta, Vec::new(), Vec::new(), level);
+            return self.read_keys(meta, keep);
         }
         Ok(self.read(meta, keep)?.0)
+    }
+
+    /// The metadata of the rows in `keep` without any feature (none is decoded): for readers
+    /// that bring their own representation (an embedding looked up by key, image crops).
+    pub fn read_keys(self, meta: Option<DataFrame>, keep: Option<&[usize]>) -> Result<Profiles> {
+        self.check_selection(meta.as_ref(), keep)?;
+        let meta = match meta {
+            Some(m) => m,
+            None => self.metadata()?,
+        };
+        if meta.width() == 0 {
+            return Err(Error::Empty {
+                path: self.path.clone(),
+                what: format!(
+                    "no metadata columns (none starts with {})",
+                    self.opts.metadata_prefixes.join(", ")
+                ),
+            });
+        }
+        let meta = take_rows(&self.path, meta, keep)?;
+        let level = self.opts.level.unwrap_or_else(|| guess_level(&meta));
+        Profiles::new(meta, Vec::new(), Vec::new(), level)
     }
 
     fn check_selection(&self, meta: Option<&DataFrame>, keep: Option<&[usize]>) -> Result<()> {

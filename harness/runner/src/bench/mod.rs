@@ -352,7 +352,7 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
             cached: true,
         });
     }
-    let data = load_data(bench, cache)?;
+    let data = load_data(bench, plugin, cache)?;
     check_columns(bench, &data.profiles, Path::new(&data.file))?;
     let split = Split::load(bench)?;
     let split_record = match &split {
@@ -613,6 +613,7 @@ pub fn read_benchmark_profiles(
     bench: &Benchmark,
     cache: &DataCache,
     nonfinite: cpbench_core::io::NonFinitePolicy,
+    features: bool,
 ) -> Result<(Profiles, PathBuf)> {
     let m = &bench.manifest;
     let path = bench.profiles_path(cache);
@@ -622,8 +623,15 @@ pub fn read_benchmark_profiles(
         level: Some(m.data.level),
     };
     let table = OpenProfiles::open(&path, &opts)?;
+    let read = |table: OpenProfiles, meta, keep: Option<&[usize]>| {
+        if features {
+            table.read_or_keys(meta, keep)
+        } else {
+            table.read_keys(meta, keep)
+        }
+    };
     if m.data.join.is_empty() && m.data.rows.is_empty() {
-        return Ok((table.read_or_keys(None, None)?, path));
+        return Ok((read(table, None, None)?, path));
     }
     let mut meta = table.metadata()?;
     let shown = path.display().to_string();
@@ -633,7 +641,7 @@ pub fn read_benchmark_profiles(
             .with_context(|| format!("{}: data.join[{i}]", bench.path.display()))?;
     }
     let keep = data_rows(bench, &meta, &path)?;
-    Ok((table.read_or_keys(Some(meta), keep.as_deref())?, path))
+    Ok((read(table, Some(meta), keep.as_deref())?, path))
 }
 
 /// The 0-based rows of the table that pass every `[data] rows` filter (`None` without filters).
@@ -668,9 +676,16 @@ fn data_rows(
     Ok(Some(keep))
 }
 
-fn load_data(bench: &Benchmark, cache: &DataCache) -> Result<Data> {
+/// Reads the benchmark's data; the feature columns only when the plugin transforms them (a
+/// plugin with its own representation, looked up by key or encoded from image crops, gets
+/// the metadata alone, and no feature of the table is decoded) or when rows with non-finite
+/// features are dropped (which rows every plugin is scored on must not depend on the plugin).
+fn load_data(bench: &Benchmark, plugin: &Plugin, cache: &DataCache) -> Result<Data> {
     let m = &bench.manifest;
-    let (profiles, path) = read_benchmark_profiles(bench, cache, m.data.on_nonfinite)?;
+    // Dropping rows with non-finite features decides which rows every plugin is scored on.
+    let features = m.data.on_nonfinite == cpbench_core::io::NonFinitePolicy::DropRows
+        || !(keyed(plugin) || plugin.manifest.input.level == PluginLevel::Image);
+    let (profiles, path) = read_benchmark_profiles(bench, cache, m.data.on_nonfinite, features)?;
     let images = match &m.data.images {
         Some(rel) => {
             let p = bench.resolve(rel);
