@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side speed and agreement of cpbench and copairs 0.5.5 on the same generated data
-# (issue 3 cases a-d). Builds the release binary and a pinned Python environment, then runs
-# ci/compare-copairs.py; extra arguments are passed on (e.g. --cases a,b --repeats 5).
+# (issue 3 cases a-d), or on an existing well table (case orf-shape: --data PATH, optionally
+# --plates N). Builds the release binary and a pinned Python environment, then runs
+# ci/compare-copairs.py; extra arguments are passed on (e.g. --cases a,b --repeats 5, or
+# --cases orf-shape --data wells.parquet --copairs-repeats 1).
 # Environment: CPBENCH_COPAIRS_VENV (default .venv-compare-copairs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
