@@ -16,4 +16,5 @@ if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$req" "$venv/.requirements"; then
 fi
 
 cargo build --release --locked -p cpbench
-exec "$venv/bin/python" ci/compare-pycytominer.py --cpbench target/release/cpbench "$@"
+source ci/lib.sh
+exec "$venv/bin/python" ci/compare-pycytominer.py --cpbench "$(cargo_target_dir)/release/cpbench" "$@"

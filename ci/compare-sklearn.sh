@@ -15,4 +15,5 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements"; then
     cp "$req" "$venv/.requirements"
 fi
 cargo build --release --locked -p cpbench --manifest-path "$root/Cargo.toml"
-exec "$venv/bin/python" "$root/ci/compare-sklearn.py" --cpbench "$root/target/release/cpbench" "$@"
+source "$root/ci/lib.sh"
+exec "$venv/bin/python" "$root/ci/compare-sklearn.py" --cpbench "$(cd "$root" && cargo_target_dir)/release/cpbench" "$@"

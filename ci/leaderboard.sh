@@ -78,7 +78,8 @@ if [ "${#lib_dirs[@]}" -gt 0 ]; then
   CPBENCH_PLUGIN_LIB_DIR=$(IFS=:; echo "${lib_dirs[*]}")${CPBENCH_PLUGIN_LIB_DIR:+:$CPBENCH_PLUGIN_LIB_DIR}
   export CPBENCH_PLUGIN_LIB_DIR
 fi
-bin=target/release/cpbench
+source ci/lib.sh
+bin="$(cargo_target_dir)/release/cpbench"
 # Every command plugin's environment, built (or found in $CPBENCH_CACHE_DIR, which a CI job can
 # keep between runs) before any run: a failed install is its own error here, exit 2, rather than
 # a failed run in the middle of the leaderboard.

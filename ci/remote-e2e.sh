@@ -50,7 +50,8 @@ done
 # The binary of the test build (`cargo test --workspace`, as in make test): building it with
 # `cargo build -p cpbench` instead would unify other features and rebuild polars.
 cargo test --workspace --locked --no-run --quiet
-cpbench="${CARGO_TARGET_DIR:-$root/target}/debug/cpbench"
+source "$root/ci/lib.sh"
+cpbench="$(cd "$root" && cargo_target_dir)/debug/cpbench"
 cache="$state/cache"
 echo "== cpbench fetch (fixture bucket on $moto, layout on $http)"
 "$cpbench" fetch "$state/bench/jump-orf" "$state/bench/jump-crispr" "$state/bench/jump-compound" --cache-dir "$cache"
