@@ -31,6 +31,7 @@
 //! - [`knn`] — leave-one-out kNN accuracy with not-same-compound / batch exclusions.
 //! - [`leakage`] — batch predictability from control profiles under grouped K-fold, and
 //!   label-from-batch design confounding.
+//! - [`pca`] — the leading principal axes of a centred matrix (for plots).
 //! - [`relations`] — known-relationship recall (EFAAR): annotated gene pairs in the tails of
 //!   all pairwise similarities.
 //!
@@ -58,6 +59,7 @@ mod order_stats;
 mod parallel;
 pub mod params;
 pub mod partition;
+pub mod pca;
 pub mod quantile;
 pub mod ranking;
 pub mod relations;

@@ -57,7 +57,7 @@ fn strings(p: &Profiles, column: &str) -> Option<Vec<String>> {
     )
 }
 
-/// First two principal components (power iteration with deflation, f64).
+/// First two principal components (`cpbench_metrics::pca`, f64).
 fn projection(p: &Profiles, label: Option<&str>, batch: Option<&str>) -> Option<Projection> {
     let n = p.n_rows();
     if n > MAX_POINTS {
@@ -87,71 +87,16 @@ fn projection(p: &Profiles, label: Option<&str>, batch: Option<&str>) -> Option<
         .chunks(d)
         .flat_map(|row| row.iter().zip(&mean).map(|(v, m)| f64::from(*v) - m))
         .collect();
-    let total: f64 = centered.iter().map(|v| v * v).sum();
-    if total <= 0.0 {
-        return None;
-    }
-    let mut comps: Vec<Vec<f64>> = Vec::new();
-    let mut explained = Vec::new();
-    for c in 0..2 {
-        // Deterministic start: a fixed, non-degenerate vector.
-        let mut v: Vec<f64> = (0..d)
-            .map(|j| 1.0 + ((j * 7 + c * 3) % 11) as f64 / 11.0)
-            .collect();
-        let mut eig = 0.0;
-        for _ in 0..300 {
-            // w = Xᵀ X v, minus earlier components.
-            let xv: Vec<f64> = centered
-                .chunks(d)
-                .map(|r| r.iter().zip(&v).map(|(a, b)| a * b).sum())
-                .collect();
-            let mut w = vec![0.0; d];
-            for (r, s) in centered.chunks(d).zip(&xv) {
-                for (wj, a) in w.iter_mut().zip(r) {
-                    *wj += a * s;
-                }
-            }
-            for u in &comps {
-                let dot: f64 = w.iter().zip(u).map(|(a, b)| a * b).sum();
-                w.iter_mut().zip(u).for_each(|(a, b)| *a -= dot * b);
-            }
-            let norm = w.iter().map(|a| a * a).sum::<f64>().sqrt();
-            if norm == 0.0 {
-                return None;
-            }
-            let next: Vec<f64> = w.iter().map(|a| a / norm).collect();
-            let delta: f64 = next.iter().zip(&v).map(|(a, b)| (a - b).abs()).sum();
-            v = next;
-            eig = norm;
-            if delta < 1e-10 {
-                break;
-            }
-        }
-        // A sign convention, so reruns and platforms agree: the largest loading is positive.
-        let big = v
-            .iter()
-            .copied()
-            .fold(0.0f64, |m, a| if a.abs() > m.abs() { a } else { m });
-        if big < 0.0 {
-            v.iter_mut().for_each(|a| *a = -*a);
-        }
-        explained.push(eig / total);
-        comps.push(v);
-    }
-    let coords = |u: &[f64]| -> Vec<f64> {
-        centered
-            .chunks(d)
-            .map(|r| r.iter().zip(u).map(|(a, b)| a * b).sum())
-            .collect()
-    };
+    let axes = cpbench_metrics::pca::leading_axes(&centered, n, d, 2)?;
+    let explained = &axes.explained;
     Some(Projection {
         method: "PCA".into(),
         axes: [
             format!("PC1 ({:.1}%)", explained[0] * 100.0),
             format!("PC2 ({:.1}%)", explained[1] * 100.0),
         ],
-        x: coords(&comps[0]),
-        y: coords(&comps[1]),
+        x: axes.coordinates(&centered, d, 0),
+        y: axes.coordinates(&centered, d, 1),
         label: label.and_then(|l| {
             Some(Colouring {
                 column: l.into(),
