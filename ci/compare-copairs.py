@@ -3,14 +3,14 @@
 
 Both tools read the same Parquet file (generated, or an existing one for the
 orf-shape case), compute average precision per profile and mAP per group with
-p-values, and write their tables; each runs in
-its own subprocess so that its wall time and peak resident memory (GNU time's
-maximum RSS of that command) are measured the same way. copairs also reports its
+p-values, and write their tables; each runs in its own subprocess so that its
+wall time and peak resident memory (GNU time's maximum RSS of that command) are
+measured the same way. copairs also reports its
 compute-only time (no file reading or writing), shown beside the end-to-end
 numbers so the comparison cannot flatter cpbench by file IO. The input file is
 read once, untimed, before every run, so neither tool pays for a cold page cache.
-copairs gets the features as float64 (`to_numpy(dtype=np.float64)`, as its own
-examples do) in every case; cpbench reads the file's Float32 columns.
+copairs gets the features as float64 (`to_numpy(dtype=np.float64)`) in every
+case; cpbench reads the file's Float32 columns as they are.
 
 Cases (issue 3):
   a  2,000 compounds x 4 replicates + 384 controls, 1,000 features, replicates

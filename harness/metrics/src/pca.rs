@@ -125,6 +125,6 @@ mod tests {
         let c = a.coordinates(&x, 3, 0);
         assert_eq!(c.len(), 40);
         assert!(c[39] > c[0], "the largest loading is positive");
-        assert_eq!(leading_axes(&vec![0.0; 12], 4, 3, 2), None);
+        assert_eq!(leading_axes(&[0.0; 12], 4, 3, 2), None);
     }
 }
