@@ -70,6 +70,63 @@ pub struct ApOptions {
     pub threads: usize,
 }
 
+/// One part of a computation split into `count` parts (`index` in `1..=count`, as
+/// `--shard index/count` writes it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Shard {
+    /// Which part, 1-based.
+    pub index: usize,
+    /// How many parts.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parses `i/n` with `1 ≤ i ≤ n`.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}`: expected i/n, e.g. 2/7"))?;
+        let num = |v: &str| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("`{text}`: `{v}` is not a whole number"))
+        };
+        let shard = Shard {
+            index: num(i)?,
+            count: num(n)?,
+        };
+        if shard.count == 0 || shard.index == 0 || shard.index > shard.count {
+            return Err(format!("`{text}`: i must be between 1 and n"));
+        }
+        Ok(shard)
+    }
+
+    /// The items of `0..len` this shard takes: a contiguous range, the ranges of shards
+    /// `1..=count` covering `0..len` in order, sizes differing by at most one.
+    pub fn range(&self, len: usize) -> std::ops::Range<usize> {
+        let at = |k: usize| k * len / self.count;
+        at(self.index - 1)..at(self.index)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// What one shard of [`average_precision_shard`] computed: its queries' rows of the
+/// [`ApTable`] and the pairs they saw, which [`merge_ap_shards`] adds up.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApShard {
+    /// The shard's queries, in output order.
+    pub table: ApTable,
+    /// Positive pairs seen from the shard's queries.
+    pub n_pos: u64,
+    /// Negative pairs seen from the shard's queries.
+    pub n_neg: u64,
+}
+
 /// Average precision per query, in output order: input row order, then (multilabel) label
 /// code order, which is byte order of the label text.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -127,6 +184,25 @@ pub fn average_precision(
     similarity: Similarity,
     opts: &ApOptions,
 ) -> Result<ApTable, ApError> {
+    let whole = Shard { index: 1, count: 1 };
+    merge_ap_shards(vec![average_precision_shard(
+        x, columns, rules, similarity, opts, whole,
+    )?])
+}
+
+/// The rows of [`average_precision`]'s table for one shard of the queries: the query blocks
+/// (queries sorted by their most selective positive label, [`QUERY_BLOCK`] to a block) are the
+/// same whatever the shard, and shard `i/n` computes the `i`-th contiguous range of them, so
+/// every AP is bit for bit the one the unsharded computation gives. Whether the whole input has
+/// positive and negative pairs is for [`merge_ap_shards`] to say.
+pub fn average_precision_shard(
+    x: Matrix<'_>,
+    columns: &[PairColumn],
+    rules: &PairRules,
+    similarity: Similarity,
+    opts: &ApOptions,
+    shard: Shard,
+) -> Result<ApShard, ApError> {
     let n = x.n();
     let compiled = rules.compile(columns, n)?;
     // Threads run over blocks, so each product stays sequential.
@@ -138,7 +214,8 @@ pub fn average_precision(
     if let Some(codes) = compiled.most_selective_pos_codes() {
         order.sort_by_key(|&i| codes[i as usize]);
     }
-    let blocks: Vec<&[u32]> = order.chunks(QUERY_BLOCK).collect();
+    let all_blocks: Vec<&[u32]> = order.chunks(QUERY_BLOCK).collect();
+    let blocks = &all_blocks[shard.range(all_blocks.len())];
     let threads = match opts.threads {
         0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
         t => t,
@@ -171,17 +248,11 @@ pub fn average_precision(
     };
 
     let (mut n_pos, mut n_neg) = (0u64, 0u64);
-    let mut entries: Vec<Entry> = Vec::with_capacity(n);
+    let mut entries: Vec<Entry> = Vec::new();
     for out in outs {
         n_pos += out.n_pos;
         n_neg += out.n_neg;
         entries.extend(out.entries);
-    }
-    if n_pos == 0 {
-        return Err(ApError::NoPositivePairs);
-    }
-    if n_neg == 0 {
-        return Err(ApError::NoNegativePairs);
     }
     entries.sort_unstable_by_key(|e| (e.row, e.label));
 
@@ -198,6 +269,50 @@ pub fn average_precision(
         table.average_precision.push(e.ap);
         table.n_pos_pairs.push(e.n_pos);
         table.n_total_pairs.push(e.n_total);
+    }
+    Ok(ApShard {
+        table,
+        n_pos,
+        n_neg,
+    })
+}
+
+/// The [`ApTable`] of the whole input from the tables of its shards (in any order): rows in
+/// output order, and the errors of an input without positive or negative pairs.
+pub fn merge_ap_shards(shards: Vec<ApShard>) -> Result<ApTable, ApError> {
+    let n_pos: u64 = shards.iter().map(|s| s.n_pos).sum();
+    let n_neg: u64 = shards.iter().map(|s| s.n_neg).sum();
+    if n_pos == 0 {
+        return Err(ApError::NoPositivePairs);
+    }
+    if n_neg == 0 {
+        return Err(ApError::NoNegativePairs);
+    }
+    let multilabel = shards.iter().any(|s| s.table.label.is_some());
+    let mut rows: Vec<(usize, u32, usize)> = Vec::new();
+    let mut ap = Vec::new();
+    for s in &shards {
+        let t = &s.table;
+        for k in 0..t.len() {
+            let label = t.label.as_ref().map_or(0, |l| l[k]);
+            rows.push((t.row[k], label, ap.len()));
+            ap.push((t.average_precision[k], t.n_pos_pairs[k], t.n_total_pairs[k]));
+        }
+    }
+    rows.sort_unstable_by_key(|r| (r.0, r.1));
+    let mut table = ApTable {
+        label: multilabel.then(|| Vec::with_capacity(rows.len())),
+        ..ApTable::default()
+    };
+    for (row, label, at) in rows {
+        let (a, p, t) = ap[at];
+        table.row.push(row);
+        if let Some(labels) = table.label.as_mut() {
+            labels.push(label);
+        }
+        table.average_precision.push(a);
+        table.n_pos_pairs.push(p);
+        table.n_total_pairs.push(t);
     }
     Ok(table)
 }
@@ -520,6 +635,85 @@ mod tests {
         }
     }
 
+    /// Shards 1..=k of every k in 1, 2, 3, 7 merge, in reverse order, into `whole` bit for bit
+    /// (empty shards included: 7 shards of a few blocks).
+    fn assert_shards_merge_to(
+        whole: &ApTable,
+        x: &[f32],
+        d: usize,
+        cols: &[PairColumn],
+        r: &PairRules,
+        sim: Similarity,
+    ) {
+        let n = x.len() / d;
+        for count in [1, 2, 3, 7] {
+            let mut shards: Vec<ApShard> = (1..=count)
+                .map(|index| {
+                    let m = Matrix::new(x, n, d).unwrap();
+                    let opts = ApOptions {
+                        threads: 1 + index % 2,
+                    };
+                    average_precision_shard(m, cols, r, sim, &opts, Shard { index, count }).unwrap()
+                })
+                .collect();
+            let sizes: Vec<usize> = shards.iter().map(|s| s.table.len()).collect();
+            assert_eq!(
+                sizes.iter().sum::<usize>(),
+                whole.len(),
+                "{count} shards: {sizes:?}"
+            );
+            shards.reverse();
+            let merged = merge_ap_shards(shards).unwrap();
+            assert_eq!(merged.row, whole.row, "{count} shards");
+            assert_eq!(merged.label, whole.label);
+            assert_eq!(merged.n_pos_pairs, whole.n_pos_pairs);
+            assert_eq!(merged.n_total_pairs, whole.n_total_pairs);
+            let bits = |t: &ApTable| -> Vec<u64> {
+                t.average_precision.iter().map(|a| a.to_bits()).collect()
+            };
+            assert_eq!(bits(&merged), bits(whole), "{count} shards");
+        }
+    }
+
+    #[test]
+    fn shards_parse_and_cover_the_items_in_order() {
+        assert_eq!(Shard::parse("2/7"), Ok(Shard { index: 2, count: 7 }));
+        for bad in ["0/3", "4/3", "1/0", "3", "a/2", "1/b"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        for count in 1..9 {
+            for len in [0, 1, 5, 8, 100] {
+                let mut next = 0;
+                for index in 1..=count {
+                    let r = Shard { index, count }.range(len);
+                    assert_eq!(r.start, next);
+                    assert!(r.len() <= len / count + 1);
+                    next = r.end;
+                }
+                assert_eq!(next, len);
+            }
+        }
+        // The totals decide the whole input's errors, whatever each shard saw.
+        let none = ApShard::default();
+        assert_eq!(
+            merge_ap_shards(vec![none.clone()]),
+            Err(ApError::NoPositivePairs)
+        );
+        let pos_only = ApShard {
+            n_pos: 3,
+            ..ApShard::default()
+        };
+        let neg_only = ApShard {
+            n_neg: 2,
+            ..ApShard::default()
+        };
+        assert_eq!(
+            merge_ap_shards(vec![pos_only.clone()]),
+            Err(ApError::NoNegativePairs)
+        );
+        assert!(merge_ap_shards(vec![pos_only, neg_only]).is_ok());
+    }
+
     fn run(x: &[f32], d: usize, cols: &[PairColumn], r: &PairRules, sim: Similarity) -> ApTable {
         let n = x.len() / d;
         average_precision(
@@ -784,6 +978,7 @@ mod tests {
         sim: Similarity,
     ) {
         let got = run(x, d, cols, r, sim);
+        assert_shards_merge_to(&got, x, d, cols, r, sim);
         let want = reference_ap(x, d, cols, r, sim);
         assert_eq!(got.len(), want.len());
         for (k, w) in want.iter().enumerate() {

@@ -12,5 +12,8 @@ pub mod map;
 pub mod null;
 pub mod rules;
 
-pub use ap::{ApError, ApOptions, ApTable, average_precision};
+pub use ap::{
+    ApError, ApOptions, ApShard, ApTable, Shard, average_precision, average_precision_shard,
+    merge_ap_shards,
+};
 pub use rules::{PairColumn, PairRules, RuleError, RuleKind, assign_reference_index};
