@@ -563,3 +563,182 @@ fn bad_input_exits_2_without_output() {
     assert!(err.contains("dropped 1 of 5 rows"), "{err}");
     assert_eq!(read_table(&ap).unwrap().height(), 4);
 }
+
+/// `case_args` without the two outputs.
+fn without_outputs(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--out-ap" || a == "--out-map" {
+            it.next();
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+/// Runs the parts `1..=n` of `base` (each with its own thread count) and merges them, the files
+/// given in reverse order; the merge's exit code.
+fn shard_and_merge(dir: &Path, tag: &str, base: &[String], n: usize, ap: &Path, map: &Path) -> i32 {
+    let mut files = Vec::new();
+    for i in 1..=n {
+        let f = dir.join(format!("{tag}.{i}of{n}.json"));
+        let code = cpbench()
+            .args(base)
+            .args([
+                "--shard",
+                &format!("{i}/{n}"),
+                "--threads",
+                &(1 + i % 2).to_string(),
+            ])
+            .arg("--out-shard")
+            .arg(&f)
+            .output()
+            .unwrap()
+            .status
+            .code()
+            .unwrap();
+        if code != 0 {
+            return code;
+        }
+        files.push(f);
+    }
+    files.reverse();
+    let out = cpbench()
+        .arg("merge")
+        .args(&files)
+        .arg("--out-ap")
+        .arg(ap)
+        .arg("--out-map")
+        .arg(map)
+        .output()
+        .unwrap();
+    out.status.code().unwrap()
+}
+
+/// `--shard i/n` then `cpbench merge` writes the bytes an unsharded run writes, for every golden
+/// case and n = 1, 2, 3 and 7 (more parts than query blocks: empty parts), whatever the parts'
+/// thread counts and the order the files are given in; a case the unsharded run refuses is
+/// refused (exit 2) on the sharded route too.
+#[test]
+fn shards_merge_into_the_bytes_of_an_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut merged = 0;
+    for (k, case) in cases().iter().enumerate() {
+        if UNSUPPORTED.contains(&case["distance"].as_str().unwrap()) {
+            continue;
+        }
+        let id = case["id"].as_str().unwrap();
+        // Both output formats, alternately.
+        let ext = if k % 2 == 0 { "csv" } else { "parquet" };
+        let (ap, map) = (
+            d.join(format!("{id}.ap.{ext}")),
+            d.join(format!("{id}.map.{ext}")),
+        );
+        let args = case_args(case, &ap, &map);
+        let whole = cpbench()
+            .args(&args)
+            .output()
+            .unwrap()
+            .status
+            .code()
+            .unwrap();
+        let base = without_outputs(&args);
+        for n in [1, 2, 3, 7] {
+            let (ap_n, map_n) = (
+                d.join(format!("{id}.{n}.ap.{ext}")),
+                d.join(format!("{id}.{n}.map.{ext}")),
+            );
+            let code = shard_and_merge(d, id, &base, n, &ap_n, &map_n);
+            assert_eq!(code, whole, "{id}, {n} parts: exit code");
+            if whole == 0 {
+                assert!(
+                    std::fs::read(&ap_n).unwrap() == std::fs::read(&ap).unwrap(),
+                    "{id}, {n} parts: AP bytes"
+                );
+                assert!(
+                    std::fs::read(&map_n).unwrap() == std::fs::read(&map).unwrap(),
+                    "{id}, {n} parts: mAP bytes"
+                );
+                merged += 1;
+            }
+        }
+    }
+    assert!(merged >= 40, "{merged} merges compared");
+}
+
+/// A set of parts that is not every part of one computation, each once, or parts of a table
+/// that changed since, are refused with exit 2, naming the part and file, writing nothing.
+#[test]
+fn merge_refuses_missing_repeated_foreign_parts_and_a_changed_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let input = d.join("profiles.csv");
+    std::fs::copy(
+        root().join("tests/fixtures/copairs/synth_reference.csv"),
+        &input,
+    )
+    .unwrap();
+    let case = cases()
+        .into_iter()
+        .find(|c| c["id"] == "synth_reference")
+        .unwrap();
+    let mut base = without_outputs(&case_args(&case, &d.join("a.csv"), &d.join("m.csv")));
+    let at = base.iter().position(|a| a == "--profiles").unwrap();
+    base[at + 1] = input.display().to_string();
+    let part = |i: usize, n: usize, extra: &[&str]| {
+        let f = d.join(format!("p{i}of{n}{}.json", extra.len()));
+        cpbench()
+            .args(&base)
+            .args(extra)
+            .args(["--shard", &format!("{i}/{n}"), "--out-shard"])
+            .arg(&f)
+            .assert()
+            .success();
+        f
+    };
+    let (p1, p2, p3) = (part(1, 3, &[]), part(2, 3, &[]), part(3, 3, &[]));
+    let other = part(2, 3, &["--drop-missing"]);
+    let merge = |files: &[&PathBuf]| {
+        let out = d.join("merged.csv");
+        let assert = cpbench()
+            .arg("merge")
+            .args(files)
+            .arg("--out-ap")
+            .arg(&out)
+            .arg("--out-map")
+            .arg(d.join("merged-map.csv"))
+            .assert()
+            .code(2);
+        assert!(!out.exists(), "no partial output");
+        String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+    };
+    let e = merge(&[&p1, &p3]);
+    assert!(e.contains("missing part(s) 2/3"), "{e}");
+    let e = merge(&[&p1, &p2, &p2, &p3]);
+    assert!(e.contains("part 2/3 is given twice"), "{e}");
+    let e = merge(&[&p1, &other, &p3]);
+    assert!(e.contains("is part 2/3 of another computation"), "{e}");
+    // The table changed after the parts were computed.
+    let mut text = std::fs::read_to_string(&input).unwrap();
+    let last = text.lines().last().unwrap().to_owned();
+    text.push_str(&last);
+    text.push('\n');
+    std::fs::write(&input, text).unwrap();
+    let e = merge(&[&p1, &p2, &p3]);
+    assert!(e.contains("the table changed since"), "{e}");
+    // --shard needs --out-shard, and writes no tables.
+    fails_with_2(&["eval", "map", "--profiles", "x.csv", "--shard", "1/2"]);
+    fails_with_2(&[
+        "eval",
+        "map",
+        "--profiles",
+        "x.csv",
+        "--shard",
+        "3/2",
+        "--out-shard",
+        "s.json",
+    ]);
+}

@@ -50,6 +50,8 @@ enum Command {
     /// Score a profile table with one metric (mAP, enrichment, precision@k, ...).
     #[command(subcommand)]
     Eval(cmd::eval::EvalCommand),
+    /// Combine the parts of a computation split with --shard i/n into the unsharded outputs.
+    Merge(cmd::merge::Args),
     /// Preprocess a profile table: feature selection, normalization, aggregation, ...
     #[command(subcommand)]
     Prep(cmd::prep::PrepCommand),
@@ -132,6 +134,7 @@ fn main() -> ExitCode {
         Command::Doctor(a) => cmd::doctor::run(a),
         Command::Validate(a) => cmd::validate::run(a),
         Command::Info(a) => cmd::info::run(a),
+        Command::Merge(a) => cmd::merge::run(a),
         Command::Eval(c) => cmd::eval::run(c),
         Command::Prep(c) => cmd::prep::run(c),
         Command::Schemas(a) => cmd::schemas::run(a),

@@ -9,6 +9,7 @@
 //!   kept, contamination flagged (a plugin trained on a benchmark's train split is ranked on its
 //!   test split), the overall ranking over the benchmarks every ranked plugin ran, and the
 //!   regression check of control-scaled scores against a previous `leaderboard.json`.
+//! - [`shard`]: one part of a sharded computation and the checks `cpbench merge` makes.
 //! - [`format`]: how numbers are written wherever people read them (notes, Markdown, HTML).
 //!
 //! Depends on serde, schemars and cpbench-core only; HTML, Markdown and SVG live in
@@ -21,6 +22,7 @@ pub mod fixtures;
 pub mod format;
 pub mod leaderboard;
 pub mod result;
+pub mod shard;
 
 pub use error::{Error, Invalid, Result};
 pub use figures::RunFigures;

@@ -6,6 +6,7 @@ pub mod eval;
 pub mod fetch;
 pub mod info;
 pub mod leaderboard;
+pub mod merge;
 pub mod plugin;
 pub mod plugin_worker;
 pub mod prep;

@@ -21,8 +21,8 @@ use cpbench_metrics::retrieval::map::{
 use cpbench_metrics::retrieval::null::{NullMode, PValueMethod};
 use cpbench_metrics::retrieval::rules::REFERENCE_COLUMN;
 use cpbench_metrics::retrieval::{
-    ApError, ApOptions, ApTable, PairColumn, PairRules, RuleError, assign_reference_index,
-    average_precision,
+    ApError, ApOptions, ApShard, ApTable, PairColumn, PairRules, RuleError, Shard,
+    assign_reference_index, average_precision_shard, merge_ap_shards,
 };
 use cpbench_metrics::{LabelColumn, MetricError, MultiLabelColumn, Similarity};
 use polars::prelude::*;
@@ -158,6 +158,17 @@ pub struct Output {
     pub fraction: Option<f64>,
 }
 
+/// What scoring needs besides the AP computation itself: the scored rows, their label
+/// columns and the pair rules over them.
+struct Scoring {
+    profiles: Profiles,
+    /// Each scored row's index in the input, for messages.
+    rows: Vec<usize>,
+    columns: Vec<PairColumn>,
+    index: BTreeMap<String, usize>,
+    rules: PairRules,
+}
+
 /// Average precision and mAP of `profiles`.
 pub fn evaluate(
     profiles: Profiles,
@@ -165,6 +176,56 @@ pub fn evaluate(
     source: &Source,
     reporter: &dyn Reporter,
 ) -> Result<Output> {
+    let whole = Shard { index: 1, count: 1 };
+    let sc = scoring(profiles, params, source, reporter)?;
+    let shard = ap_shard(&sc, params, source, whole)?;
+    finish(sc, vec![shard], params, source, reporter)
+}
+
+/// The AP rows of one shard of the queries (`cpbench eval map --shard i/n`): the same values,
+/// bit for bit, that [`evaluate`] computes for them. [`evaluate_merged`] turns the shards of
+/// every part into [`evaluate`]'s output.
+pub fn evaluate_shard(
+    profiles: Profiles,
+    params: &Params,
+    source: &Source,
+    reporter: &dyn Reporter,
+    shard: Shard,
+) -> Result<ApShard> {
+    let sc = scoring(profiles, params, source, reporter)?;
+    ap_shard(&sc, params, source, shard)
+}
+
+/// [`evaluate`]'s output from the AP shards of the same profiles and parameters (every part
+/// once; the caller checks that): mAP, p-values and q-values are computed here, after the
+/// merge, so the tables are the bytes an unsharded evaluation writes.
+pub fn evaluate_merged(
+    profiles: Profiles,
+    params: &Params,
+    source: &Source,
+    reporter: &dyn Reporter,
+    shards: Vec<ApShard>,
+) -> Result<Output> {
+    let sc = scoring(profiles, params, source, reporter)?;
+    let n = sc.profiles.n_rows();
+    for s in &shards {
+        if s.table.row.iter().any(|&r| r >= n) {
+            bail!(
+                "{}: a shard names rows beyond the {n} scored rows: it was computed on other data",
+                source.name
+            );
+        }
+    }
+    finish(sc, shards, params, source, reporter)
+}
+
+/// Checks, drops missing labels, encodes the label columns and rules.
+fn scoring(
+    profiles: Profiles,
+    params: &Params,
+    source: &Source,
+    reporter: &dyn Reporter,
+) -> Result<Scoring> {
     params.check()?;
     let o = params.origin;
     let file = &source.name;
@@ -175,7 +236,6 @@ pub fn evaluate(
 
     // Rows of `profiles` that are scored, and rows missing a rule label.
     let (profiles, rows) = drop_missing(profiles, params, file, row_note, reporter)?;
-    let n = profiles.n_rows();
 
     let mut columns: Vec<PairColumn> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
@@ -215,13 +275,55 @@ pub fn evaluate(
         rules.neg_diffby.push(r);
     }
 
-    let x = matrix(&profiles)?;
+    Ok(Scoring {
+        profiles,
+        rows,
+        columns,
+        index,
+        rules,
+    })
+}
+
+/// The AP rows of one shard of the queries.
+fn ap_shard(sc: &Scoring, params: &Params, source: &Source, shard: Shard) -> Result<ApShard> {
+    let x = matrix(&sc.profiles)?;
     super::require_contrast(x, params.similarity, source, params.origin)?;
     let opts = ApOptions {
         threads: params.threads,
     };
-    let table = average_precision(x, &columns, &rules, params.similarity, &opts)
-        .map_err(|e| explain(e, file, &rows, row_note, params))?;
+    average_precision_shard(x, &sc.columns, &sc.rules, params.similarity, &opts, shard).map_err(
+        |e| {
+            explain(
+                e,
+                &source.name,
+                &sc.rows,
+                row_note(source.filtered()),
+                params,
+            )
+        },
+    )
+}
+
+/// The AP table from its shards, then the mAP table and the summary.
+fn finish(
+    sc: Scoring,
+    shards: Vec<ApShard>,
+    params: &Params,
+    source: &Source,
+    reporter: &dyn Reporter,
+) -> Result<Output> {
+    let o = params.origin;
+    let file = &source.name;
+    let Scoring {
+        profiles,
+        rows,
+        columns,
+        index,
+        ..
+    } = sc;
+    let n = profiles.n_rows();
+    let table = merge_ap_shards(shards)
+        .map_err(|e| explain(e, file, &rows, row_note(source.filtered()), params))?;
 
     let multilabel = params
         .multilabel

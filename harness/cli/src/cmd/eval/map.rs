@@ -12,15 +12,19 @@
 //! Missing labels in a rule column are an error naming the column and the first row, as
 //! copairs refuses them; `--drop-missing` drops those rows instead and says how many.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
-use cpbench_core::io::{Format, write_tables};
+use anyhow::{Context, Result, bail};
+use cpbench_core::hash::sha256_file;
+use cpbench_core::io::{Format, write_bytes_atomic, write_tables};
+use cpbench_metrics::retrieval::{ApShard, ApTable, Shard};
+use cpbench_results::shard::{MapShard, SHARD_FORMAT, SHARD_VERSION, ShardFile};
 use cpbench_runner::Origin;
 use cpbench_runner::eval::map::{self, Params};
 
 use super::common::{ProfileArgs, similarity, split_list};
 use crate::Outcome;
+use crate::cmd::run::harness_info;
 use crate::progress::Console;
 
 /// Arguments of `cpbench eval map`.
@@ -75,12 +79,34 @@ pub struct Args {
     /// Worker threads (0: all cores). Results do not depend on it.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Average precision per profile (.csv, .tsv, .parquet).
+    /// Average precision per profile (.csv, .tsv, .parquet); required without --shard.
     #[arg(long = "out-ap", value_name = "AP.csv")]
-    pub out_ap: PathBuf,
-    /// mAP, p-value and q-value per group (.csv, .tsv, .parquet).
+    pub out_ap: Option<PathBuf>,
+    /// mAP, p-value and q-value per group (.csv, .tsv, .parquet); required without --shard.
     #[arg(long = "out-map", value_name = "MAP.csv")]
-    pub out_map: PathBuf,
+    pub out_map: Option<PathBuf>,
+    /// Compute only part i of n of the queries (1 ≤ i ≤ n) into --out-shard; `cpbench merge`
+    /// of all n parts writes exactly the tables an unsharded run writes.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, requires = "out_shard")]
+    pub shard: Option<Shard>,
+    /// Where --shard writes its part (JSON).
+    #[arg(long = "out-shard", value_name = "SHARD.json", requires = "shard")]
+    pub out_shard: Option<PathBuf>,
+}
+
+/// The shard file `kind` of `cpbench eval map`.
+pub const SHARD_KIND: &str = "eval-map";
+
+fn parse_shard(text: &str) -> std::result::Result<Shard, String> {
+    Shard::parse(text)
+}
+
+/// `cpbench eval map`'s flags alone, for reading back the arguments a shard file records.
+#[derive(clap::Parser, Debug)]
+#[command(name = "eval-map", no_binary_name = true)]
+pub struct Recorded {
+    #[command(flatten)]
+    pub args: Args,
 }
 
 impl Args {
@@ -109,10 +135,82 @@ impl Args {
     }
 }
 
+impl Args {
+    /// The arguments that define the computation, every flag spelled out and the profile path
+    /// absolute (outputs, --shard and --threads, which changes no number, left out): what a
+    /// shard file records and `cpbench merge` parses again.
+    pub fn defining_args(&self) -> Result<Vec<String>> {
+        let i = &self.input;
+        let mut a = vec![format!(
+            "--profiles={}",
+            std::path::absolute(&i.profiles)
+                .with_context(|| format!("{}", i.profiles.display()))?
+                .display()
+        )];
+        if let Some(f) = &i.features {
+            a.push(format!("--features={f}"));
+        }
+        a.extend(
+            i.metadata_prefix
+                .iter()
+                .map(|p| format!("--metadata-prefix={p}")),
+        );
+        a.extend(i.filters.iter().map(|f| format!("--filter={f}")));
+        let policy = serde_json::to_value(i.on_nonfinite)?;
+        a.push(format!(
+            "--on-nonfinite={}",
+            policy.as_str().unwrap_or("error")
+        ));
+        for (flag, v) in [
+            ("pos-sameby", &self.pos_sameby),
+            ("pos-diffby", &self.pos_diffby),
+            ("neg-sameby", &self.neg_sameby),
+            ("neg-diffby", &self.neg_diffby),
+            ("similarity", &self.similarity),
+        ] {
+            a.push(format!("--{flag}={v}"));
+        }
+        // --sep only goes with --multilabel.
+        if self.multilabel.is_some() {
+            a.push(format!("--sep={}", self.sep));
+        }
+        for (flag, v) in [
+            ("reference", &self.reference),
+            ("multilabel", &self.multilabel),
+            ("map-by", &self.map_by),
+        ] {
+            if let Some(v) = v {
+                a.push(format!("--{flag}={v}"));
+            }
+        }
+        a.push(format!("--null-size={}", self.null_size));
+        a.push(format!("--seed={}", self.seed));
+        a.push(format!("--threshold={}", self.threshold));
+        if self.copairs_null {
+            a.push("--copairs-null".into());
+        }
+        if self.drop_missing {
+            a.push("--drop-missing".into());
+        }
+        Ok(a)
+    }
+}
+
 /// Runs `cpbench eval map`.
 pub fn run(args: Args) -> Result<Outcome> {
+    if let (Some(shard), Some(out)) = (args.shard, &args.out_shard) {
+        if args.out_ap.is_some() || args.out_map.is_some() {
+            bail!("--shard writes --out-shard only; `cpbench merge` writes --out-ap and --out-map");
+        }
+        return run_shard(&args, shard, out);
+    }
+    let (Some(out_ap), Some(out_map)) = (&args.out_ap, &args.out_map) else {
+        bail!(
+            "name both outputs, --out-ap and --out-map (or compute a part with --shard I/N --out-shard FILE)"
+        );
+    };
     // Fail on an unusable output path before any work.
-    for p in [&args.out_ap, &args.out_map] {
+    for p in [out_ap, out_map] {
         Format::of(p)?;
     }
     let params = args.params()?;
@@ -120,6 +218,68 @@ pub fn run(args: Args) -> Result<Outcome> {
     let profiles = table.load()?;
     let mut out = map::evaluate(profiles, &params, &table.source(), &Console)?;
     // Both tables move into place together: never a new AP table beside an old mAP table.
-    write_tables(&mut [(&mut out.ap, &args.out_ap), (&mut out.map, &args.out_map)])?;
+    write_tables(&mut [(&mut out.ap, out_ap), (&mut out.map, out_map)])?;
     Ok(Outcome::Ok)
+}
+
+/// One part of the queries into a shard file.
+fn run_shard(args: &Args, shard: Shard, out: &Path) -> Result<Outcome> {
+    let params = args.params()?;
+    let recorded = args.defining_args()?;
+    let table = args.input.spec();
+    let input_sha256 = sha256_file(&args.input.profiles)?;
+    let profiles = table.load()?;
+    let part = map::evaluate_shard(profiles, &params, &table.source(), &Console, shard)?;
+    let harness = harness_info();
+    let key = ShardFile::key_of(SHARD_KIND, shard.count, &recorded, &input_sha256, &harness);
+    let file = ShardFile {
+        format: SHARD_FORMAT.into(),
+        version: SHARD_VERSION,
+        kind: SHARD_KIND.into(),
+        index: shard.index,
+        count: shard.count,
+        harness,
+        args: recorded,
+        input_sha256,
+        key,
+        map: MapShard {
+            pos_pairs_seen: part.n_pos,
+            neg_pairs_seen: part.n_neg,
+            row: part.table.row,
+            label: part.table.label,
+            average_precision_bits: part
+                .table
+                .average_precision
+                .iter()
+                .map(|v| v.to_bits())
+                .collect(),
+            n_pos_pairs: part.table.n_pos_pairs,
+            n_total_pairs: part.table.n_total_pairs,
+        },
+    };
+    let mut text = serde_json::to_string(&file)?;
+    text.push('\n');
+    write_bytes_atomic(out, text.as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(Outcome::Ok)
+}
+
+/// The AP rows of a shard file's part, as the metrics crate merges them.
+pub fn ap_shard(file: &ShardFile) -> ApShard {
+    let m = &file.map;
+    ApShard {
+        table: ApTable {
+            row: m.row.clone(),
+            label: m.label.clone(),
+            average_precision: m
+                .average_precision_bits
+                .iter()
+                .map(|b| f64::from_bits(*b))
+                .collect(),
+            n_pos_pairs: m.n_pos_pairs.clone(),
+            n_total_pairs: m.n_total_pairs.clone(),
+        },
+        n_pos: m.pos_pairs_seen,
+        n_neg: m.neg_pairs_seen,
+    }
 }
