@@ -1010,3 +1010,98 @@ report = {:?}
     // Plugins fit on the control wells of the train side: the 24 shared DMSO wells.
     assert_eq!(split_values("fit"), vec!["shared".to_string(); 24]);
 }
+
+/// `leaderboard --from-results DIR` runs nothing: it puts on the board the results that `cpbench
+/// run` (or the workflow) left in DIR, with the same scores a leaderboard that runs them gives,
+/// and lists the pairs without a result as missing.
+#[test]
+fn a_leaderboard_from_existing_results_recomputes_nothing_and_lists_missing_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    let plugins = [plugin("cellprofiler"), plugin("random"), plugin("pca")];
+    let refs: Vec<&Path> = plugins.iter().map(PathBuf::as_path).collect();
+    let only = ["--only-benchmark", "lincs-sq00015054"];
+    cpbench()
+        .args(leaderboard_args(&refs, &site))
+        .args(only)
+        .assert()
+        .success();
+    let full = read_json(&site.join("leaderboard.json"));
+
+    // The same results, each written by its own `cpbench run` into another folder.
+    let runs = dir.path().join("runs-only");
+    for p in &plugins {
+        let (code, stdout, _) = run(&runs, &benchmark("lincs-sq00015054"), p, &[]);
+        assert_eq!(code, 0, "{stdout}");
+    }
+    let mut args = leaderboard_args(&refs, &runs);
+    args.retain(|a| a != "--out" && a != runs.as_os_str());
+    let assert = cpbench()
+        .args(&args)
+        .args(only)
+        .arg("--from-results")
+        .arg(&runs)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(stdout.contains("leaderboard: 3 runs"), "{stdout}");
+    // The same board but for the runs' wall times (the runs were separate).
+    fn untimed(mut v: Value) -> Value {
+        match &mut v {
+            Value::Object(m) => {
+                m.remove("wall_s");
+                for x in m.values_mut() {
+                    *x = untimed(x.take());
+                }
+            }
+            Value::Array(a) => {
+                for x in a.iter_mut() {
+                    *x = untimed(x.take());
+                }
+            }
+            _ => {}
+        }
+        v
+    }
+    let board = read_json(&runs.join("leaderboard.json"));
+    assert_eq!(
+        untimed(board["benchmarks"].clone()),
+        untimed(full["benchmarks"].clone())
+    );
+    assert_eq!(board["overall"], full["overall"]);
+    assert!(runs.join("index.html").is_file());
+
+    // A pair without its result is left off and named; none at all is an error.
+    let random_result = board["benchmarks"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["plugin"]["id"] == "random")
+        .map(|r| runs.join(r["result_file"].as_str().unwrap()))
+        .expect("the random plugin's result file");
+    std::fs::remove_file(&random_result).unwrap();
+    let assert = cpbench()
+        .args(&args)
+        .args(only)
+        .arg("--from-results")
+        .arg(&runs)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("1 of 3 pairs have no result")
+            && stderr.contains("lincs-sq00015054 × random"),
+        "{stderr}"
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let e = cpbench()
+        .args(&args)
+        .args(only)
+        .arg("--from-results")
+        .arg(&empty)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&e.get_output().stderr).into_owned();
+    assert!(stderr.contains("no pair has a result"), "{stderr}");
+}

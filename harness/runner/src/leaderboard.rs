@@ -39,6 +39,26 @@ pub trait PairExecutor {
     fn prepare(&self, _bench: &Benchmark) -> Result<Option<String>> {
         Ok(None)
     }
+
+    /// Whether the pair goes on the board; `false` leaves it off, reported as missing.
+    /// Default: every pair runs.
+    fn available(&self, _files: &RunFiles) -> bool {
+        true
+    }
+}
+
+/// Runs nothing: each pair's result is the file a workflow (`workflow/Snakefile`) or earlier
+/// runs wrote into the leaderboard's folder (`runs/…`); a pair without one is missing.
+pub struct FromResults;
+
+impl PairExecutor for FromResults {
+    fn run(&self, _bench: &Benchmark, _plugin: &Plugin, files: &RunFiles) -> Result<RunResult> {
+        Ok(RunResult::read_json(&files.result)?)
+    }
+
+    fn available(&self, files: &RunFiles) -> bool {
+        files.result.is_file()
+    }
 }
 
 /// Runs every pair in this process with [`run_pair`].
@@ -241,9 +261,19 @@ pub fn leaderboard(
     let _lock = lock_output(&spec.out)?;
     let mut entries: Vec<RunEntry> = Vec::new();
     let mut figures: Vec<(String, String, RunFigures)> = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
     for b in &benches {
         for p in &plugins {
             let files = RunFiles::new(&spec.out, &b.manifest, p);
+            if !executor.available(&files) {
+                missing.push(format!(
+                    "{} × {} ({})",
+                    b.manifest.id,
+                    p.manifest.id,
+                    RunFiles::relative(&spec.out, &files.result)
+                ));
+                continue;
+            }
             let result = executor.run(b, p, &files)?;
             let fig = std::fs::read(&files.figures)
                 .ok()
@@ -271,6 +301,18 @@ pub fn leaderboard(
             });
         }
     }
+    if !missing.is_empty() {
+        reporter.note(&format!(
+            "{} of {} pairs have no result in {} and are not on the board: {}",
+            missing.len(),
+            benches.len() * plugins.len(),
+            spec.out.display(),
+            missing.join(", ")
+        ));
+    }
+    if entries.is_empty() {
+        bail!("no pair has a result in {}", spec.out.display());
+    }
     let mut board = build_leaderboard(&entries, spec.harness.clone());
     if let Some(base) = &baseline {
         board.regression_check =
@@ -288,12 +330,19 @@ pub fn leaderboard(
                 .collect(),
         })
         .collect();
-    let note = format!(
+    let mut note = format!(
         "{} benchmarks × {} plugins; harness {}",
         benches.len(),
         plugins.len(),
         spec.harness_label
     );
+    if !missing.is_empty() {
+        note.push_str(&format!(
+            "; {} pairs missing (no result file): {}",
+            missing.len(),
+            missing.join(", ")
+        ));
+    }
     let page = LeaderboardPage {
         board: &board,
         runs,

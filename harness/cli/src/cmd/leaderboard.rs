@@ -4,23 +4,26 @@
 //! Each pair runs in its own `cpbench run` process: a plugin that crashes the process, or
 //! leaks memory, costs only its own run, and each result's peak memory is its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use cpbench_host::plugin::{Plugin, RunEnv};
 use cpbench_remote::{Fetcher, recorded_sha256};
 use cpbench_results::{HarnessInfo, RunResult, Tolerance};
 use cpbench_runner::bench::{
     Benchmark, RunContext, RunFiles, TRANSIENT_NOTE, ensure_fetched, write_failed,
 };
-use cpbench_runner::leaderboard::{PairExecutor, Spec, crash_reason, leaderboard};
+use cpbench_runner::leaderboard::{FromResults, PairExecutor, Spec, crash_reason, leaderboard};
 
 use crate::Outcome;
 use crate::cmd::fetch::DataArgs;
 use crate::cmd::plugin::{LibDirArgs, run_env};
 use crate::cmd::run::harness_info;
 use crate::progress::{Console, FETCHING};
+
+/// Where the site goes by default.
+const DEFAULT_OUT: &str = "reports/site";
 
 /// Arguments of `cpbench leaderboard`.
 #[derive(clap::Args, Debug)]
@@ -33,7 +36,7 @@ pub struct Args {
     #[arg(long, default_value = "plugins")]
     pub plugins: Vec<PathBuf>,
     /// Output folder: index.html, leaderboard.json, leaderboard.md and runs/.
-    #[arg(long, default_value = "reports/site")]
+    #[arg(long, default_value = DEFAULT_OUT)]
     pub out: PathBuf,
     /// A previous leaderboard.json: exit 1 if any headline score dropped by more than its
     /// tolerance, or vanished.
@@ -64,6 +67,11 @@ pub struct Args {
     /// data never needs the network).
     #[arg(long, conflicts_with = "offline")]
     pub fetch: bool,
+    /// Run nothing: put on the board the results already in DIR (`runs/…`, as `cpbench run
+    /// --out DIR` or the workflow writes them), and write the site there; pairs without a
+    /// result are listed as missing.
+    #[arg(long = "from-results", value_name = "DIR", conflicts_with_all = ["force", "fetch"])]
+    pub from_results: Option<PathBuf>,
 }
 
 /// Runs each pair as `cpbench run` in a process of its own.
@@ -216,10 +224,25 @@ fn tolerance(default: f64, per_metric: Vec<(String, f64)>) -> Result<Tolerance> 
 pub fn run(args: Args) -> Result<Outcome> {
     // Checked once here: a bad folder is one error, not a failed run per pair.
     let env = run_env(&args.lib_dirs)?;
+    let out = match &args.from_results {
+        // The page links each run's files relative to itself: it is written where they are.
+        Some(dir) if args.out != Path::new(DEFAULT_OUT) && args.out != *dir => bail!(
+            "--from-results {} writes the site beside the results; drop --out {}",
+            dir.display(),
+            args.out.display()
+        ),
+        Some(dir) => {
+            if !dir.is_dir() {
+                bail!("--from-results {}: no such folder", dir.display());
+            }
+            dir.clone()
+        }
+        None => args.out.clone(),
+    };
     let spec = Spec {
         benchmarks: args.benchmarks,
         plugins: args.plugins,
-        out: args.out.clone(),
+        out: out.clone(),
         baseline: args.baseline,
         tolerance: tolerance(args.tolerance, args.tolerance_for)?,
         only_benchmarks: args.only_benchmarks,
@@ -239,7 +262,11 @@ pub fn run(args: Args) -> Result<Outcome> {
         fetch: args.fetch,
     };
     let t0 = std::time::Instant::now();
-    let outcome = leaderboard(&spec, &executor, &Console)?;
+    let outcome = if args.from_results.is_some() {
+        leaderboard(&spec, &FromResults, &Console)?
+    } else {
+        leaderboard(&spec, &executor, &Console)?
+    };
     outln!(
         "leaderboard: {} runs in {:.0} s → {}",
         outcome.n_runs,
