@@ -1080,6 +1080,20 @@ fn a_leaderboard_from_existing_results_recomputes_nothing_and_lists_missing_pair
         .map(|r| runs.join(r["result_file"].as_str().unwrap()))
         .expect("the random plugin's result file");
     std::fs::remove_file(&random_result).unwrap();
+    // A result of another benchmark.toml is stale: left off too, saying why.
+    let pca_result = runs.join(
+        board["benchmarks"][0]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["plugin"]["id"] == "pca")
+            .unwrap()["result_file"]
+            .as_str()
+            .unwrap(),
+    );
+    let mut pca = read_json(&pca_result);
+    pca["benchmark"]["manifest_sha256"] = Value::String("0".repeat(64));
+    std::fs::write(&pca_result, serde_json::to_string(&pca).unwrap()).unwrap();
     let assert = cpbench()
         .args(&args)
         .args(only)
@@ -1089,9 +1103,17 @@ fn a_leaderboard_from_existing_results_recomputes_nothing_and_lists_missing_pair
         .success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(
-        stderr.contains("1 of 3 pairs have no result")
-            && stderr.contains("lincs-sq00015054 × random"),
+        stderr.contains("2 of 3 pairs have no usable result")
+            && stderr.contains("lincs-sq00015054 × random")
+            && stderr.contains("no result")
+            && stderr.contains("stale: benchmark.toml changed"),
         "{stderr}"
+    );
+    let rows = read_json(&runs.join("leaderboard.json"))["benchmarks"][0]["rows"].clone();
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        1,
+        "only cellprofiler is on the board"
     );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();

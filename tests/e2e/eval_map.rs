@@ -579,9 +579,18 @@ fn without_outputs(args: &[String]) -> Vec<String> {
 }
 
 /// Runs the parts `1..=n` of `base` (each with its own thread count) and merges them, the files
-/// given in reverse order; the merge's exit code.
-fn shard_and_merge(dir: &Path, tag: &str, base: &[String], n: usize, ap: &Path, map: &Path) -> i32 {
+/// given in reverse order; the first failing exit code (0 when all succeeded) and how many parts
+/// held rows.
+fn shard_and_merge(
+    dir: &Path,
+    tag: &str,
+    base: &[String],
+    n: usize,
+    ap: &Path,
+    map: &Path,
+) -> (i32, usize) {
     let mut files = Vec::new();
+    let mut filled = 0;
     for i in 1..=n {
         let f = dir.join(format!("{tag}.{i}of{n}.json"));
         let code = cpbench()
@@ -600,7 +609,11 @@ fn shard_and_merge(dir: &Path, tag: &str, base: &[String], n: usize, ap: &Path, 
             .code()
             .unwrap();
         if code != 0 {
-            return code;
+            return (code, filled);
+        }
+        let part: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+        if !part["map"]["row"].as_array().unwrap().is_empty() {
+            filled += 1;
         }
         files.push(f);
     }
@@ -614,7 +627,7 @@ fn shard_and_merge(dir: &Path, tag: &str, base: &[String], n: usize, ap: &Path, 
         .arg(map)
         .output()
         .unwrap();
-    out.status.code().unwrap()
+    (out.status.code().unwrap(), filled)
 }
 
 /// `--shard i/n` then `cpbench merge` writes the bytes an unsharded run writes, for every golden
@@ -626,6 +639,7 @@ fn shards_merge_into_the_bytes_of_an_unsharded_run() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut merged = 0;
+    let mut split_for_real = 0;
     for (k, case) in cases().iter().enumerate() {
         if UNSUPPORTED.contains(&case["distance"].as_str().unwrap()) {
             continue;
@@ -651,7 +665,10 @@ fn shards_merge_into_the_bytes_of_an_unsharded_run() {
                 d.join(format!("{id}.{n}.ap.{ext}")),
                 d.join(format!("{id}.{n}.map.{ext}")),
             );
-            let code = shard_and_merge(d, id, &base, n, &ap_n, &map_n);
+            let (code, filled) = shard_and_merge(d, id, &base, n, &ap_n, &map_n);
+            if filled >= 2 {
+                split_for_real += 1;
+            }
             assert_eq!(code, whole, "{id}, {n} parts: exit code");
             if whole == 0 {
                 assert!(
@@ -667,6 +684,11 @@ fn shards_merge_into_the_bytes_of_an_unsharded_run() {
         }
     }
     assert!(merged >= 40, "{merged} merges compared");
+    // The cases with several query blocks are split into several non-empty parts.
+    assert!(
+        split_for_real >= 6,
+        "{split_for_real} runs had 2 or more non-empty parts"
+    );
 }
 
 /// A set of parts that is not every part of one computation, each once, or parts of a table

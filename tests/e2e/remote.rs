@@ -580,7 +580,7 @@ fn jump_orf_runs_end_to_end_against_the_fixture_bucket() {
     assert_eq!(code, 0, "{stdout}\n{err}");
     let result = read_json(
         &out.path()
-            .join("runs/jump-orf@v1")
+            .join("runs/jump-orf@v2")
             .join("cellprofiler@1.0.0.json"),
     );
     assert_eq!(result["status"], "succeeded", "{result}");

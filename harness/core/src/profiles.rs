@@ -351,4 +351,29 @@ mod tests {
         }
         assert!("plate".parse::<Level>().is_err());
     }
+
+    #[test]
+    fn clones_share_the_matrix_until_one_is_written() {
+        let a = small();
+        let mut b = a.clone();
+        assert!(std::ptr::eq(a.features().as_ptr(), b.features().as_ptr()));
+        b.features_mut()[0] = 9.0;
+        assert_eq!((a.features()[0], b.features()[0]), (1.0, 9.0));
+        assert!(!std::ptr::eq(a.features().as_ptr(), b.features().as_ptr()));
+        // New metadata of the same height shares the matrix; another height is refused.
+        let meta = df!("Metadata_x" => [1, 2, 3]).unwrap();
+        let c = a.with_meta(meta).unwrap();
+        assert!(std::ptr::eq(a.features().as_ptr(), c.features().as_ptr()));
+        assert_eq!(c.meta_names(), ["Metadata_x"]);
+        assert!(a.with_meta(df!("Metadata_x" => [1]).unwrap()).is_err());
+        // Keys only: the rows and the level, no features.
+        let k = a.keys_only();
+        assert_eq!((k.n_rows(), k.n_features(), k.level()), (3, 0, Level::Well));
+        // A unique matrix moves out of into_parts; a shared one is copied.
+        let (_, x, _, _) = b.into_parts();
+        assert_eq!(x[0], 9.0);
+        let (_, y, _, _) = c.into_parts();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&y), bits(a.features()));
+    }
 }

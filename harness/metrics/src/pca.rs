@@ -34,7 +34,8 @@ impl Axes {
 }
 
 /// The `k` leading principal axes of the centred `n × d` row-major matrix `centered`; `None`
-/// when it has no variance (or less than `k` directions of it).
+/// when it has no variance at all. (A matrix with fewer than `k` directions of variance gives
+/// axes beyond them that explain ≈ 0 of it, found from rounding noise.)
 pub fn leading_axes(centered: &[f64], n: usize, d: usize, k: usize) -> Option<Axes> {
     if n == 0 || d == 0 || centered.len() != n * d {
         return None;

@@ -15,6 +15,8 @@ use crate::result::HarnessInfo;
 pub const SHARD_FORMAT: &str = "cpbench-shard";
 /// The version of the shard file layout this build writes and reads.
 pub const SHARD_VERSION: u32 = 1;
+/// The most parts a computation may have (as `--shard` allows).
+pub const MAX_PARTS: usize = 100_000;
 
 /// A shard file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,7 +66,8 @@ pub struct MapShard {
 }
 
 impl ShardFile {
-    /// The key of a computation: `kind`, `count`, `args`, the input's SHA-256 and the harness.
+    /// The key of a computation: `kind`, `count`, `args` but the input's path (the same bytes
+    /// may sit at another path on another machine), the input's SHA-256 and the harness.
     pub fn key_of(
         kind: &str,
         count: usize,
@@ -72,6 +75,10 @@ impl ShardFile {
         input_sha256: &str,
         harness: &HarnessInfo,
     ) -> String {
+        let args: Vec<&String> = args
+            .iter()
+            .filter(|a| !a.starts_with("--profiles="))
+            .collect();
         let identity = serde_json::json!({
             "kind": kind,
             "count": count,
@@ -94,11 +101,15 @@ impl ShardFile {
                 self.version
             ));
         }
-        if self.index == 0 || self.index > self.count {
+        if self.index == 0 || self.index > self.count || self.count > MAX_PARTS {
             return Err(format!(
-                "part {}/{} is out of range",
+                "part {}/{} is out of range (1 ≤ i ≤ n ≤ {MAX_PARTS})",
                 self.index, self.count
             ));
+        }
+        let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex64(&self.input_sha256) || !hex64(&self.key) {
+            return Err("its input_sha256 or key is not 64 hex digits".into());
         }
         let key = Self::key_of(
             &self.kind,
@@ -129,9 +140,12 @@ pub fn check_complete(shards: &[(String, ShardFile)]) -> std::result::Result<(),
     let Some((first_name, first)) = shards.first() else {
         return Err("no shard files given".into());
     };
-    let mut seen: Vec<Option<&str>> = vec![None; first.count];
+    // Every file is checked (its count within bounds) before anything is sized by a count.
     for (name, s) in shards {
         s.check().map_err(|e| format!("{name}: {e}"))?;
+    }
+    let mut seen: Vec<Option<&str>> = vec![None; first.count];
+    for (name, s) in shards {
         if s.kind != first.kind || s.count != first.count || s.key != first.key {
             return Err(format!(
                 "{name} is part {}/{} of another computation than {first_name} (part {}/{}): \
@@ -165,7 +179,7 @@ pub fn check_complete(shards: &[(String, ShardFile)]) -> std::result::Result<(),
 }
 
 fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(12)]
+    sha.get(..12).unwrap_or(sha)
 }
 
 #[cfg(test)]
@@ -236,6 +250,16 @@ mod tests {
         let e = check_complete(&named(ragged)).unwrap_err();
         assert!(e.contains("columns differ in length"), "{e}");
         assert!(check_complete(&[]).is_err());
+        // An absurd part count is refused before anything is sized by it.
+        let mut huge = part(1, 1, &["--x"]);
+        huge.count = usize::MAX;
+        let e = check_complete(&named(vec![huge])).unwrap_err();
+        assert!(e.contains("out of range"), "{e}");
+        // The input's path is not part of the key: the same bytes elsewhere are the same input.
+        let here = part(1, 2, &["--profiles=/a/x.csv", "--seed=0"]);
+        let there = part(2, 2, &["--profiles=/b/x.csv", "--seed=0"]);
+        assert_eq!(here.key, there.key);
+        assert_eq!(check_complete(&named(vec![here, there])), Ok(()));
     }
 
     #[test]

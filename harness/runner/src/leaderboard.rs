@@ -40,24 +40,58 @@ pub trait PairExecutor {
         Ok(None)
     }
 
-    /// Whether the pair goes on the board; `false` leaves it off, reported as missing.
-    /// Default: every pair runs.
-    fn available(&self, _files: &RunFiles) -> bool {
-        true
+    /// Why the pair is left off the board (reported with the missing pairs), or `None` when it
+    /// goes on. Default: every pair runs.
+    fn unavailable(
+        &self,
+        _bench: &Benchmark,
+        _plugin: &Plugin,
+        _files: &RunFiles,
+    ) -> Option<String> {
+        None
     }
 }
 
-/// Runs nothing: each pair's result is the file a workflow (`workflow/Snakefile`) or earlier
-/// runs wrote into the leaderboard's folder (`runs/…`); a pair without one is missing.
-pub struct FromResults;
+/// Runs nothing: each pair's result is the file `cpbench run` (e.g. in a workflow) wrote into
+/// the leaderboard's folder (`runs/…`). A pair without one is missing; a result of another
+/// `benchmark.toml`, plugin version or harness build is stale: neither goes on the board.
+pub struct FromResults {
+    /// This build: results of another are stale.
+    pub harness: HarnessInfo,
+}
 
 impl PairExecutor for FromResults {
     fn run(&self, _bench: &Benchmark, _plugin: &Plugin, files: &RunFiles) -> Result<RunResult> {
         Ok(RunResult::read_json(&files.result)?)
     }
 
-    fn available(&self, files: &RunFiles) -> bool {
-        files.result.is_file()
+    fn unavailable(&self, bench: &Benchmark, plugin: &Plugin, files: &RunFiles) -> Option<String> {
+        if !files.result.is_file() {
+            return Some("no result".into());
+        }
+        let r = match RunResult::read_json(&files.result) {
+            Ok(r) => r,
+            Err(e) => return Some(format!("unreadable result: {e}")),
+        };
+        let manifest = cpbench_core::hash::sha256_file(&bench.path).ok();
+        if manifest.as_deref() != Some(r.benchmark.manifest_sha256.as_str()) {
+            return Some("stale: benchmark.toml changed since the run".into());
+        }
+        let m = &plugin.manifest;
+        if r.plugin.id != m.id || r.plugin.version != m.version {
+            return Some(format!(
+                "stale: a result of {}@{}",
+                r.plugin.id, r.plugin.version
+            ));
+        }
+        if r.harness != self.harness {
+            return Some(format!(
+                "stale: computed by cpbench {} ({})",
+                r.harness.version,
+                r.harness.git_commit.as_deref().unwrap_or("unknown commit")
+            ));
+        }
+        None
     }
 }
 
@@ -265,9 +299,9 @@ pub fn leaderboard(
     for b in &benches {
         for p in &plugins {
             let files = RunFiles::new(&spec.out, &b.manifest, p);
-            if !executor.available(&files) {
+            if let Some(why) = executor.unavailable(b, p, &files) {
                 missing.push(format!(
-                    "{} × {} ({})",
+                    "{} × {} ({}: {why})",
                     b.manifest.id,
                     p.manifest.id,
                     RunFiles::relative(&spec.out, &files.result)
@@ -303,7 +337,7 @@ pub fn leaderboard(
     }
     if !missing.is_empty() {
         reporter.note(&format!(
-            "{} of {} pairs have no result in {} and are not on the board: {}",
+            "{} of {} pairs have no usable result in {} and are not on the board: {}",
             missing.len(),
             benches.len() * plugins.len(),
             spec.out.display(),

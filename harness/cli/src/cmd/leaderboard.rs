@@ -263,7 +263,13 @@ pub fn run(args: Args) -> Result<Outcome> {
     };
     let t0 = std::time::Instant::now();
     let outcome = if args.from_results.is_some() {
-        leaderboard(&spec, &FromResults, &Console)?
+        leaderboard(
+            &spec,
+            &FromResults {
+                harness: harness_info(),
+            },
+            &Console,
+        )?
     } else {
         leaderboard(&spec, &executor, &Console)?
     };

@@ -4,7 +4,9 @@
 //! computation, each once (`cpbench_results::shard::check_complete`: same arguments, same
 //! input bytes, same harness build), that the input table still has the SHA-256 the parts were
 //! computed from, and writes what the unsharded command writes, byte for byte: the statistics
-//! that need every part (mAP, p-values, Benjamini–Hochberg q-values) are computed here.
+//! that need every part (mAP, p-values, Benjamini–Hochberg q-values) are computed here, by
+//! the same harness build that computed the parts. `--profiles` names the input where this
+//! machine has it; it is recognised by its SHA-256, not by its path.
 
 use std::path::PathBuf;
 
@@ -17,6 +19,7 @@ use cpbench_runner::eval::map as map_eval;
 
 use crate::Outcome;
 use crate::cmd::eval::map::{self, Recorded, SHARD_KIND};
+use crate::cmd::run::harness_info;
 use crate::progress::Console;
 
 /// Arguments of `cpbench merge`.
@@ -31,6 +34,10 @@ pub struct Args {
     /// mAP, p-value and q-value per group, as `cpbench eval map --out-map` writes it.
     #[arg(long = "out-map", value_name = "MAP.csv")]
     pub out_map: PathBuf,
+    /// The input table where this machine has it (default: the path the parts recorded); its
+    /// SHA-256 must be the one the parts were computed from.
+    #[arg(long, value_name = "PROFILES")]
+    pub profiles: Option<PathBuf>,
 }
 
 /// Runs `cpbench merge`.
@@ -55,9 +62,29 @@ pub fn run(a: Args) -> Result<Outcome> {
             first.kind
         );
     }
+    // The statistics computed here must be this build's own, as the parts' are theirs.
+    let here = harness_info();
+    if here != first.harness {
+        bail!(
+            "{}: computed by cpbench {} ({}); this is cpbench {} ({}): merge with the build that \
+             computed the parts",
+            files[0].0,
+            first.harness.version,
+            first
+                .harness
+                .git_commit
+                .as_deref()
+                .unwrap_or("unknown commit"),
+            here.version,
+            here.git_commit.as_deref().unwrap_or("unknown commit"),
+        );
+    }
     let recorded = Recorded::try_parse_from(&first.args)
         .with_context(|| format!("{}: the recorded arguments do not parse", files[0].0))?;
-    let args = recorded.args;
+    let mut args = recorded.args;
+    if let Some(p) = a.profiles {
+        args.input.profiles = p;
+    }
     let input = &args.input.profiles;
     let sha = sha256_file(input)?;
     if sha != first.input_sha256 {

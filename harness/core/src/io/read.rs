@@ -1,5 +1,6 @@
-//! Reading tables: [`read_table`] for any table (profiles, annotations) and the profile readers
-//! [`read_profiles`] / [`read_profiles_or_keys`].
+//! Reading tables: [`read_table`] for any table (profiles, annotations), the profile readers
+//! [`read_profiles`] / [`read_profiles_or_keys`], and [`OpenProfiles`], which reads a profile
+//! table in two steps (metadata first; then the features of chosen rows only, or none).
 //!
 //! A profile table's columns are metadata when their name starts with one of the
 //! [`ReadOptions`] prefixes and numeric features otherwise. Features are converted column block

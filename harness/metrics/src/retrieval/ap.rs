@@ -81,7 +81,10 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// Parses `i/n` with `1 ≤ i ≤ n`.
+    /// The most parts a computation may be split into.
+    pub const MAX_COUNT: usize = 100_000;
+
+    /// Parses `i/n` with `1 ≤ i ≤ n ≤` [`Shard::MAX_COUNT`].
     pub fn parse(text: &str) -> Result<Shard, String> {
         let (i, n) = text
             .split_once('/')
@@ -98,14 +101,19 @@ impl Shard {
         if shard.count == 0 || shard.index == 0 || shard.index > shard.count {
             return Err(format!("`{text}`: i must be between 1 and n"));
         }
+        if shard.count > Shard::MAX_COUNT {
+            return Err(format!("`{text}`: at most {} parts", Shard::MAX_COUNT));
+        }
         Ok(shard)
     }
 
     /// The items of `0..len` this shard takes: a contiguous range, the ranges of shards
     /// `1..=count` covering `0..len` in order, sizes differing by at most one.
     pub fn range(&self, len: usize) -> std::ops::Range<usize> {
-        let at = |k: usize| k * len / self.count;
-        at(self.index - 1)..at(self.index)
+        // In u128: k · len cannot overflow; a part outside 1..=count takes nothing.
+        let count = self.count.max(1) as u128;
+        let at = |k: usize| ((k as u128).min(count) * len as u128 / count) as usize;
+        at(self.index.max(1) - 1)..at(self.index.max(1))
     }
 }
 

@@ -96,12 +96,8 @@ impl<'a> Split<'a> {
             .collect();
         let mut meta = p.meta().clone();
         meta.with_column(Series::new(SIDE_COLUMN.into(), sides).into_column())?;
-        Ok(Profiles::new(
-            meta,
-            p.features().to_vec(),
-            p.feature_names().to_vec(),
-            p.level(),
-        )?)
+        // The feature matrix is shared, not copied.
+        Ok(p.with_meta(meta)?)
     }
 
     /// What a result records: the split as declared and how many rows of `sides` (the

@@ -193,8 +193,27 @@ pub fn evaluate_shard(
     shard: Shard,
 ) -> Result<ApShard> {
     let sc = scoring(profiles, params, source, reporter)?;
+    // What the merge would refuse is refused before any part is computed.
+    let map_by = params
+        .map_by
+        .clone()
+        .unwrap_or_else(|| params.pos_sameby.clone());
+    if map_by.is_empty() {
+        bail!(
+            "no columns to group the mAP by: name them with {}",
+            params.origin.key("map_by")
+        );
+    }
+    for c in &map_by {
+        if !AP_COLUMNS.contains(&c.as_str()) {
+            require_column(&sc.profiles, c, &source.name)?;
+        }
+    }
     ap_shard(&sc, params, source, shard)
 }
+
+/// The columns the AP table adds to the metadata (a `map_by` may name them).
+const AP_COLUMNS: [&str; 3] = ["average_precision", "n_pos_pairs", "n_total_pairs"];
 
 /// [`evaluate`]'s output from the AP shards of the same profiles and parameters (every part
 /// once; the caller checks that): mAP, p-values and q-values are computed here, after the
@@ -208,10 +227,24 @@ pub fn evaluate_merged(
 ) -> Result<Output> {
     let sc = scoring(profiles, params, source, reporter)?;
     let n = sc.profiles.n_rows();
+    let n_labels = params
+        .multilabel
+        .as_ref()
+        .and_then(|m| match &sc.columns[sc.index[m]] {
+            PairColumn::Multi(c) => Some(c.labels.len()),
+            PairColumn::Single(_) => None,
+        });
     for s in &shards {
-        if s.table.row.iter().any(|&r| r >= n) {
+        let t = &s.table;
+        let labels_ok = match (&t.label, n_labels) {
+            (None, None) => true,
+            (Some(l), Some(k)) => l.iter().all(|&c| (c as usize) < k),
+            _ => false,
+        };
+        if t.row.iter().any(|&r| r >= n) || !labels_ok {
             bail!(
-                "{}: a shard names rows beyond the {n} scored rows: it was computed on other data",
+                "{}: a shard names rows or labels this table does not have ({n} scored rows): it \
+                 was computed on other data",
                 source.name
             );
         }

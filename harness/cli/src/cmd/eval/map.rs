@@ -7,7 +7,10 @@
 //!   one row per profile in input order (multilabel: one row per profile and label with a
 //!   positive, the multilabel column holding that label);
 //! - `--out-map`: the grouping columns + `n_members, mean_average_precision, p_value,
-//!   corrected_p_value, below_p, below_corrected_p, p_value_method`, groups in sorted key order.
+//!   corrected_p_value, below_p, below_corrected_p, p_value_method`, groups in sorted key order;
+//! - with `--shard i/n`, instead: `--out-shard`, part `i` of the queries' AP rows with what
+//!   `cpbench merge` checks (`cpbench_results::shard`); merging all `n` parts writes the two
+//!   tables above, byte for byte.
 //!
 //! Missing labels in a rule column are an error naming the column and the first row, as
 //! copairs refuses them; `--drop-missing` drops those rows instead and says how many.
@@ -105,6 +108,7 @@ fn parse_shard(text: &str) -> std::result::Result<Shard, String> {
 #[derive(clap::Parser, Debug)]
 #[command(name = "eval-map", no_binary_name = true)]
 pub struct Recorded {
+    /// The parsed flags.
     #[command(flatten)]
     pub args: Args,
 }
@@ -281,5 +285,79 @@ pub fn ap_shard(file: &ShardFile) -> ApShard {
         },
         n_pos: m.pos_pairs_seen,
         n_neg: m.neg_pairs_seen,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// The recorded arguments parse back into the same computation, whatever the flags hold
+    /// (`=`, commas, spaces, regexes, repeated filters).
+    #[test]
+    fn defining_args_round_trip_through_the_parser() {
+        let given = [
+            "--profiles",
+            "/data/my plates/x.parquet",
+            "--features",
+            "^Cells_(Area|Int)=?,.*",
+            "--metadata-prefix",
+            "Image_Metadata_",
+            "--metadata-prefix",
+            "Metadata_",
+            "--filter",
+            "Metadata_a != b=c",
+            "--filter",
+            "Metadata_b in [x, y z]",
+            "--on-nonfinite",
+            "drop-rows",
+            "--pos-sameby",
+            "Metadata_moa,Metadata_x",
+            "--neg-sameby",
+            "Metadata_Plate",
+            "--neg-diffby",
+            "Metadata_moa",
+            "--reference",
+            "Metadata_pert=DMSO",
+            "--multilabel",
+            "Metadata_moa",
+            "--sep",
+            ";",
+            "--similarity",
+            "pearson",
+            "--map-by",
+            "Metadata_x",
+            "--null-size",
+            "123",
+            "--seed",
+            "9",
+            "--threshold",
+            "0.1",
+            "--copairs-null",
+            "--drop-missing",
+            "--threads",
+            "3",
+        ];
+        let first = Recorded::try_parse_from(given).unwrap().args;
+        let recorded = first.defining_args().unwrap();
+        let again = Recorded::try_parse_from(&recorded).unwrap().args;
+        assert_eq!(again.defining_args().unwrap(), recorded);
+        assert_eq!(
+            format!("{:?}", again.params().unwrap()),
+            format!("{:?}", {
+                let mut p = first.params().unwrap();
+                p.threads = 0;
+                p
+            })
+        );
+        assert_eq!(again.input.filters, first.input.filters);
+        assert_eq!(again.input.features, first.input.features);
+        assert_eq!(again.input.metadata_prefix, first.input.metadata_prefix);
+        assert_eq!(again.input.on_nonfinite, first.input.on_nonfinite);
+        assert_eq!(again.input.profiles, first.input.profiles);
+        // --threads changes no number: it is not recorded.
+        assert!(!recorded.iter().any(|a| a.starts_with("--threads")));
     }
 }
