@@ -49,6 +49,21 @@ fn run(out: &Path, bench: &Path, plugin: &Path, extra: &[&str]) -> (i32, String,
     (o.status.code().unwrap_or(-1), stdout, result)
 }
 
+/// `cpbench run` of `bench` × cellprofiler into `out`, which must exit 2; its stderr.
+fn refused_run(bench: &Path, out: &Path) -> String {
+    let assert = cpbench()
+        .arg("run")
+        .arg("--benchmark")
+        .arg(bench)
+        .arg("--plugin")
+        .arg(plugin("cellprofiler"))
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .code(2);
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
 fn score<'a>(result: &'a Value, task: &str, metric: &str) -> &'a Value {
     result["scores"]
         .as_array()
@@ -234,17 +249,7 @@ fn a_benchmark_whose_data_changed_is_refused_with_exit_2_and_no_output() {
         .replace(&sha, &"0".repeat(64));
     std::fs::write(copy.join("benchmark.toml"), edited).unwrap();
     let out = dir.path().join("site");
-    let assert = cpbench()
-        .arg("run")
-        .arg("--benchmark")
-        .arg(&copy)
-        .arg("--plugin")
-        .arg(plugin("cellprofiler"))
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+    let stderr = refused_run(&copy, &out);
     assert!(
         stderr.contains("SHA-256") && stderr.contains("data.profiles"),
         "{stderr}"
@@ -340,17 +345,7 @@ fn data_rows_score_exactly_the_rows_of_a_pre_filtered_file() {
     ] {
         let bad = write_bench(&format!("bad{}", says.len()), manifest(&src, rows));
         let out = dir.path().join("bad-out");
-        let assert = cpbench()
-            .arg("run")
-            .arg("--benchmark")
-            .arg(&bad)
-            .arg("--plugin")
-            .arg(plugin("cellprofiler"))
-            .arg("--out")
-            .arg(&out)
-            .assert()
-            .code(2);
-        let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+        let stderr = refused_run(&bad, &out);
         assert!(stderr.contains(says), "{stderr}");
         assert!(!out.join("runs").exists(), "no partial output");
     }
