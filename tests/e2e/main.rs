@@ -18,6 +18,7 @@ mod precision;
 mod prep;
 mod reliability;
 mod remote;
+mod run_shard;
 mod simulate;
 mod sphere;
 mod sweep;

@@ -227,19 +227,39 @@ fn prepare(x: Matrix<'_>, tol: f64) -> Result<Prepared, MetricError> {
 /// Errors: invalid options ([`MetricError::InvalidParameter`]), no rows
 /// ([`MetricError::TooFewRows`]), a NaN or infinite value ([`MetricError::NonFinite`]).
 pub fn kmeans(x: Matrix<'_>, options: &KMeansOptions) -> Result<KMeansResult, MetricError> {
+    let restarts = kmeans_range(x, options, 0..options.restarts)?;
+    let best = best_restart(restarts.iter().map(|r| r.inertia));
+    Ok(KMeansResult { restarts, best })
+}
+
+/// The restarts `range` (a part of `0..options.restarts`) of the run [`kmeans`] does, each the
+/// same bits as there: the Gram-matrix choice is made for the whole run's `options`, and every
+/// restart depends only on its own index. Sharded runs (`--shard i/n`) take a range each.
+pub fn kmeans_range(
+    x: Matrix<'_>,
+    options: &KMeansOptions,
+    range: std::ops::Range<usize>,
+) -> Result<Vec<Restart>, MetricError> {
     options.validate(x.n())?;
+    if range.end > options.restarts || range.start > range.end {
+        return Err(MetricError::InvalidParameter {
+            name: "restarts",
+            value: format!("{}..{}", range.start, range.end),
+            reason: format!("not a range of the {} restarts", options.restarts),
+        });
+    }
     let p = prepare(x, options.tol)?.with_gram(options);
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         t => t,
     }
-    .min(options.restarts);
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<Restart>>> = Mutex::new(vec![None; options.restarts]);
+    .min(range.len().max(1));
+    let next = AtomicUsize::new(range.start);
+    let slots: Mutex<Vec<Option<Restart>>> = Mutex::new(vec![None; range.len()]);
     let work = || {
         loop {
             let r = next.fetch_add(1, Ordering::Relaxed);
-            if r >= options.restarts {
+            if r >= range.end {
                 break;
             }
             let run = single(
@@ -250,7 +270,7 @@ pub fn kmeans(x: Matrix<'_>, options: &KMeansOptions) -> Result<KMeansResult, Me
             );
             slots
                 .lock()
-                .expect("no worker panics while holding the lock")[r] = Some(run);
+                .expect("no worker panics while holding the lock")[r - range.start] = Some(run);
         }
     };
     if threads <= 1 {
@@ -262,19 +282,23 @@ pub fn kmeans(x: Matrix<'_>, options: &KMeansOptions) -> Result<KMeansResult, Me
             }
         });
     }
-    let restarts: Vec<Restart> = slots
+    Ok(slots
         .into_inner()
         .expect("workers have finished")
         .into_iter()
         .map(|r| r.expect("every restart index was claimed"))
-        .collect();
-    let mut best = 0;
-    for (r, run) in restarts.iter().enumerate() {
-        if run.inertia < restarts[best].inertia {
-            best = r;
+        .collect())
+}
+
+/// The index of the lowest inertia (the lowest index on ties): the best restart.
+pub fn best_restart(inertias: impl IntoIterator<Item = f64>) -> usize {
+    let mut best = (0, f64::INFINITY);
+    for (r, inertia) in inertias.into_iter().enumerate() {
+        if r == 0 || inertia < best.1 {
+            best = (r, inertia);
         }
     }
-    Ok(KMeansResult { restarts, best })
+    best.0
 }
 
 /// Reruns one restart from its generator key (the `seed` a [`Restart`] reports); with the
@@ -593,14 +617,23 @@ pub fn score_restarts(truth: &[u32], result: &KMeansResult) -> Result<RestartSco
         .iter()
         .map(|r| PartitionScores::new(truth, &r.labels))
         .collect::<Result<Vec<_>, _>>()?;
-    let pick =
-        |f: fn(&PartitionScores) -> f64| MeanSd::of(&per_restart.iter().map(f).collect::<Vec<_>>());
-    Ok(RestartScores {
-        nmi: pick(|s| s.nmi),
-        ari: pick(|s| s.ari),
-        purity: pick(|s| s.purity),
-        per_restart,
-    })
+    Ok(RestartScores::of(per_restart))
+}
+
+impl RestartScores {
+    /// Means and SDs of the scores of restarts `0..`, in that order (sharded runs gather the
+    /// restarts of every part first, so the sums are the same as unsharded).
+    pub fn of(per_restart: Vec<PartitionScores>) -> RestartScores {
+        let pick = |f: fn(&PartitionScores) -> f64| {
+            MeanSd::of(&per_restart.iter().map(f).collect::<Vec<_>>())
+        };
+        RestartScores {
+            nmi: pick(|s| s.nmi),
+            ari: pick(|s| s.ari),
+            purity: pick(|s| s.purity),
+            per_restart,
+        }
+    }
 }
 
 /// One point of a k sweep.

@@ -1,5 +1,6 @@
-//! One part of a sharded computation (`cpbench eval map --shard i/n --out-shard FILE`): the
-//! part's numbers, and the identity `cpbench merge` checks before combining the parts.
+//! One part of a sharded computation (`cpbench eval map --shard i/n --out-shard FILE`, or
+//! `cpbench run --shard i/n --out-shard FILE`): the part's numbers, and the identity
+//! `cpbench merge` checks before combining the parts.
 //!
 //! Shards may be computed on different machines, so each file names what it is a part of: the
 //! command's defining arguments (every flag, paths absolute, outputs and `--shard` left out),
@@ -26,7 +27,7 @@ pub struct ShardFile {
     pub format: String,
     /// [`SHARD_VERSION`] when written.
     pub version: u32,
-    /// Which computation: `eval-map`.
+    /// Which computation: `eval-map` or `run`.
     pub kind: String,
     /// This part, 1-based.
     pub index: usize,
@@ -41,7 +42,86 @@ pub struct ShardFile {
     /// SHA-256 of everything above but the index: equal in every part of one computation.
     pub key: String,
     /// The part's average precisions (`kind = "eval-map"`).
-    pub map: MapShard,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<MapShard>,
+    /// The part's share of each sharded task (`kind = "run"`), in the benchmark's task order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<TaskShard>>,
+    /// Why the part could not compute its share (`kind = "run"`: the plugin or the scoring
+    /// failed); the merge then records the failure, or says which part to rerun.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+/// One task's share in a run's part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskShard {
+    /// The task's id.
+    pub task: String,
+    /// A mAP task's AP rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<MapShard>,
+    /// A k-means task's restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kmeans: Option<KmeansShard>,
+}
+
+/// The k-means restarts one part computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmeansShard {
+    /// Index of the part's first restart.
+    pub first: usize,
+    /// Its restarts at the task's k.
+    pub at_k: RestartColumns,
+    /// Its restarts at each k of the sweep, in sweep order.
+    pub sweep: Vec<RestartColumns>,
+}
+
+/// Restarts column by column; floating-point values as IEEE-754 bits (see [`MapShard`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RestartColumns {
+    /// Each restart's generator key.
+    pub seed: Vec<u64>,
+    /// Lloyd iterations run.
+    pub iterations: Vec<usize>,
+    /// Inertia bits.
+    pub inertia_bits: Vec<u64>,
+    /// NMI bits.
+    pub nmi_bits: Vec<u64>,
+    /// ARI bits.
+    pub ari_bits: Vec<u64>,
+    /// Purity bits.
+    pub purity_bits: Vec<u64>,
+}
+
+impl RestartColumns {
+    /// Number of restarts, if every column has it.
+    fn len(&self) -> Option<usize> {
+        let n = self.seed.len();
+        [
+            self.iterations.len(),
+            self.inertia_bits.len(),
+            self.nmi_bits.len(),
+            self.ari_bits.len(),
+            self.purity_bits.len(),
+        ]
+        .iter()
+        .all(|&m| m == n)
+        .then_some(n)
+    }
+}
+
+impl MapShard {
+    fn same_lengths(&self) -> bool {
+        let n = self.row.len();
+        self.average_precision_bits.len() == n
+            && self.n_pos_pairs.len() == n
+            && self.n_total_pairs.len() == n
+            && self.label.as_ref().is_none_or(|l| l.len() == n)
+    }
 }
 
 /// The rows of the AP table one part computed.
@@ -121,14 +201,22 @@ impl ShardFile {
         if key != self.key {
             return Err("its key does not match its contents (edited or corrupted)".into());
         }
-        let m = &self.map;
-        let n = m.row.len();
-        let same = m.average_precision_bits.len() == n
-            && m.n_pos_pairs.len() == n
-            && m.n_total_pairs.len() == n
-            && m.label.as_ref().is_none_or(|l| l.len() == n);
-        if !same {
+        if self.map.as_ref().is_some_and(|m| !m.same_lengths()) {
             return Err("its columns differ in length".into());
+        }
+        for t in self.tasks.iter().flatten() {
+            let map_ok = t.map.as_ref().is_none_or(MapShard::same_lengths);
+            let kmeans_ok = t.kmeans.as_ref().is_none_or(|k| {
+                let n = k.at_k.len();
+                n.is_some() && k.sweep.iter().all(|s| s.len() == n)
+            });
+            if !(map_ok && kmeans_ok) || t.map.is_some() == t.kmeans.is_some() {
+                return Err(format!(
+                    "task `{}`: its columns differ in length, or it holds not exactly one of \
+                     map and kmeans",
+                    t.task
+                ));
+            }
         }
         Ok(())
     }
@@ -203,7 +291,7 @@ mod tests {
             args,
             input_sha256: "a".repeat(64),
             key,
-            map: MapShard {
+            map: Some(MapShard {
                 pos_pairs_seen: 1,
                 neg_pairs_seen: 1,
                 row: vec![index],
@@ -211,7 +299,9 @@ mod tests {
                 average_precision_bits: vec![0.5f64.to_bits()],
                 n_pos_pairs: vec![1],
                 n_total_pairs: vec![2],
-            },
+            }),
+            tasks: None,
+            failed: None,
         }
     }
 
@@ -246,7 +336,7 @@ mod tests {
         let e = check_complete(&named(edited)).unwrap_err();
         assert!(e.contains("s1.json: its key does not match"), "{e}");
         let mut ragged = all();
-        ragged[1].map.n_pos_pairs.clear();
+        ragged[1].map.as_mut().unwrap().n_pos_pairs.clear();
         let e = check_complete(&named(ragged)).unwrap_err();
         assert!(e.contains("columns differ in length"), "{e}");
         assert!(check_complete(&[]).is_err());
@@ -272,15 +362,18 @@ mod tests {
             5e-324,
             0.999_999_999_999_999_9,
         ];
-        p.map.average_precision_bits = values.iter().map(|v| v.to_bits()).collect();
-        p.map.row = vec![0; values.len()];
-        p.map.n_pos_pairs = vec![1; values.len()];
-        p.map.n_total_pairs = vec![2; values.len()];
+        let m = p.map.as_mut().unwrap();
+        m.average_precision_bits = values.iter().map(|v| v.to_bits()).collect();
+        m.row = vec![0; values.len()];
+        m.n_pos_pairs = vec![1; values.len()];
+        m.n_total_pairs = vec![2; values.len()];
         let text = serde_json::to_string(&p).unwrap();
         let back: ShardFile = serde_json::from_str(&text).unwrap();
         assert_eq!(back, p);
         assert!(
             back.map
+                .as_ref()
+                .unwrap()
                 .average_precision_bits
                 .iter()
                 .zip(values)

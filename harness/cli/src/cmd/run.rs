@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use cpbench_host::plugin::load_plugin;
+use cpbench_metrics::retrieval::Shard;
 use cpbench_results::{HarnessInfo, Status};
-use cpbench_runner::bench::{PairOutcome, RunOptions, open_benchmark, run_pair};
+use cpbench_runner::bench::{PairOutcome, RunOptions, open_benchmark, run_pair, run_pair_part};
 
 use crate::Outcome;
+use crate::cmd::eval::map::parse_shard;
 use crate::cmd::fetch::DataArgs;
 use crate::cmd::plugin::LibDirArgs;
 use crate::cmd::simulate::InProcess;
@@ -30,6 +32,14 @@ pub struct Args {
     /// Print only the result file's path.
     #[arg(long)]
     pub quiet: bool,
+    /// Compute only part i of n (1 ≤ i ≤ n) of the costly tasks (mAP by query, k-means by
+    /// restart) into --out-shard; `cpbench merge` of all n parts writes the run's files, the
+    /// bytes an unsharded run writes (timing aside).
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, requires = "out_shard")]
+    pub shard: Option<Shard>,
+    /// Where --shard writes its part (JSON).
+    #[arg(long = "out-shard", value_name = "SHARD.json", requires = "shard")]
+    pub out_shard: Option<PathBuf>,
     #[command(flatten)]
     pub lib_dirs: LibDirArgs,
     #[command(flatten)]
@@ -64,21 +74,56 @@ pub fn run_options(
     })
 }
 
-/// Runs `cpbench run`: exit 0 when the run succeeded or does not apply, 1 when it failed.
+/// Runs `cpbench run`: exit 0 when the run succeeded or does not apply, 1 when it failed
+/// (with `--shard`: when the part failed).
 pub fn run(args: Args) -> Result<Outcome> {
     let options = run_options(&args.out, args.force, &args.lib_dirs, &args.data)?;
     let bench = open_benchmark(&args.benchmark)?;
     let plugin = load_plugin(&args.plugin)?;
+    if let (Some(shard), Some(out)) = (args.shard, &args.out_shard) {
+        let part = run_pair_part(&bench, &plugin, &options, shard, out)?;
+        let f = &part.file;
+        if args.quiet {
+            outln!("{}", out.display());
+        } else {
+            outln!(
+                "{} × {}: part {}/{}{}{}",
+                bench.manifest.id,
+                plugin.manifest.id,
+                f.index,
+                f.count,
+                if part.cached { ", cached" } else { "" },
+                match &f.failed {
+                    Some(why) => format!(", failed: {why}"),
+                    None => format!(
+                        " ({} sharded task(s))",
+                        f.tasks.as_ref().map_or(0, Vec::len)
+                    ),
+                }
+            );
+            outln!("  part: {}", out.display());
+        }
+        return Ok(if f.failed.is_some() {
+            Outcome::CheckFailed
+        } else {
+            Outcome::Ok
+        });
+    }
     let outcome = run_pair(&bench, &plugin, &options)?;
     if args.quiet {
         outln!("{}", outcome.files.result.display());
     } else {
         print_outcome(&outcome);
     }
-    Ok(match outcome.result.status {
+    Ok(exit_of(&outcome))
+}
+
+/// Exit 0 for a run that succeeded or does not apply, 1 for one that failed.
+pub fn exit_of(outcome: &PairOutcome) -> Outcome {
+    match outcome.result.status {
         Status::Succeeded | Status::NotApplicable => Outcome::Ok,
         Status::Failed | Status::Skipped => Outcome::CheckFailed,
-    })
+    }
 }
 
 /// One block per run: status, headline scores, where the files are.

@@ -6,6 +6,7 @@
 //! so a leaderboard shows it instead of stopping.
 
 pub mod join;
+pub mod shard;
 pub mod split;
 pub mod tasks;
 pub mod views;
@@ -28,6 +29,7 @@ use cpbench_host::native::resolve_native_library;
 use cpbench_host::plugin::{
     ApplySpec, ContextRoles, ImageStack, Plugin, RunEnv, apply_to_profiles, verify_artifacts,
 };
+use cpbench_metrics::retrieval::Shard;
 use cpbench_remote::{Fetcher, Progress, Request};
 use cpbench_results::figures::{LambdaPoint, LambdaSweep};
 use cpbench_results::{
@@ -40,7 +42,9 @@ use crate::prep::pipeline::{StepContext, run_steps};
 use crate::reporter::Silent;
 use crate::{bail, err};
 use split::{SIDE_COLUMN, Split};
-use tasks::{TaskEnv, TaskOutput, rows_expr, run_task};
+use tasks::{
+    TaskEnv, TaskOutput, TaskPart, is_sharded, rows_expr, run_task, run_task_with, task_part,
+};
 
 /// A loaded benchmark manifest.
 pub type Benchmark = Loaded<BenchmarkManifest>;
@@ -326,17 +330,169 @@ pub fn ensure_fetched(bench: &Benchmark, fetcher: &Fetcher, progress: &dyn Progr
 
 /// Runs `plugin` on `bench` (or reuses a cached result) and writes the run's files.
 pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Result<PairOutcome> {
-    let started_at = rfc3339(SystemTime::now());
-    let t0 = Instant::now();
+    run_pair_with(bench, plugin, opts, None)
+}
+
+/// The identity of a run's inputs, checked usable: data simulated or fetched, artifacts
+/// verified (bad input is an error of the command, not a failed run).
+fn prepare_identity(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Result<Identity> {
     ensure_simulated(bench, opts.simulator)?;
     ensure_fetched(bench, &opts.fetcher, opts.progress)?;
-    let cache = opts.fetcher.cache();
-    let id = identify(bench, plugin, &opts.env, &opts.harness, cache, true)?;
+    let id = identify(
+        bench,
+        plugin,
+        &opts.env,
+        &opts.harness,
+        opts.fetcher.cache(),
+        true,
+    )?;
     // Bad input (an artifact that does not match its pinned digest, a column the manifest
     // names missing from the data) is an error of the command, not a failed run of the plugin.
     if let Some(e) = &id.artifact_error {
         bail!("{e}");
     }
+    Ok(id)
+}
+
+/// What `run_pair_part` did.
+pub struct PartOutcome {
+    /// The part as written.
+    pub file: cpbench_results::shard::ShardFile,
+    /// True when the file already held this part of these inputs.
+    pub cached: bool,
+}
+
+/// Part `shard` of a sharded run ([`shard`]): the plugin and preprocessing, then this part's
+/// share of the sharded tasks, written to `out` as a shard file (atomically). A part whose
+/// file already holds these inputs' key is not recomputed (unless `opts.force`); a failed
+/// one always is.
+pub fn run_pair_part(
+    bench: &Benchmark,
+    plugin: &Plugin,
+    opts: &RunOptions<'_>,
+    part: Shard,
+    out: &Path,
+) -> Result<PartOutcome> {
+    let id = prepare_identity(bench, plugin, opts)?;
+    let identity = shard::run_identity(&id.benchmark, &id.plugin, &id.dataset_files);
+    let key = cpbench_results::shard::ShardFile::key_of(
+        shard::RUN_KIND,
+        part.count,
+        &identity.0,
+        &identity.1,
+        &opts.harness,
+    );
+    if !opts.force
+        && let Ok(old) = shard::read_shard_file(out)
+        && old.check().is_ok()
+        && old.key == key
+        && old.index == part.index
+        && old.failed.is_none()
+    {
+        return Ok(PartOutcome {
+            file: old,
+            cached: true,
+        });
+    }
+    let cache = opts.fetcher.cache();
+    let data = load_data(bench, plugin, cache)?;
+    check_columns(bench, &data.profiles, Path::new(&data.file))?;
+    let split = Split::load(bench)?;
+    let (tasks, failed) = if not_applicable(bench, plugin, &data).is_some() {
+        (Vec::new(), None)
+    } else {
+        match execute(
+            bench,
+            plugin,
+            data,
+            &opts.env,
+            split.as_ref(),
+            cache,
+            Mode::Part(part),
+        ) {
+            Ok(run) => (
+                run.parts
+                    .into_iter()
+                    .map(|(task, p)| shard::task_shard(&task, p))
+                    .collect(),
+                None,
+            ),
+            Err(e) => (Vec::new(), Some(e.chain())),
+        }
+    };
+    let file = shard::shard_file(part, opts.harness.clone(), identity, tasks, failed);
+    let mut text = serde_json::to_string(&file)?;
+    text.push('\n');
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    cpbench_core::io::write_bytes_atomic(out, text.as_bytes())?;
+    Ok(PartOutcome {
+        file,
+        cached: false,
+    })
+}
+
+/// The run's files from the shard files of all its parts (`cpbench merge`): the same bytes as
+/// [`run_pair`] writes, timing aside. The parts must be complete (`check_complete`) and of these
+/// inputs, computed by this harness build; a cached result of the same inputs is reused.
+pub fn run_pair_merged(
+    bench: &Benchmark,
+    plugin: &Plugin,
+    opts: &RunOptions<'_>,
+    files: &[(String, cpbench_results::shard::ShardFile)],
+) -> Result<PairOutcome> {
+    cpbench_results::shard::check_complete(files).map_err(|e| err!("{e}"))?;
+    let (name, first) = &files[0];
+    if first.kind != shard::RUN_KIND {
+        bail!(
+            "{name}: a part of `{}`, not of a `cpbench run` (merge it with --out-ap and --out-map)",
+            first.kind
+        );
+    }
+    let id = prepare_identity(bench, plugin, opts)?;
+    let (args, input_sha256) = shard::run_identity(&id.benchmark, &id.plugin, &id.dataset_files);
+    if first.harness != opts.harness {
+        bail!(
+            "{name}: computed by cpbench {} ({}); this is cpbench {} ({}): merge with the build \
+             that computed the parts",
+            first.harness.version,
+            first
+                .harness
+                .git_commit
+                .as_deref()
+                .unwrap_or("unknown commit"),
+            opts.harness.version,
+            opts.harness
+                .git_commit
+                .as_deref()
+                .unwrap_or("unknown commit"),
+        );
+    }
+    if first.args != args || first.input_sha256 != input_sha256 {
+        bail!(
+            "{name}: a part of {} × {}, computed from other inputs than {} × {} here (the \
+             benchmark manifest, its data or the plugin's artifacts differ)",
+            first.args.join(" "),
+            first.args.get(1).map_or("", String::as_str),
+            bench.path.display(),
+            plugin.dir.display()
+        );
+    }
+    let parts = shard::merge_parts(files)?;
+    run_pair_with(bench, plugin, opts, Some(parts))
+}
+
+fn run_pair_with(
+    bench: &Benchmark,
+    plugin: &Plugin,
+    opts: &RunOptions<'_>,
+    parts: Option<shard::MergeParts>,
+) -> Result<PairOutcome> {
+    let started_at = rfc3339(SystemTime::now());
+    let t0 = Instant::now();
+    let id = prepare_identity(bench, plugin, opts)?;
+    let cache = opts.fetcher.cache();
     let files = RunFiles::new(&opts.out_dir, &bench.manifest, plugin);
     // What a killed earlier run left in this folder goes first, even if nothing is rewritten.
     if let Some(dir) = files.result.parent() {
@@ -370,8 +526,17 @@ pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Re
             Vec::new(),
             RunFigures::default(),
         )
+    } else if let Some(why) = parts.as_ref().and_then(|p| p.failed.clone()) {
+        // A part failed: the plugin or the scoring failed there, so the run failed. Not
+        // cached: a rerun of the parts may succeed (a timeout, a lost node).
+        reusable = false;
+        (Status::Failed, vec![why], Vec::new(), RunFigures::default())
     } else {
-        match execute(bench, plugin, data, &opts.env, split.as_ref(), cache) {
+        let mode = match parts {
+            Some(p) => Mode::Merge(p),
+            None => Mode::Whole,
+        };
+        match execute(bench, plugin, data, &opts.env, split.as_ref(), cache, mode) {
             Ok(run) => {
                 execution_provider = run.execution_provider;
                 seeds = run.seeds;
@@ -838,8 +1003,20 @@ fn not_applicable(bench: &Benchmark, plugin: &Plugin, data: &Data) -> Option<Str
     None
 }
 
+/// How much of the tasks a process computes.
+enum Mode {
+    /// Every task, whole.
+    Whole,
+    /// Only this part's share of the sharded tasks (no other task, no views).
+    Part(Shard),
+    /// Every task, the sharded ones from the parts.
+    Merge(shard::MergeParts),
+}
+
 /// A successful run's content.
 struct Executed {
+    /// Each sharded task's share (`Mode::Part` only), in task order.
+    parts: Vec<(String, TaskPart)>,
     scores: Vec<Score>,
     figures: RunFigures,
     notes: Vec<String>,
@@ -858,6 +1035,7 @@ fn execute(
     env: &RunEnv,
     split: Option<&Split<'_>>,
     cache: &DataCache,
+    mut mode: Mode,
 ) -> Result<Executed> {
     let m = &bench.manifest;
     let c = &m.columns;
@@ -999,11 +1177,34 @@ fn execute(
     let mut scores = Vec::new();
     let mut figures = RunFigures::default();
     let mut seeds = BTreeMap::new();
+    let mut parts = Vec::new();
     for task in &m.tasks {
+        if matches!(mode, Mode::Part(_)) && !is_sharded(task) {
+            continue;
+        }
         let p = scoring_profiles(&states, task.level.unwrap_or(final_level), split)
             .and_then(|p| task_rows(p, task, c))
             .with_context(|| format!("task `{}`", task.id))?;
-        let out: TaskOutput = run_task(task, p, &task_env)?;
+        let out: TaskOutput = match &mut mode {
+            Mode::Whole => run_task(task, p, &task_env)?,
+            Mode::Part(shard) => {
+                parts.push((task.id.clone(), task_part(task, p, &task_env, *shard)?));
+                continue;
+            }
+            Mode::Merge(merge) => {
+                let shares = merge.tasks.remove(&task.id).unwrap_or_default();
+                if is_sharded(task) && shares.len() != merge.count {
+                    bail!(
+                        "task `{}`: {} of the {} parts hold a share of it (the parts were \
+                         computed from other profiles)",
+                        task.id,
+                        shares.len(),
+                        merge.count
+                    );
+                }
+                run_task_with(task, p, &task_env, shares)?
+            }
+        };
         scores.extend(out.scores);
         seeds.extend(out.seeds);
         figures.map_groups.extend(out.map_groups);
@@ -1011,6 +1212,16 @@ fn execute(
         figures.leakage.extend(out.leakage);
     }
 
+    if matches!(mode, Mode::Part(_)) {
+        return Ok(Executed {
+            parts,
+            scores,
+            figures,
+            notes,
+            execution_provider: applied.output.execution_provider,
+            seeds,
+        });
+    }
     if let (Some(sweep), Some(at), Some(base)) = (&m.lambda_sweep, sphere_at, before_sphere) {
         figures.lambda_sweep = Some(lambda_sweep(
             bench, sweep, at, base, &ctx, &task_env, split,
@@ -1020,6 +1231,7 @@ fn execute(
     let final_profiles = scoring_profiles(&states, final_level, split)?;
     views::add_views(&mut figures, &final_profiles, input, c);
     Ok(Executed {
+        parts,
         scores,
         figures,
         notes,

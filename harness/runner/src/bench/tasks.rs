@@ -15,11 +15,13 @@ use cpbench_core::manifest::{
 };
 use cpbench_metrics::Similarity;
 use cpbench_metrics::knn::VoteTie;
+use cpbench_metrics::retrieval::{ApShard, Shard};
 use cpbench_results::Score;
 use cpbench_results::figures::{KCurve, KCurves, KPoint, LeakageBar, MapGroup, MapGroups};
 use serde_json::{Value, json};
 
 use crate::error::{Context, Result};
+use crate::eval::kmeans::RestartsPart;
 use crate::eval::{self, kmeans, knn, leakage, map, precision, relations, replicating};
 use crate::params::Origin;
 use crate::reporter::Silent;
@@ -93,24 +95,111 @@ fn similarity_of(s: Option<cpbench_core::manifest::Similarity>, default: Similar
 
 /// Runs `task` on `profiles`; errors name the task.
 pub fn run_task(task: &Task, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+    run_task_with(task, profiles, env, Vec::new())
+}
+
+/// One task's share of a sharded run (`cpbench run --shard i/n`): the work that is split.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskPart {
+    /// A mAP task: the average precisions of the part's queries.
+    Map(ApShard),
+    /// A k-means task: the part's restarts (at k and at every k of the sweep).
+    Kmeans(RestartsPart),
+}
+
+/// Whether a task's work is split across the parts of a sharded run: mAP tasks (by query)
+/// and k-means tasks (by restart), the costly ones. The merge computes every other task whole.
+pub fn is_sharded(task: &Task) -> bool {
+    matches!(task.params, TaskParams::Map(_) | TaskParams::Kmeans(_))
+}
+
+/// The part `shard` of a sharded task ([`is_sharded`]); the same bits [`run_task`] computes
+/// for those queries or restarts. Errors name the task.
+pub fn task_part(
+    task: &Task,
+    profiles: Profiles,
+    env: &TaskEnv<'_>,
+    shard: Shard,
+) -> Result<TaskPart> {
     let out = match &task.params {
-        TaskParams::Map(p) => map_task(task, p, profiles, env),
-        TaskParams::Enrichment(p) => enrichment_task(task, p, &profiles, env),
-        TaskParams::PrecisionAtK(p) => precision_task(task, p, &profiles, env),
-        TaskParams::Replicating(p) => replicating_task(task, p, &profiles, env),
-        TaskParams::Kmeans(p) => kmeans_task(task, p, profiles, env),
-        TaskParams::KnnAccuracy(p) => knn_task(task, p, &profiles, env),
-        TaskParams::BatchLeakage(p) => leakage_task(task, p, &profiles, env),
-        TaskParams::Relations(p) => relations_task(task, p, &profiles, env),
-        TaskParams::Partition(_) => Err(err!(
-            "metric `partition` compares two label columns of a file; it has no meaning on a \
-             plugin's profiles (use `cpbench eval partition`)"
+        TaskParams::Map(t) => map_params(t, env).and_then(|(params, _)| {
+            map::evaluate_shard(profiles, &params, &env.source(), &Silent, shard).map(TaskPart::Map)
+        }),
+        TaskParams::Kmeans(t) => {
+            kmeans::evaluate_part(profiles, &kmeans_params(t), &env.source(), shard)
+                .map(TaskPart::Kmeans)
+        }
+        _ => Err(err!(
+            "this task is not split across the parts of a sharded run"
         )),
     };
     out.with_context(|| format!("task `{}` ({})", task.id, task.metric()))
 }
 
-fn map_task(task: &Task, t: &MapTask, profiles: Profiles, env: &TaskEnv<'_>) -> Result<TaskOutput> {
+/// [`run_task`] of a task from the parts of every shard (in part order; [`is_sharded`] tasks
+/// only): the same output, bit for bit. With no parts, the task is computed whole.
+pub fn run_task_with(
+    task: &Task,
+    profiles: Profiles,
+    env: &TaskEnv<'_>,
+    parts: Vec<TaskPart>,
+) -> Result<TaskOutput> {
+    let out = if parts.is_empty() {
+        match &task.params {
+            TaskParams::Map(p) => map_task(task, p, profiles, env, None),
+            TaskParams::Enrichment(p) => enrichment_task(task, p, &profiles, env),
+            TaskParams::PrecisionAtK(p) => precision_task(task, p, &profiles, env),
+            TaskParams::Replicating(p) => replicating_task(task, p, &profiles, env),
+            TaskParams::Kmeans(p) => kmeans_task(task, p, profiles, env, None),
+            TaskParams::KnnAccuracy(p) => knn_task(task, p, &profiles, env),
+            TaskParams::BatchLeakage(p) => leakage_task(task, p, &profiles, env),
+            TaskParams::Relations(p) => relations_task(task, p, &profiles, env),
+            TaskParams::Partition(_) => Err(err!(
+                "metric `partition` compares two label columns of a file; it has no meaning on \
+                 a plugin's profiles (use `cpbench eval partition`)"
+            )),
+        }
+    } else {
+        merged(task, profiles, env, parts)
+    };
+    out.with_context(|| format!("task `{}` ({})", task.id, task.metric()))
+}
+
+fn merged(
+    task: &Task,
+    profiles: Profiles,
+    env: &TaskEnv<'_>,
+    parts: Vec<TaskPart>,
+) -> Result<TaskOutput> {
+    match &task.params {
+        TaskParams::Map(p) => {
+            let shards = parts
+                .into_iter()
+                .map(|part| match part {
+                    TaskPart::Map(s) => Ok(s),
+                    TaskPart::Kmeans(_) => Err(err!("a part holds k-means restarts, not APs")),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            map_task(task, p, profiles, env, Some(shards))
+        }
+        TaskParams::Kmeans(p) => {
+            let runs = parts
+                .into_iter()
+                .map(|part| match part {
+                    TaskPart::Kmeans(r) => Ok(r),
+                    TaskPart::Map(_) => Err(err!("a part holds APs, not k-means restarts")),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            kmeans_task(task, p, profiles, env, Some(runs))
+        }
+        _ => Err(err!(
+            "the parts hold a share of this task, but it is not split across parts"
+        )),
+    }
+}
+
+/// The map evaluation's parameters for a task, and its similarity.
+fn map_params(t: &MapTask, env: &TaskEnv<'_>) -> Result<(map::Params, Similarity)> {
     let reference = match &t.reference {
         Some(r) => Some(rows_expr(r, &env.manifest.columns)?),
         None => None,
@@ -138,7 +227,21 @@ fn map_task(task: &Task, t: &MapTask, profiles: Profiles, env: &TaskEnv<'_>) -> 
         threads: 0,
         origin: Origin::Manifest,
     };
-    let out = map::evaluate(profiles, &params, &env.source(), &Silent)?;
+    Ok((params, similarity))
+}
+
+fn map_task(
+    task: &Task,
+    t: &MapTask,
+    profiles: Profiles,
+    env: &TaskEnv<'_>,
+    parts: Option<Vec<ApShard>>,
+) -> Result<TaskOutput> {
+    let (params, similarity) = map_params(t, env)?;
+    let out = match parts {
+        None => map::evaluate(profiles, &params, &env.source(), &Silent)?,
+        Some(parts) => map::evaluate_merged(profiles, &params, &env.source(), &Silent, parts)?,
+    };
     let task_params = BTreeMap::from([
         ("similarity".to_string(), json!(similarity.name())),
         ("null_size".to_string(), json!(params.null_size)),
@@ -338,12 +441,7 @@ fn replicating_task(
     })
 }
 
-fn kmeans_task(
-    task: &Task,
-    t: &KmeansTask,
-    profiles: Profiles,
-    env: &TaskEnv<'_>,
-) -> Result<TaskOutput> {
+fn kmeans_params(t: &KmeansTask) -> kmeans::Params {
     let mut params = kmeans::Params::new(t.labels.clone(), Origin::Manifest);
     params.k = t.k.map(|k| k as usize);
     params.restarts = t.restarts.map_or(100, |r| r as usize);
@@ -351,7 +449,22 @@ fn kmeans_task(
     params.silhouette = kmeans::Silhouette::None;
     params.drop_missing = true;
     params.k_sweep = t.k_sweep.map(|[lo, hi]| (lo as usize, hi as usize));
-    let report = kmeans::evaluate(profiles, &params, &env.source(), &Silent)?.report;
+    params
+}
+
+fn kmeans_task(
+    task: &Task,
+    t: &KmeansTask,
+    profiles: Profiles,
+    env: &TaskEnv<'_>,
+    parts: Option<Vec<RestartsPart>>,
+) -> Result<TaskOutput> {
+    let params = kmeans_params(t);
+    let source = env.source();
+    let report = match parts {
+        None => kmeans::evaluate(profiles, &params, &source, &Silent)?.report,
+        Some(parts) => kmeans::evaluate_merged(profiles, &params, &source, &Silent, parts)?.report,
+    };
     let k = report.k;
     let mut scores = Vec::new();
     for (metric, m) in [

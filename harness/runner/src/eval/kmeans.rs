@@ -6,8 +6,10 @@
 //! them instead and the report counts them (`n_dropped_missing`).
 
 use cpbench_core::Profiles;
-use cpbench_metrics::kmeans::{KMeansOptions, MeanSd, k_sweep, kmeans, score_restarts};
+use cpbench_metrics::kmeans::{KMeansOptions, MeanSd, best_restart, kmeans_range};
 use cpbench_metrics::params as limits;
+use cpbench_metrics::partition::PartitionScores;
+use cpbench_metrics::retrieval::Shard;
 use cpbench_metrics::silhouette::{SilhouetteMetric, scib_batch_silhouette, silhouette_score};
 use cpbench_metrics::{LabelColumn, MetricError};
 use serde::Serialize;
@@ -310,6 +312,48 @@ const ALGORITHM: &str = "greedy k-means++ (2 + floor(ln k) local trials), Lloyd 
             (scikit-learn 1.9 KMeans lloyd); restart r seeded with xoshiro256** keyed by the \
             reported seed";
 
+/// One restart's clustering, scored: what a part of a sharded run computes of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredRestart {
+    /// The generator key it ran with.
+    pub seed: u64,
+    /// Sum of squared distances to the cluster centers.
+    pub inertia: f64,
+    /// Lloyd iterations run.
+    pub iterations: usize,
+    /// NMI with the labels.
+    pub nmi: f64,
+    /// ARI with the labels.
+    pub ari: f64,
+    /// Purity against the labels.
+    pub purity: f64,
+    /// Cluster of each scored row; empty when the restart came from a shard file.
+    pub labels: Vec<u32>,
+}
+
+/// The restarts one part of a sharded run computed (`--shard i/n` takes the restarts
+/// `Shard::range(restarts)`, at k and at every k of the sweep); [`evaluate_merged`] scores the
+/// runs from every part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestartsPart {
+    /// Index of the part's first restart.
+    pub first: usize,
+    /// Its restarts at k, in index order.
+    pub at_k: Vec<ScoredRestart>,
+    /// Its restarts at each k of the sweep, in sweep order (empty without a sweep).
+    pub sweep: Vec<Vec<ScoredRestart>>,
+}
+
+/// What every path needs before clustering: the rows kept, their labels and the options.
+struct Setup {
+    profiles: Profiles,
+    truth: Vec<u32>,
+    n_labels: usize,
+    n_dropped: usize,
+    options: KMeansOptions,
+    filtered: bool,
+}
+
 /// Clusters `profiles` `restarts` times and scores every clustering against the labels.
 pub fn evaluate(
     profiles: Profiles,
@@ -317,6 +361,75 @@ pub fn evaluate(
     source: &Source,
     reporter: &dyn Reporter,
 ) -> Result<Output> {
+    let setup = setup(profiles, params, source, reporter)?;
+    let all = compute(&setup, params, source, 0..params.restarts)?;
+    finish(setup, all, params, source, reporter)
+}
+
+/// The restarts of one part of the run [`evaluate`] does (the same bits as there).
+pub fn evaluate_part(
+    profiles: Profiles,
+    params: &Params,
+    source: &Source,
+    shard: Shard,
+) -> Result<RestartsPart> {
+    let setup = setup(profiles, params, source, &crate::reporter::Silent)?;
+    compute(&setup, params, source, shard.range(params.restarts))
+}
+
+/// [`evaluate`]'s output from the parts of every shard of the same profiles and parameters:
+/// the means, SDs and best restarts are computed here over the restarts in index order, so
+/// they are the unsharded run's bits. The assignments are not kept in shard files: `Output`'s
+/// `assignments` is empty.
+pub fn evaluate_merged(
+    profiles: Profiles,
+    params: &Params,
+    source: &Source,
+    reporter: &dyn Reporter,
+    mut parts: Vec<RestartsPart>,
+) -> Result<Output> {
+    let setup = setup(profiles, params, source, reporter)?;
+    parts.sort_by_key(|p| p.first);
+    let n_sweep = params.k_sweep.map_or(0, |(from, to)| to + 1 - from);
+    let mut all = RestartsPart {
+        first: 0,
+        at_k: Vec::new(),
+        sweep: vec![Vec::new(); n_sweep],
+    };
+    for part in parts {
+        if part.first != all.at_k.len() || part.sweep.len() != n_sweep {
+            bail!(
+                "{}: the k-means parts do not cover restarts 0..{} once each in order (a part \
+                 starts at restart {}, expected {}; {} sweep points, expected {n_sweep})",
+                source.name,
+                params.restarts,
+                part.first,
+                all.at_k.len(),
+                part.sweep.len()
+            );
+        }
+        all.at_k.extend(part.at_k);
+        for (to, from) in all.sweep.iter_mut().zip(part.sweep) {
+            to.extend(from);
+        }
+    }
+    if all.at_k.len() != params.restarts || all.sweep.iter().any(|s| s.len() != params.restarts) {
+        bail!(
+            "{}: the k-means parts hold {} restarts; the run has {}",
+            source.name,
+            all.at_k.len(),
+            params.restarts
+        );
+    }
+    finish(setup, all, params, source, reporter)
+}
+
+fn setup(
+    profiles: Profiles,
+    params: &Params,
+    source: &Source,
+    reporter: &dyn Reporter,
+) -> Result<Setup> {
     params.check()?;
     let file = &source.name;
     let mut wanted = vec![params.labels.clone()];
@@ -385,9 +498,6 @@ pub fn evaluate(
             source.name
         );
     }
-    let x = matrix(&profiles)?;
-    let filtered = source.filtered() || n_dropped > 0;
-    let fail = |e| explain(e, source, filtered, params.origin);
     let options = KMeansOptions {
         k,
         restarts: params.restarts,
@@ -396,25 +506,111 @@ pub fn evaluate(
         tol: params.tol,
         threads: params.threads,
     };
-    let result = kmeans(x, &options).map_err(fail)?;
-    let scores = score_restarts(&truth, &result).map_err(fail)?;
-    let restarts: Vec<RestartReport> = result
-        .restarts
+    Ok(Setup {
+        profiles,
+        truth,
+        n_labels,
+        n_dropped,
+        options,
+        filtered: source.filtered() || n_dropped > 0,
+    })
+}
+
+/// Runs and scores the restarts `range`, at k and at every k of the sweep.
+fn compute(
+    s: &Setup,
+    params: &Params,
+    source: &Source,
+    range: std::ops::Range<usize>,
+) -> Result<RestartsPart> {
+    let x = matrix(&s.profiles)?;
+    let fail = |e| explain(e, source, s.filtered, params.origin);
+    let scored = |options: &KMeansOptions| -> Result<Vec<ScoredRestart>> {
+        kmeans_range(x, options, range.clone())
+            .map_err(fail)?
+            .into_iter()
+            .map(|run| {
+                let p = PartitionScores::new(&s.truth, &run.labels).map_err(fail)?;
+                Ok(ScoredRestart {
+                    seed: run.seed,
+                    inertia: run.inertia,
+                    iterations: run.iterations,
+                    nmi: p.nmi,
+                    ari: p.ari,
+                    purity: p.purity,
+                    labels: run.labels,
+                })
+            })
+            .collect()
+    };
+    let at_k = scored(&s.options)?;
+    let mut sweep = Vec::new();
+    if let Some((from, to)) = params.k_sweep {
+        // Every k of the sweep is checked before any is clustered.
+        for k in from..=to {
+            let options = KMeansOptions {
+                k,
+                ..s.options.clone()
+            };
+            kmeans_range(x, &options, 0..0).map_err(fail)?;
+        }
+        for k in from..=to {
+            sweep.push(scored(&KMeansOptions {
+                k,
+                ..s.options.clone()
+            })?);
+        }
+    }
+    Ok(RestartsPart {
+        first: range.start,
+        at_k,
+        sweep,
+    })
+}
+
+/// Mean ± SD of NMI, ARI and purity over `runs`, in their order.
+fn summaries(runs: &[ScoredRestart]) -> [MeanSd; 3] {
+    let of = |f: fn(&ScoredRestart) -> f64| MeanSd::of(&runs.iter().map(f).collect::<Vec<_>>());
+    [of(|r| r.nmi), of(|r| r.ari), of(|r| r.purity)]
+}
+
+/// The report from every restart.
+fn finish(
+    setup: Setup,
+    all: RestartsPart,
+    params: &Params,
+    source: &Source,
+    reporter: &dyn Reporter,
+) -> Result<Output> {
+    let Setup {
+        profiles,
+        truth,
+        n_labels,
+        n_dropped,
+        options,
+        filtered,
+    } = setup;
+    let file = &source.name;
+    let k = options.k;
+    let x = matrix(&profiles)?;
+    let fail = |e| explain(e, source, filtered, params.origin);
+    let restarts: Vec<RestartReport> = all
+        .at_k
         .iter()
-        .zip(&scores.per_restart)
         .enumerate()
-        .map(|(r, (run, s))| RestartReport {
+        .map(|(r, run)| RestartReport {
             restart: r,
             seed: run.seed,
-            nmi: s.nmi,
-            ari: s.ari,
-            purity: s.purity,
+            nmi: run.nmi,
+            ari: run.ari,
+            purity: run.purity,
             inertia: run.inertia,
             iterations: run.iterations,
         })
         .collect();
-    let inertias: Vec<f64> = result.restarts.iter().map(|r| r.inertia).collect();
-
+    let inertias: Vec<f64> = all.at_k.iter().map(|r| r.inertia).collect();
+    let best = best_restart(inertias.iter().copied());
+    let [nmi, ari, purity] = summaries(&all.at_k);
     let silhouette = match params.silhouette {
         Silhouette::None => None,
         choice => {
@@ -460,26 +656,24 @@ pub fn evaluate(
             })
         }
     };
-    let k_sweep = match params.k_sweep {
-        Some((from, to)) => {
-            let ks: Vec<usize> = (from..=to).collect();
-            let points = k_sweep(x, &truth, &ks, &options).map_err(fail)?;
-            Some(
-                points
-                    .iter()
-                    .map(|p| SweepReport {
-                        k: p.k,
-                        ground_truth: p.k == n_labels,
-                        nmi: p.scores.nmi.into(),
-                        ari: p.scores.ari.into(),
-                        purity: p.scores.purity.into(),
-                        best_inertia: p.best_inertia,
-                    })
-                    .collect(),
-            )
-        }
-        None => None,
-    };
+    let k_sweep = params.k_sweep.map(|(from, _)| {
+        all.sweep
+            .iter()
+            .enumerate()
+            .map(|(i, runs)| {
+                let [nmi, ari, purity] = summaries(runs);
+                let best = best_restart(runs.iter().map(|r| r.inertia));
+                SweepReport {
+                    k: from + i,
+                    ground_truth: from + i == n_labels,
+                    nmi: nmi.into(),
+                    ari: ari.into(),
+                    purity: purity.into(),
+                    best_inertia: runs[best].inertia,
+                }
+            })
+            .collect()
+    });
     let report = Report {
         metric: "kmeans",
         profiles: file.clone(),
@@ -498,29 +692,27 @@ pub fn evaluate(
         sd: "population standard deviation over restarts (ddof = 0, numpy's default)",
         restarts,
         summary: SummaryReport {
-            nmi: scores.nmi.into(),
-            ari: scores.ari.into(),
-            purity: scores.purity.into(),
+            nmi: nmi.into(),
+            ari: ari.into(),
+            purity: purity.into(),
             inertia: MeanSd::of(&inertias).into(),
         },
-        best_inertia: result.best_inertia(),
-        best_restart: result.best,
+        best_inertia: inertias[best],
+        best_restart: best,
         silhouette,
         k_sweep,
     };
     reporter.summary(&format!(
         "k-means (k = {k}, {} restarts): NMI {:.4} ± {:.4}, ARI {:.4} ± {:.4}, purity {:.4} ± \
          {:.4}; best inertia {}",
-        params.restarts,
-        scores.nmi.mean,
-        scores.nmi.sd,
-        scores.ari.mean,
-        scores.ari.sd,
-        scores.purity.mean,
-        scores.purity.sd,
-        result.best_inertia()
+        params.restarts, nmi.mean, nmi.sd, ari.mean, ari.sd, purity.mean, purity.sd, inertias[best]
     ));
-    let assignments = result.restarts.into_iter().map(|r| r.labels).collect();
+    // Restarts read from shard files carry no labels: then there are no assignments.
+    let assignments = if all.at_k.iter().all(|r| r.labels.len() == truth.len()) {
+        all.at_k.into_iter().map(|r| r.labels).collect()
+    } else {
+        Vec::new()
+    };
     Ok(Output {
         report,
         profiles,

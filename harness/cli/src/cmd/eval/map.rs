@@ -20,9 +20,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use cpbench_core::hash::sha256_file;
 use cpbench_core::io::{Format, write_bytes_atomic, write_tables};
-use cpbench_metrics::retrieval::{ApShard, ApTable, Shard};
-use cpbench_results::shard::{MapShard, SHARD_FORMAT, SHARD_VERSION, ShardFile};
+use cpbench_metrics::retrieval::Shard;
+use cpbench_results::shard::{SHARD_FORMAT, SHARD_VERSION, ShardFile};
 use cpbench_runner::Origin;
+use cpbench_runner::bench::shard::map_shard;
 use cpbench_runner::eval::map::{self, Params};
 
 use super::common::{ProfileArgs, similarity, split_list};
@@ -100,7 +101,8 @@ pub struct Args {
 /// The shard file `kind` of `cpbench eval map`.
 pub const SHARD_KIND: &str = "eval-map";
 
-fn parse_shard(text: &str) -> std::result::Result<Shard, String> {
+/// Parses `--shard I/N`.
+pub(crate) fn parse_shard(text: &str) -> std::result::Result<Shard, String> {
     Shard::parse(text)
 }
 
@@ -246,46 +248,15 @@ fn run_shard(args: &Args, shard: Shard, out: &Path) -> Result<Outcome> {
         args: recorded,
         input_sha256,
         key,
-        map: MapShard {
-            pos_pairs_seen: part.n_pos,
-            neg_pairs_seen: part.n_neg,
-            row: part.table.row,
-            label: part.table.label,
-            average_precision_bits: part
-                .table
-                .average_precision
-                .iter()
-                .map(|v| v.to_bits())
-                .collect(),
-            n_pos_pairs: part.table.n_pos_pairs,
-            n_total_pairs: part.table.n_total_pairs,
-        },
+        map: Some(map_shard(part)),
+        tasks: None,
+        failed: None,
     };
     let mut text = serde_json::to_string(&file)?;
     text.push('\n');
     write_bytes_atomic(out, text.as_bytes())
         .with_context(|| format!("writing {}", out.display()))?;
     Ok(Outcome::Ok)
-}
-
-/// The AP rows of a shard file's part, as the metrics crate merges them.
-pub fn ap_shard(file: &ShardFile) -> ApShard {
-    let m = &file.map;
-    ApShard {
-        table: ApTable {
-            row: m.row.clone(),
-            label: m.label.clone(),
-            average_precision: m
-                .average_precision_bits
-                .iter()
-                .map(|b| f64::from_bits(*b))
-                .collect(),
-            n_pos_pairs: m.n_pos_pairs.clone(),
-            n_total_pairs: m.n_total_pairs.clone(),
-        },
-        n_pos: m.pos_pairs_seen,
-        n_neg: m.neg_pairs_seen,
-    }
 }
 
 #[cfg(test)]
