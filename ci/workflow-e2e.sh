@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # End to end test of the leaderboard workflow (workflow/Snakefile, docs/cluster.md), on a quick
 # subset: benchmarks lincs-sq00015054 and bbbc021-moa × plugins cellprofiler, pca, random, shuffle
-# and test-panic (plugins/testing/panic, a plugin that always fails), plus one evaluation sharded
-# in 3 parts. Installs .venv-workflow/ (ci/setup-workflow.sh), then checks, each phase timed:
+# and test-panic (plugins/testing/panic, a plugin that always fails), with the bbbc021-moa pairs
+# run as 3 parts and a merge each (config shard_runs), plus one evaluation sharded in 3 parts. Installs .venv-workflow/ (ci/setup-workflow.sh), then checks, each phase timed:
 #
 #   1 workflow     snakemake --profile workflow/profiles/local into a temporary site; the merged
-#                  evaluation is byte for byte the unsharded one
-#   2 sequential   `cpbench leaderboard` of the same subset into another folder: the two
-#                  leaderboard.json agree on everything but wall times (scores raw and scaled,
-#                  ranks, statuses, reasons)
-#   3 rerun        the workflow again: every `cpbench run` says "cached" and no result file or
-#                  evaluation output changed (a rerun redoes only what changed)
+#                  evaluation is byte for byte the unsharded one; each bbbc021-moa pair ran as 3
+#                  parts (the failing plugin's parts failed) and a merge
+#   2 sequential   `cpbench leaderboard` of the same subset (unsharded) into another folder: the
+#                  two leaderboard.json agree on everything but wall times (scores raw and scaled,
+#                  ranks, statuses, reasons), and the merged results are the unsharded ones
+#                  byte for byte, timing aside
+#   3 rerun        the workflow again: every `cpbench run` and merge says "cached", every part
+#                  of a successful plugin too, and no result file or evaluation output changed (a
+#                  rerun redoes only what changed)
 #   4 changed      the same site with a copy of plugins/pca whose description is edited: exactly
 #                  the two pca pairs recompute, every other pair is cached and unchanged
 #   5 bad input    a copy of plugins/random with a wrong library digest: `cpbench run` exits 2 and
@@ -145,6 +148,7 @@ write_config() {
     fi
     echo "audit_plugins: $root/plugins"
     cat <<EOF
+shard_runs: {bbbc021-moa: 3}
 evaluations:
   - id: lincs-replicate
     profiles: $profiles
@@ -155,6 +159,8 @@ evaluations:
 # Small jobs: two at a time on the 2-CPU node of ci/slurm.sh (the defaults ask for 2 CPUs).
 resources:
   run: {threads: 1, mem_mb: 1000, runtime: 10}
+  run_part: {threads: 1, mem_mb: 1000, runtime: 10}
+  run_merge: {threads: 1, mem_mb: 1000, runtime: 10}
   audit: {threads: 1, mem_mb: 1000, runtime: 10}
   eval_shard: {threads: 1, mem_mb: 1000, runtime: 10}
   eval_whole: {threads: 1, mem_mb: 1000, runtime: 10}
@@ -254,6 +260,51 @@ check_runs() {
   say "ok: $n runs, $(( n - $# )) of them cached"
 }
 
+# check_parts SITE CACHED: each bbbc021-moa pair has its 3 parts, and their logs say the part
+# failed for test-panic only; with CACHED 1, every other part log says "cached".
+check_parts() {
+  local site=$1 cached=$2 p i log first n=0
+  for p in "${plugins[@]}"; do
+    for i in 1 2 3; do
+      [ -s "$site/.workflow/parts/bbbc021-moa/$p/$i-of-3.json" ] || die "no part $i/3 of bbbc021-moa × $p"
+      log="$site/.workflow/logs/run_part/bbbc021-moa/$p/$i-of-3.log"
+      first="$(head -n 1 "$log")"
+      case "$p:$first" in
+        test-panic:*", failed: "*) ;;
+        test-panic:*) die "the part $i/3 of test-panic did not fail: $first" ;;
+        *", failed: "*) die "part $i/3 of $p failed: $first" ;;
+        *", cached"*) [ "$cached" -eq 1 ] || die "part $i/3 of $p was cached on a first run: $first" ;;
+        *) [ "$cached" -eq 0 ] || die "part $i/3 of $p was recomputed although nothing changed: $first" ;;
+      esac
+      n=$((n + 1))
+    done
+  done
+  say "ok: $n parts of the bbbc021-moa pairs ($([ "$cached" -eq 1 ] && echo "cached" || echo "computed"); test-panic's failed)"
+}
+
+# The results of SITE and of the sequential site agree byte for byte, timing aside.
+same_results() {
+  python3 - "$1" "$2" <<'PY'
+import json, pathlib, re, sys
+
+a, b = (pathlib.Path(p) / "runs" for p in sys.argv[1:3])
+def load(p):
+    d = json.loads(p.read_text())
+    d.pop("timing")
+    # A panicking thread's id differs from process to process.
+    return re.sub(r"thread '([^']*)' \(\d+\)", r"thread '\1' (N)", json.dumps(d, sort_keys=True))
+# The sequential site holds the subset's runs only (the workflow's also the audits' runs).
+names = sorted(p.relative_to(b) for p in b.rglob("*.json") if not p.name.endswith(".figures.json"))
+bad = [str(n) for n in names if load(a / n) != load(b / n)]
+bad += [str(n) for n in sorted(p.relative_to(b) for p in b.rglob("*.figures.json"))
+        if (a / n).read_bytes() != (b / n).read_bytes()]
+if bad:
+    print("differ:", *bad, sep="\n  ")
+    sys.exit(1)
+print(f"identical: {len(names)} results (timing aside) and their plot data")
+PY
+}
+
 check_eval() {
   local d=$1/evaluations/lincs-replicate
   if ! cmp "$d/ap.parquet" "$d/unsharded/ap.parquet" || ! cmp "$d/map.parquet" "$d/unsharded/map.parquet"; then
@@ -274,6 +325,7 @@ for f in index.html leaderboard.json leaderboard.md audits.txt; do
 done
 grep -q ' claims reproduced$' "$site/audits.txt" || die "audits.txt has no summary line"
 check_eval "$site"
+check_parts "$site" 0
 grep -q 'test-panic@0.1.0: failed' "$work/workflow-1.log" || die "the failing plugin's runs are not in the output"
 say "ok: the failing plugin test-panic failed (exit 1), its results are on the board, the workflow went on"
 
@@ -287,12 +339,15 @@ for p in "${plugins[@]}"; do only+=(--only-plugin "$p"); done
 sed 's/^/  /' "$work/sequential.log"
 compare_boards "$site/leaderboard.json" "$work/sequential/leaderboard.json" ||
   die "the workflow's leaderboard.json differs from the sequential one"
+same_results "$site" "$work/sequential" ||
+  die "the workflow's results (bbbc021-moa merged from parts) differ from the sequential ones"
 
 phase rerun
 digests "$site" > "$work/digests-1.txt"
 workflow "$local_dir" local "$work/local.yaml" "$work/workflow-2.log"
 digests "$site" > "$work/digests-2.txt"
 check_runs "$site"
+check_parts "$site" 1
 diff "$work/digests-1.txt" "$work/digests-2.txt" || die "result files or evaluation outputs changed on a rerun"
 say "ok: no result file or evaluation output changed ($(wc -l < "$work/digests-1.txt") files)"
 if grep -qE '^(local)?rule eval_(shard|merge|whole):' "$work/workflow-2.log"; then
@@ -336,7 +391,7 @@ rc=0
 "$snakemake_bin" --snakefile "$root/workflow/Snakefile" --directory "$work/bad" \
   --profile "$root/workflow/profiles/local" --configfile "$work/bad.yaml" > "$work/workflow-bad.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || die "the workflow succeeded although cpbench run had bad input"
-grep -q 'cpbench workflow: cpbench run exited with 2' "$work/workflow-bad.log" ||
+grep -q 'cpbench workflow: cpbench exited with 2' "$work/workflow-bad.log" ||
   { tail -n 30 "$work/workflow-bad.log" >&2; die "the failed job does not report cpbench's exit 2"; }
 grep -m1 '^error:' "$work/workflow-bad.log" | sed 's/^/  /' || true
 [ ! -e "$work/bad/site/leaderboard.json" ] || die "a leaderboard was written after a failed run"
@@ -361,7 +416,7 @@ if [ "$slurm" -eq 1 ]; then
   workflow "$slurm_dir" slurm "$work/slurm.yaml" "$work/workflow-slurm-1.log"
   logs="$slurm_dir/.snakemake/slurm_logs"
   # One log per SLURM job: .snakemake/slurm_logs/rule_<rule>/<wildcards>/<job id>.log.
-  for want in run:$(( ${#benchmarks[@]} * ${#plugins[@]} )) eval_shard:3 eval_merge:1 eval_whole:1 leaderboard:1 audit:1; do
+  for want in run:${#plugins[@]} run_part:$(( 3 * ${#plugins[@]} )) run_merge:${#plugins[@]} eval_shard:3 eval_merge:1 eval_whole:1 leaderboard:1 audit:1; do
     rule=${want%%:*}
     n="$(find "$logs/rule_$rule" -name '*.log' 2>/dev/null | wc -l)"
     [ "$n" -eq "${want#*:}" ] || die "expected ${want#*:} SLURM job logs of rule $rule under $logs, found $n"
@@ -384,6 +439,8 @@ if [ "$slurm" -eq 1 ]; then
   say "ok: merged evaluation on SLURM == the local one, byte for byte"
   compare_boards "$slurm_site/leaderboard.json" "$work/sequential/leaderboard.json" ||
     die "the SLURM workflow's leaderboard.json differs from the sequential one"
+  same_results "$slurm_site" "$work/sequential" ||
+    die "the SLURM workflow's results (bbbc021-moa merged from parts) differ from the sequential ones"
   slurm_digests="$(digests "$slurm_site")"
   workflow "$slurm_dir" slurm "$work/slurm.yaml" "$work/workflow-slurm-2.log"
   check_runs "$slurm_site"

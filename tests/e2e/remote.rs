@@ -678,3 +678,25 @@ fn the_leaderboard_leaves_uncached_remote_benchmarks_off_unless_asked_to_fetch()
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("left off"), "{err}");
 }
+
+/// `cpbench run --shard i/n` on the JUMP benchmarks (remote data, fetched once into one cache
+/// that every part and the merge read): the merged run is the unsharded run's bytes for
+/// n = 1, 2, 3 and 7, with the activity mAP split among the parts (`run_shard.rs`).
+#[test]
+fn jump_sharded_runs_merge_into_the_unsharded_run() {
+    let f = fixtures();
+    let cache = tempfile::tempdir().unwrap();
+    let extra = [
+        std::ffi::OsString::from("--cache-dir"),
+        cache.path().as_os_str().to_os_string(),
+    ];
+    for id in ["jump-orf", "jump-crispr", "jump-compound"] {
+        crate::run_shard::sharded_run_matches(
+            &|| cmd(f.http_port),
+            &extra,
+            &bench(id),
+            &root().join("plugins/cellprofiler"),
+            "activity",
+        );
+    }
+}

@@ -297,3 +297,90 @@ fn a_part_of_unchanged_inputs_is_reused() {
     std::fs::write(&f, t.replace("\"index\":1", "\"index\":2")).unwrap();
     assert!(!go().contains("cached"));
 }
+
+/// A part whose plugin fails records why (exit 1). The merge runs the plugin itself: when it
+/// fails there too, the result is the failure an unsharded run records; when a part says it
+/// failed but the merge's run does not, the merge refuses (exit 2, no result written).
+#[test]
+fn failed_parts_merge_into_the_unsharded_failure_or_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bench = root().join("benchmarks/lincs-sq00015054");
+    let cpb = |sub: &str, plugin: &Path, site: &str, more: &[OsString]| {
+        bin()
+            .arg(sub)
+            .args(more)
+            .arg("--benchmark")
+            .arg(&bench)
+            .arg("--plugin")
+            .arg(plugin)
+            .arg("--out")
+            .arg(d.join(site))
+            .output()
+            .unwrap()
+    };
+    let parts_of = |plugin: &Path, tag: &str, code: i32| -> Vec<PathBuf> {
+        (1..=2)
+            .map(|i| {
+                let f = d.join(format!("{tag}{i}.json"));
+                let shard = os(&[&"--shard", &format!("{i}/2"), &"--out-shard", &f]);
+                let out = cpb("run", plugin, "x", &shard);
+                assert_eq!(out.status.code(), Some(code), "{}", text(&out.stderr));
+                f
+            })
+            .collect()
+    };
+    let as_args = |parts: &[PathBuf]| -> Vec<OsString> {
+        parts.iter().map(|p| p.as_os_str().to_os_string()).collect()
+    };
+    // Its workers panic.
+    let panic = root().join("plugins/testing/panic");
+    let whole = cpb("run", &panic, "whole", &[]);
+    assert_eq!(whole.status.code(), Some(1), "{}", text(&whole.stderr));
+    let parts = parts_of(&panic, "panic", 1);
+    let part: Value = serde_json::from_slice(&std::fs::read(&parts[0]).unwrap()).unwrap();
+    assert!(part["failed"].is_string(), "{part}");
+    let merged = cpb("merge", &panic, "merged", &as_args(&parts));
+    assert_eq!(merged.status.code(), Some(1), "{}", text(&merged.stderr));
+    let result = |site: &str| -> Value {
+        let f = d
+            .join(site)
+            .join("runs/lincs-sq00015054@v2/test-panic@0.1.0.json");
+        serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()
+    };
+    // The panicking thread's id (digits in parentheses) differs from process to process.
+    let reasons = |v: &Value| -> String {
+        let t = v["reasons"].to_string();
+        let mut out = String::new();
+        let mut digits_in_parens = false;
+        for c in t.chars() {
+            match c {
+                '(' => digits_in_parens = true,
+                d if d.is_ascii_digit() && digits_in_parens => continue,
+                _ => digits_in_parens = false,
+            }
+            out.push(c);
+        }
+        out
+    };
+    let (w, m) = (result("whole"), result("merged"));
+    assert_eq!(m["status"], "failed", "{m}");
+    assert_eq!(reasons(&m), reasons(&w));
+
+    // A part that says it failed, where the merge's own run does not.
+    let good = root().join("plugins/cellprofiler");
+    let parts = parts_of(&good, "good", 0);
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&parts[1]).unwrap()).unwrap();
+    v["failed"] = Value::from("the node was lost");
+    v["tasks"] = Value::Array(Vec::new());
+    std::fs::write(&parts[1], v.to_string()).unwrap();
+    let out = cpb("merge", &good, "refused", &as_args(&parts));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let e = text(&out.stderr);
+    assert!(e.contains("part 2/2 failed: the node was lost"), "{e}");
+    assert!(e.contains("rerun the parts"), "{e}");
+    assert!(
+        !d.join("refused/runs/lincs-sq00015054@v2/cellprofiler@1.0.0.json")
+            .exists()
+    );
+}

@@ -65,6 +65,10 @@ pub enum Error {
     /// A count does not fit the type a library needs.
     #[error(transparent)]
     Conversion(#[from] std::num::TryFromIntError),
+    /// The merge of a sharded run reached a task the parts hold no complete share of (a part
+    /// failed where the merge's own run did not): an error of the command, never a result.
+    #[error("{0}")]
+    PartsIncomplete(String),
 }
 
 impl Error {
@@ -86,6 +90,15 @@ impl Error {
         match self {
             Error::Host(cpbench_host::HostError::Interrupted { .. }) => true,
             Error::Context { source, .. } => source.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// Whether the error is [`Error::PartsIncomplete`], under any context.
+    pub fn is_parts_incomplete(&self) -> bool {
+        match self {
+            Error::PartsIncomplete(_) => true,
+            Error::Context { source, .. } => source.is_parts_incomplete(),
             _ => false,
         }
     }

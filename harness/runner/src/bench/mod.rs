@@ -526,11 +526,6 @@ fn run_pair_with(
             Vec::new(),
             RunFigures::default(),
         )
-    } else if let Some(why) = parts.as_ref().and_then(|p| p.failed.clone()) {
-        // A part failed: the plugin or the scoring failed there, so the run failed. Not
-        // cached: a rerun of the parts may succeed (a timeout, a lost node).
-        reusable = false;
-        (Status::Failed, vec![why], Vec::new(), RunFigures::default())
     } else {
         let mode = match parts {
             Some(p) => Mode::Merge(p),
@@ -542,6 +537,8 @@ fn run_pair_with(
                 seeds = run.seeds;
                 (Status::Succeeded, run.notes, run.scores, run.figures)
             }
+            // A part failed where this run did not: the run cannot be finished from the parts.
+            Err(e) if e.is_parts_incomplete() => return Err(e),
             Err(e) => {
                 let mut reasons = vec![e.chain()];
                 if e.is_transient() {
@@ -1194,13 +1191,16 @@ fn execute(
             Mode::Merge(merge) => {
                 let shares = merge.tasks.remove(&task.id).unwrap_or_default();
                 if is_sharded(task) && shares.len() != merge.count {
-                    bail!(
-                        "task `{}`: {} of the {} parts hold a share of it (the parts were \
-                         computed from other profiles)",
+                    return Err(Error::PartsIncomplete(format!(
+                        "task `{}`: {} of the {} parts hold a share of it ({}); rerun the parts",
                         task.id,
                         shares.len(),
-                        merge.count
-                    );
+                        merge.count,
+                        merge.failed.as_deref().map_or_else(
+                            || "they scored other profiles".to_string(),
+                            |why| format!("{why}, and the plugin did not fail here")
+                        )
+                    )));
                 }
                 run_task_with(task, p, &task_env, shares)?
             }

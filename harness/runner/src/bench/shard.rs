@@ -14,6 +14,11 @@
 //! ids, and, folded into its `input_sha256`, the hashes a result's identity holds (benchmark
 //! manifest, data files, plugin artifacts); its key adds the harness build and the part count.
 //! A part whose file already holds this key is not recomputed (a workflow's rerun).
+//!
+//! A part whose plugin or scoring fails records why and holds no share. The merge then runs the
+//! plugin itself: when that fails too, the result is the failure an unsharded run records; when
+//! it does not (the part's failure came from outside: a lost node, a timeout), the merge refuses
+//! with [`crate::error::Error::PartsIncomplete`] and writes nothing (rerun the parts).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -135,7 +140,7 @@ pub struct MergeParts {
     pub count: usize,
     /// Each sharded task's parts, in part order.
     pub tasks: BTreeMap<String, Vec<TaskPart>>,
-    /// The first part that failed and why (`i/n: reason`).
+    /// The first part that failed and why (then no part's share is used).
     pub failed: Option<String>,
 }
 
@@ -145,16 +150,24 @@ pub fn merge_parts(files: &[(String, ShardFile)]) -> Result<MergeParts> {
     let mut sorted: Vec<&(String, ShardFile)> = files.iter().collect();
     sorted.sort_by_key(|(_, f)| f.index);
     let count = sorted.first().map_or(0, |(_, f)| f.count);
-    if let Some((_, f)) = sorted.iter().find(|(_, f)| f.failed.is_some()) {
-        return Ok(MergeParts {
-            count,
-            tasks: BTreeMap::new(),
-            failed: Some(format!(
-                "part {}/{}: {}",
+    // A failed part holds no share: the merge runs the plugin itself, and when that fails too
+    // the run failed, with the reason an unsharded run records.
+    let failed = sorted
+        .iter()
+        .find(|(_, f)| f.failed.is_some())
+        .map(|(_, f)| {
+            format!(
+                "part {}/{} failed: {}",
                 f.index,
                 f.count,
                 f.failed.as_deref().unwrap_or_default()
-            )),
+            )
+        });
+    if failed.is_some() {
+        return Ok(MergeParts {
+            count,
+            tasks: BTreeMap::new(),
+            failed,
         });
     }
     let ids = |f: &ShardFile| -> Vec<String> {
