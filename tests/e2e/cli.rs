@@ -1,6 +1,6 @@
-//! The command surface: version, doctor, schemas, validate.
+//! The command surface: version, doctor, schemas, validate, completions, man pages.
 
-use super::{cpbench, root};
+use super::{cpbench, fails_with_2, root};
 
 #[test]
 fn version_names_the_commit() {
@@ -171,4 +171,58 @@ fn validate_reports_missing_data_files() {
     std::fs::remove_file(dir.path().join("profiles.csv")).unwrap();
     let e = stderr(&validate(&dir).code(2));
     assert!(e.contains("profiles.csv"), "{e}");
+}
+
+/// Shell completions and man pages come from the same clap definitions as the parser: they
+/// name this build's subcommands and flags (the man pages leave the hidden worker out; clap's
+/// completion scripts list it).
+#[test]
+fn completions_and_man_pages_cover_the_command_line() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef cpbench"),
+        ("fish", "complete -c cpbench"),
+    ] {
+        let out = cpbench().args(["completions", shell]).assert().success();
+        let script = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(script.contains(marker), "{shell}: {script:.300}");
+        // Flags without their dashes: fish writes `-l out-shard`.
+        for word in [
+            "leaderboard",
+            "merge",
+            "out-shard",
+            "from-results",
+            "cache-dir",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    let e = fails_with_2(&["completions", "tcsh"]);
+    assert!(e.contains("tcsh"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    cpbench()
+        .args(["man", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    for page in [
+        "cpbench.1",
+        "cpbench-run.1",
+        "cpbench-merge.1",
+        "cpbench-eval-map.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page))
+            .unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(
+            text.starts_with(".ie") || text.contains(".TH"),
+            "{page}: {text:.200}"
+        );
+    }
+    let run = std::fs::read_to_string(dir.path().join("cpbench-run.1")).unwrap();
+    assert!(
+        run.contains("shard"),
+        "cpbench-run.1 does not document --shard"
+    );
+    assert!(!dir.path().join("cpbench-plugin-worker.1").exists());
 }

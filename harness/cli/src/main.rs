@@ -28,7 +28,7 @@ pub const VERSION: &str = concat!(
     about = "Benchmark representations of cellular perturbations for image-based profiling",
     propagate_version = true
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +68,10 @@ enum Command {
     /// Run, check or scaffold representation plugins.
     #[command(subcommand)]
     Plugin(cmd::plugin::PluginCommand),
+    /// Print the shell completion script of cpbench (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::completions::Args),
+    /// Write man pages of cpbench and every subcommand into a folder.
+    Man(cmd::completions::ManArgs),
 }
 
 /// Outcome of a command that ran to the end.
@@ -138,6 +142,8 @@ fn main() -> ExitCode {
         Command::Eval(c) => cmd::eval::run(c),
         Command::Prep(c) => cmd::prep::run(c),
         Command::Schemas(a) => cmd::schemas::run(a),
+        Command::Completions(a) => cmd::completions::run(a),
+        Command::Man(a) => cmd::completions::man(a),
         // The worker speaks a binary protocol on stdout and reports failures there, so it
         // chooses its own exit code instead of going through the error printing below.
         Command::PluginWorker => return cmd::plugin_worker::run(),

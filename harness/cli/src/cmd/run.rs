@@ -6,7 +6,9 @@ use anyhow::Result;
 use cpbench_host::plugin::load_plugin;
 use cpbench_metrics::retrieval::Shard;
 use cpbench_results::{HarnessInfo, Status};
-use cpbench_runner::bench::{PairOutcome, RunOptions, open_benchmark, run_pair, run_pair_part};
+use cpbench_runner::bench::{
+    PairOutcome, RunOptions, open_benchmark, peak_rss_mib, run_pair, run_pair_part,
+};
 
 use crate::Outcome;
 use crate::cmd::eval::map::parse_shard;
@@ -81,11 +83,20 @@ pub fn run(args: Args) -> Result<Outcome> {
     let bench = open_benchmark(&args.benchmark)?;
     let plugin = load_plugin(&args.plugin)?;
     if let (Some(shard), Some(out)) = (args.shard, &args.out_shard) {
+        let t0 = std::time::Instant::now();
         let part = run_pair_part(&bench, &plugin, &options, shard, out)?;
         let f = &part.file;
         if args.quiet {
             outln!("{}", out.display());
         } else {
+            // The wall time and peak memory of this part (a workflow's scaling table reads them).
+            let cost = format!(
+                "{:.1} s{}",
+                t0.elapsed().as_secs_f64(),
+                peak_rss_mib()
+                    .map(|m| format!(", peak {m:.0} MiB"))
+                    .unwrap_or_default()
+            );
             outln!(
                 "{} × {}: part {}/{}{}{}",
                 bench.manifest.id,
@@ -94,9 +105,9 @@ pub fn run(args: Args) -> Result<Outcome> {
                 f.count,
                 if part.cached { ", cached" } else { "" },
                 match &f.failed {
-                    Some(why) => format!(", failed: {why}"),
+                    Some(why) => format!(", failed ({cost}): {why}"),
                     None => format!(
-                        " ({} sharded task(s))",
+                        " ({} sharded task(s); {cost})",
                         f.tasks.as_ref().map_or(0, Vec::len)
                     ),
                 }
