@@ -270,9 +270,9 @@ check_parts() {
       log="$site/.workflow/logs/run_part/bbbc021-moa/$p/$i-of-3.log"
       first="$(head -n 1 "$log")"
       case "$p:$first" in
-        test-panic:*", failed: "*) ;;
+        test-panic:*", failed ("*) ;;
         test-panic:*) die "the part $i/3 of test-panic did not fail: $first" ;;
-        *", failed: "*) die "part $i/3 of $p failed: $first" ;;
+        *", failed ("*) die "part $i/3 of $p failed: $first" ;;
         *", cached"*) [ "$cached" -eq 1 ] || die "part $i/3 of $p was cached on a first run: $first" ;;
         *) [ "$cached" -eq 0 ] || die "part $i/3 of $p was recomputed although nothing changed: $first" ;;
       esac

@@ -384,3 +384,75 @@ fn failed_parts_merge_into_the_unsharded_failure_or_are_refused() {
             .exists()
     );
 }
+
+/// A sharded task that fails in every part (a k-means task with more clusters than rows): the
+/// parts record the failure, and the merge, which scores that task whole when parts failed,
+/// records the failure an unsharded run records, instead of refusing.
+#[test]
+fn a_task_that_fails_in_the_parts_fails_the_merged_run_as_unsharded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let shipped = root().join("benchmarks/lincs-sq00015054/benchmark.toml");
+    let data = root().join("benchmarks/data/lincs_sq00015054");
+    let text = std::fs::read_to_string(&shipped).unwrap().replace(
+        "\"../data/lincs_sq00015054",
+        &format!("\"{}", data.display()),
+    );
+    let bench = d.join("bench");
+    std::fs::create_dir_all(&bench).unwrap();
+    std::fs::write(
+        bench.join("benchmark.toml"),
+        format!(
+            "{text}\n[[task]]\nid = \"too-many-clusters\"\nmetric = \"kmeans\"\n\
+             labels = \"Metadata_moa\"\nk = 100000\nrestarts = 4\n"
+        ),
+    )
+    .unwrap();
+    let plugin = root().join("plugins/cellprofiler");
+    let cpb = |sub: &str, site: &str, more: &[OsString]| {
+        bin()
+            .arg(sub)
+            .args(more)
+            .arg("--benchmark")
+            .arg(&bench)
+            .arg("--plugin")
+            .arg(&plugin)
+            .arg("--out")
+            .arg(d.join(site))
+            .output()
+            .unwrap()
+    };
+    let whole = cpb("run", "whole", &[]);
+    assert_eq!(whole.status.code(), Some(1), "{}", text_of(&whole));
+    let mut parts = Vec::new();
+    for i in 1..=2 {
+        let f = d.join(format!("p{i}.json"));
+        let out = cpb(
+            "run",
+            "x",
+            &os(&[&"--shard", &format!("{i}/2"), &"--out-shard", &f]),
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text_of(&out));
+        parts.push(f.into_os_string());
+    }
+    let merged = cpb("merge", "merged", &parts);
+    assert_eq!(merged.status.code(), Some(1), "{}", text_of(&merged));
+    let result = |site: &str| -> Value {
+        let f = d
+            .join(site)
+            .join("runs/lincs-sq00015054@v2/cellprofiler@1.0.0.json");
+        serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()
+    };
+    let (w, m) = (result("whole"), result("merged"));
+    assert_eq!(m["status"], "failed");
+    assert_eq!(m["reasons"], w["reasons"]);
+    assert!(
+        w["reasons"].to_string().contains("too-many-clusters"),
+        "{}",
+        w["reasons"]
+    );
+}
+
+fn text_of(out: &std::process::Output) -> String {
+    format!("{}\n{}", text(&out.stdout), text(&out.stderr))
+}

@@ -330,7 +330,24 @@ pub fn ensure_fetched(bench: &Benchmark, fetcher: &Fetcher, progress: &dyn Progr
 
 /// Runs `plugin` on `bench` (or reuses a cached result) and writes the run's files.
 pub fn run_pair(bench: &Benchmark, plugin: &Plugin, opts: &RunOptions<'_>) -> Result<PairOutcome> {
-    run_pair_with(bench, plugin, opts, None)
+    let start = Start::now();
+    let id = prepare_identity(bench, plugin, opts)?;
+    run_pair_with(bench, plugin, opts, start, id, None)
+}
+
+/// When a run began: its result's `started_at` and the clock of its `wall_s`.
+struct Start {
+    at: String,
+    clock: Instant,
+}
+
+impl Start {
+    fn now() -> Start {
+        Start {
+            at: rfc3339(SystemTime::now()),
+            clock: Instant::now(),
+        }
+    }
 }
 
 /// The identity of a run's inputs, checked usable: data simulated or fetched, artifacts
@@ -442,6 +459,7 @@ pub fn run_pair_merged(
     opts: &RunOptions<'_>,
     files: &[(String, cpbench_results::shard::ShardFile)],
 ) -> Result<PairOutcome> {
+    let start = Start::now();
     cpbench_results::shard::check_complete(files).map_err(|e| err!("{e}"))?;
     let (name, first) = &files[0];
     if first.kind != shard::RUN_KIND {
@@ -471,27 +489,26 @@ pub fn run_pair_merged(
     }
     if first.args != args || first.input_sha256 != input_sha256 {
         bail!(
-            "{name}: a part of {} × {}, computed from other inputs than {} × {} here (the \
-             benchmark manifest, its data or the plugin's artifacts differ)",
+            "{name}: a part of `{}`, computed from other inputs than {} × {} here (the \
+             benchmark, its data or the plugin's manifest or artifacts differ)",
             first.args.join(" "),
-            first.args.get(1).map_or("", String::as_str),
             bench.path.display(),
             plugin.dir.display()
         );
     }
     let parts = shard::merge_parts(files)?;
-    run_pair_with(bench, plugin, opts, Some(parts))
+    // The identity just checked is the run's: its data is not hashed a second time.
+    run_pair_with(bench, plugin, opts, start, id, Some(parts))
 }
 
 fn run_pair_with(
     bench: &Benchmark,
     plugin: &Plugin,
     opts: &RunOptions<'_>,
+    start: Start,
+    id: Identity,
     parts: Option<shard::MergeParts>,
 ) -> Result<PairOutcome> {
-    let started_at = rfc3339(SystemTime::now());
-    let t0 = Instant::now();
-    let id = prepare_identity(bench, plugin, opts)?;
     let cache = opts.fetcher.cache();
     let files = RunFiles::new(&opts.out_dir, &bench.manifest, plugin);
     // What a killed earlier run left in this folder goes first, even if nothing is rewritten.
@@ -563,9 +580,9 @@ fn run_pair_with(
             split: split_record,
         },
         timing: Timing {
-            wall_s: t0.elapsed().as_secs_f64(),
+            wall_s: start.clock.elapsed().as_secs_f64(),
             peak_rss_mib: peak_rss_mib(),
-            started_at,
+            started_at: start.at,
         },
         scores,
     };
@@ -1190,19 +1207,22 @@ fn execute(
             }
             Mode::Merge(merge) => {
                 let shares = merge.tasks.remove(&task.id).unwrap_or_default();
-                if is_sharded(task) && shares.len() != merge.count {
+                if merge.failed.is_some() && shares.is_empty() {
+                    // A part failed, so no part holds a share: the task is scored whole here.
+                    // A failure is the run's failure, as in an unsharded run; a run that goes
+                    // through is refused after the loop.
+                    run_task(task, p, &task_env)?
+                } else if is_sharded(task) && shares.len() != merge.count {
                     return Err(Error::PartsIncomplete(format!(
-                        "task `{}`: {} of the {} parts hold a share of it ({}); rerun the parts",
+                        "task `{}`: {} of the {} parts hold a share of it (they scored other \
+                         profiles); rerun the parts",
                         task.id,
                         shares.len(),
-                        merge.count,
-                        merge.failed.as_deref().map_or_else(
-                            || "they scored other profiles".to_string(),
-                            |why| format!("{why}, and the plugin did not fail here")
-                        )
+                        merge.count
                     )));
+                } else {
+                    run_task_with(task, p, &task_env, shares)?
                 }
-                run_task_with(task, p, &task_env, shares)?
             }
         };
         scores.extend(out.scores);
@@ -1212,6 +1232,15 @@ fn execute(
         figures.leakage.extend(out.leakage);
     }
 
+    if let Mode::Merge(shard::MergeParts {
+        failed: Some(why), ..
+    }) = &mode
+    {
+        return Err(Error::PartsIncomplete(format!(
+            "{why}; here the plugin and every task succeed, so that failure came from outside \
+             the run (a lost node, a timeout): rerun the parts"
+        )));
+    }
     if matches!(mode, Mode::Part(_)) {
         return Ok(Executed {
             parts,

@@ -16,9 +16,10 @@
 //! A part whose file already holds this key is not recomputed (a workflow's rerun).
 //!
 //! A part whose plugin or scoring fails records why and holds no share. The merge then runs the
-//! plugin itself: when that fails too, the result is the failure an unsharded run records; when
-//! it does not (the part's failure came from outside: a lost node, a timeout), the merge refuses
-//! with [`crate::error::Error::PartsIncomplete`] and writes nothing (rerun the parts).
+//! plugin itself and scores every task whole: when that fails, the result is the failure an
+//! unsharded run records (same reasons); when it all succeeds (the part's failure came from
+//! outside: a lost node, a timeout), the merge refuses with
+//! [`crate::error::Error::PartsIncomplete`] and writes nothing (rerun the parts).
 
 use std::collections::BTreeMap;
 use std::path::Path;
