@@ -222,6 +222,27 @@ impl ShardFile {
     }
 }
 
+/// Refuses parts (the first named `name`) computed by another harness build than `here`: the
+/// statistics a merge computes must be the same build's as the parts'.
+pub fn check_harness(
+    name: &str,
+    first: &ShardFile,
+    here: &HarnessInfo,
+) -> std::result::Result<(), String> {
+    if &first.harness == here {
+        return Ok(());
+    }
+    let commit = |h: &HarnessInfo| h.git_commit.clone().unwrap_or("unknown commit".into());
+    Err(format!(
+        "{name}: computed by cpbench {} ({}); this is cpbench {} ({}): merge with the build \
+         that computed the parts",
+        first.harness.version,
+        commit(&first.harness),
+        here.version,
+        commit(here)
+    ))
+}
+
 /// Checks that `shards` (with the file each came from) are every part of one computation,
 /// each once; the message names the files and parts at fault.
 pub fn check_complete(shards: &[(String, ShardFile)]) -> std::result::Result<(), String> {
@@ -350,6 +371,22 @@ mod tests {
         let there = part(2, 2, &["--profiles=/b/x.csv", "--seed=0"]);
         assert_eq!(here.key, there.key);
         assert_eq!(check_complete(&named(vec![here, there])), Ok(()));
+    }
+
+    #[test]
+    fn parts_of_another_build_are_refused_naming_both() {
+        let p = part(1, 1, &[]);
+        assert_eq!(check_harness("s1.json", &p, &p.harness), Ok(()));
+        let other = HarnessInfo {
+            version: "0.2.0".into(),
+            git_commit: Some("abc".into()),
+        };
+        let e = check_harness("s1.json", &p, &other).unwrap_err();
+        assert!(
+            e.starts_with("s1.json: computed by cpbench 0.1.0 (unknown commit)"),
+            "{e}"
+        );
+        assert!(e.contains("this is cpbench 0.2.0 (abc)"), "{e}");
     }
 
     #[test]

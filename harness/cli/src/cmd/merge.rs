@@ -20,7 +20,7 @@ use clap::Parser;
 use cpbench_core::hash::sha256_file;
 use cpbench_core::io::{Format, write_tables};
 use cpbench_host::plugin::load_plugin;
-use cpbench_results::shard::{ShardFile, check_complete};
+use cpbench_results::shard::{ShardFile, check_complete, check_harness};
 use cpbench_runner::bench::shard::{RUN_KIND, ap_shard, read_shard_file};
 use cpbench_runner::bench::{open_benchmark, run_pair_merged};
 use cpbench_runner::eval::map as map_eval;
@@ -96,22 +96,7 @@ pub fn run(a: Args) -> Result<Outcome> {
         );
     }
     // The statistics computed here must be this build's own, as the parts' are theirs.
-    let here = harness_info();
-    if here != first.harness {
-        bail!(
-            "{}: computed by cpbench {} ({}); this is cpbench {} ({}): merge with the build that \
-             computed the parts",
-            files[0].0,
-            first.harness.version,
-            first
-                .harness
-                .git_commit
-                .as_deref()
-                .unwrap_or("unknown commit"),
-            here.version,
-            here.git_commit.as_deref().unwrap_or("unknown commit"),
-        );
-    }
+    check_harness(&files[0].0, first, &harness_info()).map_err(anyhow::Error::msg)?;
     let recorded = Recorded::try_parse_from(&first.args)
         .with_context(|| format!("{}: the recorded arguments do not parse", files[0].0))?;
     let mut args = recorded.args;

@@ -470,23 +470,7 @@ pub fn run_pair_merged(
     }
     let id = prepare_identity(bench, plugin, opts)?;
     let (args, input_sha256) = shard::run_identity(&id.benchmark, &id.plugin, &id.dataset_files);
-    if first.harness != opts.harness {
-        bail!(
-            "{name}: computed by cpbench {} ({}); this is cpbench {} ({}): merge with the build \
-             that computed the parts",
-            first.harness.version,
-            first
-                .harness
-                .git_commit
-                .as_deref()
-                .unwrap_or("unknown commit"),
-            opts.harness.version,
-            opts.harness
-                .git_commit
-                .as_deref()
-                .unwrap_or("unknown commit"),
-        );
-    }
+    cpbench_results::shard::check_harness(name, first, &opts.harness).map_err(|e| err!("{e}"))?;
     if first.args != args || first.input_sha256 != input_sha256 {
         bail!(
             "{name}: a part of `{}`, computed from other inputs than {} × {} here (the \
